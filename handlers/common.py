@@ -1,0 +1,40 @@
+"""The two shapes every resource shares: a page of a list, and one record."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from connexion.context import request as current_request
+from starlette.concurrency import run_in_threadpool
+
+from models.caller import Caller
+from models.query import Listing, Page
+from registry.responses import json_response
+
+
+def page_link(page: Page, number: int) -> str:
+    """The request's own path and query with `page` and `per_page` replaced, keys sorted."""
+    request = current_request
+    items = [(k, v) for k, v in request.query_params.multi_items()
+             if k not in ("page", "per_page")]
+    items += [("page", str(number)), ("per_page", str(page.per_page))]
+    items.sort(key=lambda kv: kv[0])  # stable: repeated keys keep their order
+    return f"{request.url.path}?{urlencode(items)}"
+
+
+def envelope(page: Page) -> dict:
+    has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
+    return {
+        "count": page.count,
+        "next": page_link(page, page.page + 1) if has_next else None,
+        "previous": page_link(page, page.page - 1) if page.page > 1 else None,
+        "results": page.rows,
+    }
+
+
+async def list_response(listing: Listing, caller: Caller, params: dict):
+    page = await run_in_threadpool(listing.list, caller, params)
+    return json_response(envelope(page))
+
+
+async def show_response(fetch, caller: Caller, key: str):
+    return json_response(await run_in_threadpool(fetch, caller, key))

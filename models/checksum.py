@@ -1,0 +1,46 @@
+"""Checksums: digests of a file computed at ingest and at each fixity check."""
+import peewee
+
+from models.base import BaseModel, Char, utcnow
+from models.generic_file import GenericFile
+from models.institution import Institution
+from models.query import Column, DATETIME, INT, Listing
+
+
+class Checksum(BaseModel):
+    algorithm = Char(max_length=10)
+    datetime = peewee.DateTimeField()
+    digest = Char(max_length=128)
+    generic_file = peewee.ForeignKeyField(
+        GenericFile, column_name="generic_file_id", backref="checksums"
+    )
+    # Copied from the file so that institution-scoped checksum lists need no join.
+    institution = peewee.ForeignKeyField(Institution, column_name="institution_id")
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "checksums"
+
+
+def _listing():
+    C = Checksum
+    return Listing(
+        name="checksum",
+        model=C,
+        columns=[
+            Column("id", C.id, INT),
+            Column("algorithm", C.algorithm),
+            Column("datetime", C.datetime, DATETIME),
+            Column("digest", C.digest),
+            Column("generic_file_id", C.generic_file, INT),
+            Column("created_at", C.created_at, DATETIME),
+            Column("updated_at", C.updated_at, DATETIME),
+        ],
+        filters={"generic_file_id": ("eq",)},
+        sorts=("created_at",),
+        default_sort=[("created_at", "desc")],
+    )
+
+
+CHECKSUM_RECORDS = _listing()

@@ -1,0 +1,120 @@
+"""Versioned schema. `migrate()` applies, in order, every migration not yet recorded.
+
+Each migration runs in its own transaction together with the row that records it, so a failed
+migration leaves nothing behind and running `registry db migrate` twice is a no-op.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import peewee
+
+from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
+from models.base import BaseModel, utcnow
+from models.checksum import Checksum
+from models.db import database, is_postgres
+from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
+from models.generic_file import GenericFile
+from models.institution import Institution
+from models.intellectual_object import IntellectualObject
+from models.premis_event import PremisEvent
+from models.storage_record import StorageRecord
+from models.user import ApiKey, User
+from models.work_item import WorkItem
+
+
+class SchemaMigration(BaseModel):
+    version = peewee.IntegerField(primary_key=True)
+    name = peewee.CharField(max_length=200)
+    applied_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "schema_migrations"
+
+
+ALL_TABLES = [
+    Institution, User, ApiKey, IntellectualObject, GenericFile, Checksum, StorageRecord,
+    PremisEvent, DeletionRequest, DeletionRequestFile, DeletionRequestObject, WorkItem,
+    Alert, AlertUser, AlertPremisEvent, AlertWorkItem,
+]
+
+# Every column a list can filter or sort on gets an index that starts with institution_id (the
+# scope of every non-sysadmin list) and ends with id (the tie-breaker of every sort), so that a
+# scoped, sorted page is an index range scan.
+OBJECT_SCOPED = [
+    "access", "alt_identifier", "bag_group_identifier", "bagit_profile_identifier", "created_at",
+    "etag", "file_count", "identifier", "internal_sender_identifier", "size", "state",
+    "storage_option", "updated_at", "bag_name", "source_organization",
+    "internal_sender_description",
+]
+FILE_SCOPED = [
+    "created_at", "identifier", "intellectual_object_id", "last_fixity_check", "size", "state",
+    "storage_option", "updated_at", "uuid",
+]
+
+INDEXES_V1: list[tuple[str, tuple[str, ...]]] = [
+    *[("intellectual_objects", ("institution_id", c, "id")) for c in OBJECT_SCOPED],
+    ("intellectual_objects", ("updated_at", "id")),
+    ("intellectual_objects", ("created_at", "id")),
+    *[("generic_files", ("institution_id", c, "id")) for c in FILE_SCOPED],
+    ("generic_files", ("intellectual_object_id", "updated_at", "id")),
+    ("generic_files", ("intellectual_object_id", "identifier")),
+    ("generic_files", ("updated_at", "id")),
+    ("generic_files", ("created_at", "id")),
+    ("checksums", ("generic_file_id", "algorithm", "created_at", "id")),
+    ("checksums", ("institution_id", "datetime", "id")),
+    ("premis_events", ("generic_file_id", "date_time")),
+    ("premis_events", ("intellectual_object_id", "date_time")),
+    ("premis_events", ("institution_id", "date_time", "id")),
+    ("work_items", ("institution_id", "updated_at", "id")),
+    ("work_items", ("intellectual_object_id",)),
+    ("work_items", ("generic_file_id",)),
+    ("deletion_requests", ("institution_id", "requested_at", "id")),
+    ("alerts", ("institution_id", "created_at", "id")),
+    ("institutions", ("member_institution_id",)),
+]
+
+
+def _create_index(table: str, columns: tuple[str, ...]) -> None:
+    name = "idx_" + table + "__" + "__".join(columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    database.execute_sql(f'CREATE INDEX IF NOT EXISTS "{name[:63]}" ON "{table}" ({cols})')
+
+
+def _v1_initial_schema() -> None:
+    database.create_tables(ALL_TABLES, safe=True)
+    for table, columns in INDEXES_V1:
+        _create_index(table, columns)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
+    (1, "initial schema", _v1_initial_schema),
+]
+
+
+def applied_versions() -> set[int]:
+    if not database.table_exists(SchemaMigration._meta.table_name):
+        return set()
+    return {m.version for m in SchemaMigration.select(SchemaMigration.version)}
+
+
+def migrate() -> list[int]:
+    """Apply pending migrations; return the versions applied now (empty when up to date)."""
+    database.create_tables([SchemaMigration], safe=True)
+    applied_now = []
+    for version, name, step in MIGRATIONS:
+        with database.atomic():
+            if is_postgres():
+                # Two processes migrating at once: the second waits, then sees the row.
+                database.execute_sql("SELECT pg_advisory_xact_lock(4242)")
+            if SchemaMigration.get_or_none(SchemaMigration.version == version):
+                continue
+            step()
+            SchemaMigration.create(version=version, name=name)
+            applied_now.append(version)
+    return applied_now
+
+
+def current_version() -> int:
+    versions = applied_versions()
+    return max(versions) if versions else 0

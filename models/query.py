@@ -1,0 +1,414 @@
+"""The generic list engine: filters (`field__op`), sorting, scoping and pagination.
+
+Each resource declares a `Listing`: the columns it shows, which of them can be filtered with
+which operators, which can be sorted, and the column that scopes it to an institution. One engine
+turns a request's parameters into SQL for every resource.
+
+Peewee builds the SQL, but only once per *query shape* (which filters, which operators, how many
+`in` values, which sort, scoped or not): the compiled statement is cached with placeholders for
+the values, and each request only binds values. Rows are read as tuples, never as model
+instances. Compiling a Peewee query costs ~0.4 ms; binding costs nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import peewee
+
+from models.caller import Caller
+from models.db import connection, database, is_postgres
+from models.errors import Forbidden, InvalidInput, NotFound
+
+INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
+
+# The operators of the reference's filter grammar. `x` alone means `x__eq`.
+OPERATORS = ("eq", "ne", "gt", "gteq", "lt", "lteq", "starts_with", "in", "is_null", "not_null")
+SORT_DIRECTIONS = ("asc", "desc")
+PAGING = ("page", "per_page", "sort")
+MAX_CODE_POINT = "\U0010ffff"
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its SQL expression, its type and whether it can be NULL."""
+
+    name: str
+    expr: peewee.Node
+    kind: str = TEXT
+    nullable: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A parsed `field__op=value` parameter."""
+
+    field: str
+    op: str
+    value: Any
+
+    @property
+    def param(self) -> str:
+        return self.field if self.op == "eq" else f"{self.field}__{self.op}"
+
+
+@dataclass(frozen=True)
+class Page:
+    count: int
+    rows: list[dict]
+    page: int
+    per_page: int
+
+
+class _Slot:
+    """A placeholder for a request value in a compiled statement."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    template: list  # each element: a _Slot (bind the request value) or a constant
+
+    def bind(self, values: Sequence) -> list:
+        return [values[p.index] if isinstance(p, _Slot) else p for p in self.template]
+
+
+def split_param(name: str) -> tuple[str, str]:
+    """`size__gteq` -> (`size`, `gteq`); `identifier` -> (`identifier`, `eq`)."""
+    field_name, sep, op = name.rpartition("__")
+    if sep and op in OPERATORS:
+        return field_name, op
+    return name, "eq"
+
+
+def parse_datetime(value: str) -> dt.datetime:
+    """RFC 3339 -> naive UTC, the form every timestamp column holds."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def _sqlite_datetime_out(value):
+    # SQLite stores 'YYYY-MM-DD HH:MM:SS[.ffffff]'; the API speaks RFC 3339 in UTC.
+    if value is None:
+        return None
+    return f"{value[:10]}T{value[11:]}Z"
+
+
+def _bool_out(value):
+    return None if value is None else bool(value)
+
+
+@dataclass
+class Listing:
+    """The declaration of one listable resource; see the module docstring."""
+
+    name: str
+    model: type[peewee.Model]
+    columns: list[Column]
+    filters: Mapping[str, tuple[str, ...]]
+    sorts: Sequence[str]
+    default_sort: Sequence[tuple[str, str]]
+    institution_column: str = "institution_id"
+    joins: Callable[[peewee.ModelSelect], peewee.ModelSelect] = lambda q: q
+    lookups: Mapping[str, str] = field(default_factory=lambda: {"id": "id"})
+    tiebreaker: str = "id"
+
+    def __post_init__(self):
+        self._by_name = {c.name: c for c in self.columns}
+        self._names = [c.name for c in self.columns]
+        self._cache: dict = {}
+        self._lock = threading.Lock()
+        for fname, ops in self.filters.items():
+            if fname not in self._by_name:
+                raise ValueError(f"{self.name}: filter on unknown column {fname}")
+            unknown = set(ops) - set(OPERATORS)
+            if unknown:
+                raise ValueError(f"{self.name}: unknown operators {unknown} for {fname}")
+        for sname in self.sorts:
+            if sname not in self._by_name:
+                raise ValueError(f"{self.name}: sort on unknown column {sname}")
+
+    # -- the public surface -------------------------------------------------------------------
+
+    def filter_params(self) -> set[str]:
+        """Every query parameter name the filters accept (`x`, `x__gteq`, ...)."""
+        return {Filter(f, op, None).param for f, ops in self.filters.items() for op in ops}
+
+    def sort_values(self) -> list[str]:
+        return [f"{s}__{d}" for s in self.sorts for d in SORT_DIRECTIONS]
+
+    def parse(self, params: Mapping[str, Any]) -> tuple[list[Filter], list[tuple[str, str]]]:
+        """Split request parameters into filters and sort keys; reject what is not declared."""
+        filters, errors = [], []
+        for name, value in params.items():
+            if name in PAGING or value is None:
+                continue
+            field_name, op = split_param(name)
+            if op not in self.filters.get(field_name, ()):
+                errors.append({"name": name, "in": "query", "message": "unknown filter"})
+                continue
+            try:
+                filters.append(Filter(field_name, op, self._coerce(field_name, op, value)))
+            except ValueError as exc:
+                errors.append({"name": name, "in": "query", "message": str(exc)})
+        sort = []
+        for raw in _as_list(params.get("sort")):
+            field_name, _, direction = raw.rpartition("__")
+            if field_name not in self.sorts or direction not in SORT_DIRECTIONS:
+                errors.append({"name": "sort", "in": "query", "message": f"cannot sort by {raw!r}"})
+            elif field_name not in (s for s, _ in sort):
+                sort.append((field_name, direction))
+        if errors:
+            raise InvalidInput(
+                "Invalid query parameter(s): " + ", ".join(e["name"] for e in errors), errors=errors
+            )
+        return filters, sort or list(self.default_sort)
+
+    def list(self, caller: Caller, params: Mapping[str, Any]) -> Page:
+        """One page of rows visible to `caller`, filtered and sorted as `params` ask."""
+        filters, sort = self.parse(params)
+        self._check_scope(caller, filters)
+        page, per_page = int(params.get("page") or 1), int(params.get("per_page") or 20)
+        scoped = not caller.is_sysadmin
+        shape = (
+            "list",
+            tuple((f.field, f.op, _arity(f)) for f in filters),
+            tuple(sort),
+            scoped,
+        )
+        page_sql, count_sql = self._compiled(shape)
+        values = [v for f in filters for v in _slot_values(f)]
+        if scoped:
+            values.append(caller.institution_id)
+        with connection():
+            count = database.execute_sql(count_sql.sql, count_sql.bind(values)).fetchone()[0]
+            rows = []
+            if count > (page - 1) * per_page:
+                cursor = database.execute_sql(
+                    page_sql.sql, page_sql.bind(values) + [per_page, (page - 1) * per_page]
+                )
+                rows = self._rows(cursor.fetchall())
+        return Page(count=count, rows=rows, page=page, per_page=per_page)
+
+    def get(self, caller: Caller, key: str | int) -> dict:
+        """One row by numeric id or by its identifier; 404 unless visible to `caller`."""
+        row = self.find(caller, key)
+        if row is None:
+            raise NotFound(f"No {self.name} matches {key!r}")
+        return row
+
+    def find(self, caller: Caller, key: str | int) -> dict | None:
+        text = str(key)
+        lookup = "id" if text.isascii() and text.isdigit() else "identifier"
+        if lookup not in self.lookups:
+            return None
+        value = int(text) if lookup == "id" else text
+        if lookup == "id" and not 0 < value <= MAX_ID:
+            return None
+        scoped = not caller.is_sysadmin
+        compiled, _ = self._compiled(("get", lookup, scoped))
+        values = [value, caller.institution_id] if scoped else [value]
+        with connection():
+            rows = database.execute_sql(compiled.sql, compiled.bind(values)).fetchall()
+        return self._rows(rows)[0] if rows else None
+
+    def related(self, field_name: str, value) -> list[dict]:
+        """Every row whose `field_name` equals `value`, in the default order (nested lists)."""
+        compiled, _ = self._compiled(("related", field_name, False))
+        with connection():
+            rows = database.execute_sql(compiled.sql, compiled.bind([value])).fetchall()
+        return self._rows(rows)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_scope(self, caller: Caller, filters: Iterable[Filter]) -> None:
+        if caller.is_sysadmin:
+            return
+        for f in filters:
+            if f.field == self.institution_column and f.value != caller.institution_id:
+                raise Forbidden(
+                    "You may only list records of your own institution",
+                    errors=[{"name": f.param, "in": "query",
+                             "message": "not your institution"}],
+                )
+
+    def _coerce(self, field_name: str, op: str, value):
+        column = self._by_name[field_name]
+        if op in ("is_null", "not_null"):
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "false"):
+                return str(value).lower() == "true"
+            raise ValueError(f"{value!r} is not true or false")
+        if op == "in":
+            return tuple(self._coerce_one(column, v) for v in _as_list(value))
+        return self._coerce_one(column, value)
+
+    @staticmethod
+    def _coerce_one(column: Column, value):
+        if column.kind == INT:
+            if isinstance(value, bool):
+                raise ValueError(f"{value!r} is not an integer")
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not an integer") from None
+        if column.kind == DATETIME:
+            parsed = parse_datetime(value)
+            return parsed if is_postgres() else str(parsed)
+        if column.kind == BOOL:
+            return bool(value)
+        return str(value)
+
+    def _compiled(self, shape):
+        key = (id(database.obj), shape)
+        compiled = self._cache.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._cache.get(key) or self._compile(shape)
+                self._cache[key] = compiled
+        return compiled
+
+    def _compile(self, shape):
+        slots = itertools.count()
+
+        def slot():
+            return peewee.Value(_Slot(next(slots)), converter=False)
+
+        select = [c.expr.alias(c.name) for c in self.columns]
+        conditions = []
+        if shape[0] == "get":
+            _, lookup, scoped = shape
+            conditions.append(self._by_name[self.lookups[lookup]].expr == slot())
+            sort = []
+        elif shape[0] == "related":
+            _, field_name, scoped = shape
+            conditions.append(self._by_name[field_name].expr == slot())
+            sort = self.default_sort
+        else:
+            _, filters, sort, scoped = shape
+            for field_name, op, arity in filters:
+                conditions.append(self._condition(self._by_name[field_name], op, arity, slot))
+        if scoped:
+            conditions.append(self._by_name[self.institution_column].expr == slot())
+
+        query = self.joins(self.model.select(*select))
+        count = self.joins(self.model.select(peewee.fn.COUNT(peewee.SQL("*"))))
+        if conditions:
+            query = query.where(*conditions)
+            count = count.where(*conditions)
+        query = query.order_by(*self._order_by(sort))
+        page = _Compiled(*_to_template(query))
+        if shape[0] == "list":
+            param = database.param
+            page.sql += f" LIMIT {param} OFFSET {param}"
+        return page, _Compiled(*_to_template(count))
+
+    @staticmethod
+    def _condition(column: Column, op: str, arity, slot):
+        expr = column.expr
+        if op == "eq":
+            return expr == slot()
+        if op == "ne":
+            return expr != slot()
+        if op == "gt":
+            return expr > slot()
+        if op == "gteq":
+            return expr >= slot()
+        if op == "lt":
+            return expr < slot()
+        if op == "lteq":
+            return expr <= slot()
+        if op == "starts_with":
+            # A range, not LIKE: it uses the (binary-collated) index and has no wildcards.
+            return (expr >= slot()) & (expr < slot())
+        if op == "in":
+            return expr.in_([slot() for _ in range(arity)])
+        if op in ("is_null", "not_null"):
+            wants_null = arity if op == "is_null" else not arity
+            return expr.is_null(wants_null)
+        raise AssertionError(op)
+
+    def _order_by(self, sort):
+        keys = [(name, direction) for name, direction in sort]
+        if self.tiebreaker not in (n for n, _ in keys):
+            keys.append((self.tiebreaker, keys[0][1] if keys else "asc"))
+        order = []
+        for name, direction in keys:
+            column = self._by_name[name]
+            expr = column.expr.desc() if direction == "desc" else column.expr.asc()
+            if column.nullable and not is_postgres():
+                # NULL sorts as the largest value on both backends (PostgreSQL's default).
+                expr = (column.expr.desc(nulls="first") if direction == "desc"
+                        else column.expr.asc(nulls="last"))
+            order.append(expr)
+        return order
+
+    def _rows(self, rows: list[tuple]) -> list[dict]:
+        names = self._names
+        converters = self._converters()
+        out = []
+        for row in rows:
+            record = dict(zip(names, row))
+            for name, convert in converters:
+                record[name] = convert(record[name])
+            out.append(record)
+        return out
+
+    def _converters(self):
+        key = ("converters", id(database.obj))
+        conv = self._cache.get(key)
+        if conv is None:
+            conv = []
+            for c in self.columns:
+                if c.kind == DATETIME and not is_postgres():
+                    conv.append((c.name, _sqlite_datetime_out))
+                elif c.kind == BOOL and not is_postgres():
+                    conv.append((c.name, _bool_out))
+            self._cache[key] = conv
+        return conv
+
+
+def _to_template(query) -> tuple[str, list]:
+    sql, params = query.sql()
+    return sql, list(params)
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _arity(f: Filter):
+    if f.op == "in":
+        return len(f.value)
+    if f.op in ("is_null", "not_null"):
+        return f.value  # the boolean changes the SQL (IS NULL vs IS NOT NULL)
+    return None
+
+
+def _slot_values(f: Filter) -> list:
+    if f.op == "in":
+        return list(f.value)
+    if f.op == "starts_with":
+        return [f.value, f.value + MAX_CODE_POINT]
+    if f.op in ("is_null", "not_null"):
+        return []
+    return [f.value]

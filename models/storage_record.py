@@ -1,0 +1,37 @@
+"""Storage records: where each copy of a file lives in preservation storage."""
+import peewee
+
+from models.base import BaseModel, Text
+from models.generic_file import GenericFile
+from models.query import Column, INT, Listing
+
+
+class StorageRecord(BaseModel):
+    id = peewee.BigAutoField()
+    generic_file = peewee.ForeignKeyField(
+        GenericFile, column_name="generic_file_id", backref="storage_records", index=True
+    )
+    url = Text()
+
+    class Meta:
+        table_name = "storage_records"
+
+
+def _listing():
+    S = StorageRecord
+    return Listing(
+        name="storage record",
+        model=S,
+        columns=[
+            Column("id", S.id, INT),
+            Column("generic_file_id", S.generic_file, INT),
+            Column("url", S.url),
+        ],
+        filters={"generic_file_id": ("eq",)},
+        sorts=("id",),
+        default_sort=[("id", "asc")],
+        institution_column="generic_file_id",
+    )
+
+
+STORAGE_RECORDS = _listing()

@@ -1,0 +1,103 @@
+"""People and services that call the API, and the keys they authenticate with."""
+import hashlib
+import hmac
+import secrets
+
+import peewee
+
+from models.base import BaseModel, Char, utcnow
+from models.caller import Caller
+from models.db import connection, database
+from models.institution import Institution
+
+
+class User(BaseModel):
+    name = Char(max_length=200)
+    email = Char(max_length=254, unique=True)
+    institution = peewee.ForeignKeyField(Institution, column_name="institution_id", index=True)
+    role = Char(max_length=50, default="none")
+    phone_number = Char(max_length=20, null=True)
+    deactivated_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "users"
+
+
+class ApiKey(BaseModel):
+    """One API key. Only the SHA-256 digest of the secret is stored; `prefix` identifies it."""
+
+    user = peewee.ForeignKeyField(User, column_name="user_id", backref="api_keys", index=True)
+    prefix = Char(max_length=16)
+    digest = Char(max_length=64, unique=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+    revoked_at = peewee.DateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_keys"
+
+
+KEY_PREFIX = "rgk_"
+
+
+def new_secret() -> str:
+    """A fresh API key: a recognisable prefix and 256 random bits, URL-safe."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest_of(secret: str) -> str:
+    # SHA-256, not bcrypt: the secret is 256 random bits, so a slow hash adds no safety and
+    # would cost 60-240 ms on every request.
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def issue_key(user: User) -> str:
+    """Create a key for `user` and return the secret. It is shown once and never stored."""
+    secret = new_secret()
+    ApiKey.create(user=user, prefix=secret[: len(KEY_PREFIX) + 8], digest=digest_of(secret))
+    return secret
+
+
+def revoke_keys(user: User, prefix: str | None = None) -> int:
+    """Revoke the user's active keys (only the one starting with `prefix`, when given)."""
+    query = ApiKey.update(revoked_at=utcnow()).where(
+        (ApiKey.user == user) & ApiKey.revoked_at.is_null()
+    )
+    if prefix:
+        query = query.where(ApiKey.prefix == prefix[: len(KEY_PREFIX) + 8])
+    return query.execute()
+
+
+_CREDENTIALS_SQL: dict = {}
+
+
+def _credentials_sql() -> str:
+    key = id(database.obj)
+    if key not in _CREDENTIALS_SQL:
+        query = (
+            User.select(User.id, User.email, User.role, User.institution, ApiKey.digest)
+            .join(ApiKey, on=(ApiKey.user == User.id))
+            .where(
+                (User.email == peewee.Value("", converter=False))
+                & User.deactivated_at.is_null()
+                & ApiKey.revoked_at.is_null()
+            )
+        )
+        _CREDENTIALS_SQL[key] = query.sql()[0]
+    return _CREDENTIALS_SQL[key]
+
+
+def authenticate(email: str, secret: str) -> Caller | None:
+    """The caller owning this e-mail and key, or None (unknown, revoked, disabled, mismatch)."""
+    if not email or not secret or len(secret) > 200:
+        return None
+    wanted = digest_of(secret)
+    with connection():
+        rows = database.execute_sql(_credentials_sql(), [email.strip().lower()]).fetchall()
+    match = None
+    for user_id, user_email, role, institution_id, stored in rows:
+        # Compare every candidate in constant time; do not stop at the first match.
+        if hmac.compare_digest(stored, wanted):
+            match = Caller(user_id, user_email, role, institution_id)
+    return match

@@ -1,0 +1,55 @@
+"""The application factory: `create_app(settings)` returns the ASGI app; nothing runs at import."""
+from __future__ import annotations
+
+import logging
+
+import connexion
+from connexion.options import SwaggerUIOptions
+
+from models.db import init_database
+from registry import errors
+from registry.authz import AuthorizingResolver
+from registry.settings import Settings
+from registry.spec import MEMBER_SPEC, load_spec
+
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: adds the headers every response of an authenticated API needs."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper())
+    init_database(settings.database_url, pool_size=settings.db_pool_size)
+    app = connexion.AsyncApp(
+        "registry",
+        specification_dir=str(MEMBER_SPEC.parent),
+        strict_validation=True,
+        validate_responses=settings.validate_responses,
+        validator_map={"parameter": errors.NamingParameterValidator},
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+    )
+    app.add_api(load_spec(MEMBER_SPEC), resolver=AuthorizingResolver(),
+                 name="member_api_v3")
+    errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    return app

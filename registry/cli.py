@@ -1,0 +1,211 @@
+"""The `registry` command: database, demo data, institutions, users, keys, and the server."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import peewee
+
+from models.db import database, init_database
+from models.enums import INSTITUTION_TYPES, ROLES
+from models.errors import DomainError
+from registry.settings import Settings
+
+
+def _connect(settings: Settings) -> None:
+    init_database(settings.database_url, pool_size=2)
+    database.connect(reuse_if_open=True)
+
+
+def cmd_migrate(args, settings):
+    from models.migrations import current_version, migrate
+
+    applied = migrate()
+    if applied:
+        print(f"applied migration(s) {', '.join(map(str, applied))}; schema version "
+              f"{current_version()}", file=sys.stderr)
+    else:
+        print(f"schema is up to date (version {current_version()})", file=sys.stderr)
+
+
+def cmd_seed(args, settings):
+    from models.institution import Institution
+    from models.migrations import migrate
+
+    if not args.demo:
+        raise SystemExit("registry seed: say what to seed (--demo)")
+    migrate()
+    if Institution.select().exists():
+        if args.if_empty:
+            print("database already has data; demo seed skipped", file=sys.stderr)
+            return
+        raise SystemExit("registry seed --demo: the database is not empty")
+    from registry.demo import seed_demo
+
+    counts = seed_demo()
+    print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+          file=sys.stderr)
+
+
+def cmd_institutions_create(args, settings):
+    from models.institution import Institution
+    from registry.demo import buckets
+
+    parent = None
+    if args.parent:
+        parent = Institution.get_or_none(Institution.identifier == args.parent)
+        if parent is None:
+            raise SystemExit(f"no institution {args.parent!r}")
+    if args.type == "SubscriptionInstitution" and parent is None:
+        raise SystemExit("a SubscriptionInstitution needs --parent")
+    try:
+        with database.atomic():
+            inst = Institution.create(identifier=args.identifier, name=args.name,
+                                      type=args.type, member_institution=parent,
+                                      **buckets(args.identifier))
+    except peewee.IntegrityError:
+        raise SystemExit(f"institution {args.identifier!r} already exists") from None
+    print(inst.id)
+
+
+def _user(email):
+    from models.user import User
+
+    user = User.get_or_none(User.email == email.strip().lower())
+    if user is None:
+        raise SystemExit(f"no user with e-mail {email!r}")
+    return user
+
+
+def cmd_users_create(args, settings):
+    from models.institution import Institution
+    from models.user import User
+
+    inst = Institution.get_or_none(Institution.identifier == args.institution)
+    if inst is None:
+        raise SystemExit(f"no institution {args.institution!r}")
+    if args.role == "admin" and inst.identifier != "aptrust.org" and not args.allow_admin:
+        raise SystemExit("role admin (sysadmin) belongs to the operator's institution "
+                         "(aptrust.org); pass --allow-admin to grant it elsewhere")
+    try:
+        with database.atomic():
+            user = User.create(email=args.email.strip().lower(), name=args.name,
+                               role=args.role, institution=inst)
+    except peewee.IntegrityError:
+        raise SystemExit(f"user {args.email!r} already exists") from None
+    print(user.id)
+
+
+def cmd_users_disable(args, settings):
+    from models.base import utcnow
+
+    user = _user(args.email)
+    user.deactivated_at = utcnow()
+    user.save()
+    print(f"disabled {user.email}", file=sys.stderr)
+
+
+def cmd_keys_issue(args, settings):
+    from models.user import issue_key
+
+    user = _user(args.email)
+    with database.atomic():
+        secret = issue_key(user)
+    print(secret)
+
+
+def cmd_keys_revoke(args, settings):
+    from models.user import revoke_keys
+
+    user = _user(args.email)
+    with database.atomic():
+        count = revoke_keys(user, args.prefix)
+    print(f"revoked {count} key(s) of {user.email}", file=sys.stderr)
+
+
+def cmd_serve(args, settings):
+    if args.workers and args.workers > 0:
+        argv = [
+            "gunicorn", "registry.app:create_app()",
+            "--worker-class", "uvicorn_worker.UvicornWorker",
+            "--workers", str(args.workers),
+            "--bind", f"{args.host}:{args.port}",
+            "--preload",
+            "--access-logfile", "-",
+        ]
+        os.execvp(argv[0], argv)
+    import uvicorn
+
+    uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port,
+                log_level=settings.log_level)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="registry", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("migrate", help="apply pending migrations (safe to repeat)").set_defaults(
+        func=cmd_migrate, needs_db=True)
+
+    seed = sub.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", help="the deterministic demo data set")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
+    seed.set_defaults(func=cmd_seed, needs_db=True)
+
+    inst = sub.add_parser("institutions").add_subparsers(dest="sub", required=True)
+    ic = inst.add_parser("create", help="create an institution; prints its id")
+    ic.add_argument("--identifier", required=True, help="domain name, e.g. example.edu")
+    ic.add_argument("--name", required=True)
+    ic.add_argument("--type", choices=INSTITUTION_TYPES, default="MemberInstitution")
+    ic.add_argument("--parent", help="identifier of the parent (subscription institutions)")
+    ic.set_defaults(func=cmd_institutions_create, needs_db=True)
+
+    users = sub.add_parser("users").add_subparsers(dest="sub", required=True)
+    uc = users.add_parser("create", help="create a user; prints its id")
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--role", required=True, choices=ROLES)
+    uc.add_argument("--institution", required=True, help="institution identifier")
+    uc.add_argument("--allow-admin", action="store_true", help=argparse.SUPPRESS)
+    uc.set_defaults(func=cmd_users_create, needs_db=True)
+    ud = users.add_parser("disable", help="disable a user: their keys stop working")
+    ud.add_argument("--email", required=True)
+    ud.set_defaults(func=cmd_users_disable, needs_db=True)
+
+    keys = sub.add_parser("keys").add_subparsers(dest="sub", required=True)
+    ki = keys.add_parser("issue", help="issue a key; prints it, alone, once")
+    ki.add_argument("--email", required=True)
+    ki.set_defaults(func=cmd_keys_issue, needs_db=True)
+    kr = keys.add_parser("revoke", help="revoke a user's keys")
+    kr.add_argument("--email", required=True)
+    kr.add_argument("--prefix", help="only the key starting with this (rgk_ + 8 characters)")
+    kr.set_defaults(func=cmd_keys_revoke, needs_db=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=0,
+                       help="gunicorn worker processes (0: one in-process uvicorn server)")
+    serve.set_defaults(func=cmd_serve, needs_db=False)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.needs_db:
+            _connect(settings)
+        args.func(args, settings)
+    except DomainError as exc:
+        raise SystemExit(f"registry: {exc.detail}") from None
+    finally:
+        if args.needs_db and not database.obj.is_closed():
+            database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

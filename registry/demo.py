@@ -1,0 +1,180 @@
+"""A deterministic synthetic data set for trying Registry out: `registry seed --demo`.
+
+The same seed gives the same rows, ids and timestamps on every machine, so README examples and
+the examples in the spec (`example.edu/bag-0001`) work against any fresh demo database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+from models.checksum import Checksum
+from models.db import database
+from models.enums import BAGIT_PROFILE_APTRUST, BAGIT_PROFILE_BTR, STORAGE_OPTIONS
+from models.generic_file import GenericFile
+from models.institution import Institution
+from models.intellectual_object import IntellectualObject
+from models.premis_event import PremisEvent
+from models.stats import refresh_object_stats
+from models.storage_record import StorageRecord
+from models.user import User
+from models.work_item import WorkItem
+
+EPOCH = dt.datetime(2024, 1, 2, 9, 0, 0)
+
+INSTITUTIONS = [
+    # identifier, name, type, parent identifier
+    ("aptrust.org", "APTrust", None, None),
+    ("example.edu", "Example University", "MemberInstitution", None),
+    ("test.edu", "Test College", "MemberInstitution", None),
+    ("library.example.edu", "Example University Library", "SubscriptionInstitution",
+     "example.edu"),
+    ("museum.org", "The Museum", "MemberInstitution", None),
+]
+
+USERS = [
+    ("admin@aptrust.org", "APTrust Admin", "admin", "aptrust.org"),
+    ("admin@example.edu", "Example Admin", "institutional_admin", "example.edu"),
+    ("user@example.edu", "Example User", "institutional_user", "example.edu"),
+    ("admin@test.edu", "Test Admin", "institutional_admin", "test.edu"),
+    ("user@test.edu", "Test User", "institutional_user", "test.edu"),
+    ("user@library.example.edu", "Library User", "institutional_user", "library.example.edu"),
+    ("user@museum.org", "Museum User", "institutional_user", "museum.org"),
+    ("nobody@example.edu", "No Role", "none", "example.edu"),
+]
+
+FORMATS = [("txt", "text/plain"), ("jpg", "image/jpeg"), ("tif", "image/tiff"),
+           ("pdf", "application/pdf"), ("xml", "application/xml"), ("wav", "audio/x-wav")]
+OBJECTS_PER_INSTITUTION = 80
+AGENT = "Registry demo ingest"
+
+
+def buckets(identifier: str) -> dict:
+    return {"receiving_bucket": f"aptrust.receiving.{identifier}",
+            "restore_bucket": f"aptrust.restore.{identifier}"}
+
+
+def seed_demo(seed: int = 42) -> dict:
+    """Insert the demo data set into an empty database; return counts per table."""
+    rng = random.Random(seed)
+    with database.atomic():
+        institutions = _institutions()
+        for email, name, role, ident in USERS:
+            User.create(email=email, name=name, role=role, institution=institutions[ident],
+                        created_at=EPOCH, updated_at=EPOCH)
+        object_ids = []
+        for ident, inst in institutions.items():
+            if ident == "aptrust.org":
+                continue
+            for n in range(1, OBJECTS_PER_INSTITUTION + 1):
+                object_ids.append(_object(rng, inst, n))
+        refresh_object_stats(object_ids)
+    return {
+        "institutions": Institution.select().count(),
+        "users": User.select().count(),
+        "objects": IntellectualObject.select().count(),
+        "files": GenericFile.select().count(),
+        "checksums": Checksum.select().count(),
+        "events": PremisEvent.select().count(),
+        "storage_records": StorageRecord.select().count(),
+        "work_items": WorkItem.select().count(),
+    }
+
+
+def _institutions() -> dict[str, Institution]:
+    made: dict[str, Institution] = {}
+    for ident, name, type_, parent in INSTITUTIONS:
+        made[ident] = Institution.create(
+            identifier=ident, name=name, type=type_,
+            member_institution=made[parent] if parent else None,
+            created_at=EPOCH, updated_at=EPOCH, **buckets(ident),
+        )
+    return made
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _object(rng: random.Random, inst: Institution, n: int) -> int:
+    created = EPOCH + dt.timedelta(days=n, minutes=rng.randrange(1440))
+    bag = f"bag-{n:04d}"
+    identifier = f"{inst.identifier}/{bag}"
+    storage = "Standard" if rng.random() < 0.6 else rng.choice(STORAGE_OPTIONS)
+    etag = "".join(rng.choice("0123456789abcdef") for _ in range(32))
+    obj = IntellectualObject.create(
+        title=f"{inst.name} collection item {n}",
+        description=f"Demo bag {n} deposited by {inst.name}." if n % 3 else None,
+        identifier=identifier,
+        alt_identifier=f"alt-{inst.identifier.split('.')[0]}-{n:04d}" if n % 2 else None,
+        access=rng.choice(("consortia", "institution", "institution", "restricted")),
+        bag_name=bag, institution=inst, created_at=created,
+        updated_at=created + dt.timedelta(hours=rng.randrange(1, 48)),
+        state="D" if n % 25 == 0 else "A", etag=etag,
+        bag_group_identifier=f"group-{n % 7}" if n % 4 else None,
+        storage_option=storage,
+        bagit_profile_identifier=BAGIT_PROFILE_BTR if n % 10 == 0 else BAGIT_PROFILE_APTRUST,
+        source_organization=inst.name,
+        internal_sender_identifier=f"sender-{n:05d}" if n % 5 else None,
+        internal_sender_description="Scanned in the reading room" if n % 6 == 0 else None,
+    )
+    _files(rng, inst, obj, identifier, storage, created)
+    _event(rng, inst, obj, None, "ingestion", created, identifier)
+    WorkItem.create(
+        created_at=created, updated_at=created + dt.timedelta(hours=2),
+        intellectual_object=obj, name=f"{bag}.tar", etag=etag,
+        bucket=buckets(inst.identifier)["receiving_bucket"], user=f"admin@{inst.identifier}",
+        note="Finished cleanup. Ingest complete", action="Ingest", stage="Cleanup",
+        status="Success", outcome="Ingest complete", bag_date=created, date_processed=created,
+        retry=True, institution=inst, size=obj.size, stage_started_at=created,
+    )
+    return obj.id
+
+
+def _files(rng, inst, obj, identifier, storage, created):
+    files, checksums = [], []
+    count = rng.randrange(3, 16)
+    for i in range(1, count + 1):
+        ext, mime = rng.choice(FORMATS)
+        path = "data" if i > 2 else ""
+        name = f"file-{i:03d}.{ext}" if path else ("bagit.txt" if i == 1 else "bag-info.txt")
+        file_identifier = f"{identifier}/{path + '/' if path else ''}{name}"
+        when = created + dt.timedelta(seconds=i)
+        files.append(dict(
+            file_format=mime if path else "text/plain", size=rng.randrange(100, 5_000_000),
+            identifier=file_identifier, intellectual_object=obj, created_at=when,
+            updated_at=when,
+            state="D" if obj.state == "D" or (i == count and count > 10) else "A",
+            last_fixity_check=when + dt.timedelta(days=rng.randrange(0, 90)),
+            institution=inst, storage_option=storage, uuid=_uuid(rng),
+            mod_time=when - dt.timedelta(days=30),
+        ))
+    GenericFile.insert_many(files).execute()
+    rows = (GenericFile.select(GenericFile.id, GenericFile.identifier, GenericFile.uuid)
+            .where(GenericFile.intellectual_object == obj).order_by(GenericFile.id))
+    records = []
+    for f in rows:
+        when = created + dt.timedelta(minutes=5)
+        for algorithm, length in (("md5", 32), ("sha256", 64)):
+            checksums.append(dict(
+                algorithm=algorithm, datetime=when,
+                digest="".join(rng.choice("0123456789abcdef") for _ in range(length)),
+                generic_file=f.id, institution=inst, created_at=when, updated_at=when,
+            ))
+        for region in ("va", "or"):
+            records.append(dict(generic_file=f.id,
+                                url=f"https://storage.example/preservation-{region}/{f.uuid}"))
+        _event(rng, inst, obj, f.id, "ingestion", when, f.identifier)
+    Checksum.insert_many(checksums).execute()
+    StorageRecord.insert_many(records).execute()
+
+
+def _event(rng, inst, obj, file_id, event_type, when, subject):
+    PremisEvent.create(
+        identifier=_uuid(rng), event_type=event_type, date_time=when,
+        outcome_detail=subject, detail="Completed copy to preservation storage",
+        outcome_information="Put using md5 checksum", object="Go uploader", agent=AGENT,
+        intellectual_object=obj, generic_file=file_id, created_at=when, updated_at=when,
+        outcome="Success", institution=inst,
+    )

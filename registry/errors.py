@@ -1,0 +1,144 @@
+"""One error vocabulary: every failure leaves as RFC 9457 application/problem+json.
+
+- Parameter validation (from the spec) names every offending parameter in `errors`.
+- Domain errors raised by the data layer map to their status (400/403/404/409).
+- Connexion's own problems (401, 404 no route, 405) keep their status, with our wording.
+- Anything unexpected is logged with its traceback and answers a bare 500: no internals leak.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from http import HTTPStatus
+
+import jsonschema
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest
+from connexion.validators.parameter import ParameterValidator
+from jsonschema import Draft4Validator, FormatChecker
+from starlette.exceptions import HTTPException
+
+from models.errors import DomainError
+from registry.responses import problem
+
+log = logging.getLogger("registry.errors")
+
+CREDENTIALS_HINT = (
+    "API credentials are missing or invalid: send X-Pharos-API-User (your e-mail) and "
+    "X-Pharos-API-Key (your key)."
+)
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+format_checker = FormatChecker(formats=())
+
+
+@format_checker.checks("date-time", raises=ValueError)
+def _is_datetime(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 date-time such as 2024-05-01T00:00:00Z")
+    dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    return True
+
+
+@format_checker.checks("uuid", raises=ValueError)
+def _is_uuid(value) -> bool:
+    if isinstance(value, str):
+        if len(value) != 36:
+            raise ValueError("must be a UUID such as 3f2c8a52-8d6e-4c1e-9b3a-2f4d5e6a7b8c")
+        uuid.UUID(value)
+    return True
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "format" and error.cause is not None:
+        return str(error.cause)
+    return error.message
+
+
+class NamingParameterValidator(ParameterValidator):
+    """Connexion's parameter validator, but every error names its parameter, all at once."""
+
+    def _errors_for(self, location: str, param: dict, value) -> list[dict]:
+        name = param["name"]
+        if value is None:
+            if param.get("required"):
+                return [{"name": name, "in": location, "message": "is required"}]
+            return []
+        schema = param.get("schema", param)
+        validator = Draft4Validator(schema, format_checker=format_checker)
+        return [{"name": name, "in": location, "message": _message(e)}
+                for e in validator.iter_errors(value)]
+
+    def validate_request(self, request: ConnexionRequest):
+        errors = []
+        if self.strict_validation:
+            for name in sorted(self.validate_query_parameter_list(
+                    request, security_params=self.security_query_params)):
+                errors.append({"name": name, "in": "query",
+                               "message": "is not a parameter of this operation"})
+        for param in self.parameters.get("query", []):
+            errors += self._errors_for("query", param, request.query_params.get(param["name"]))
+        for param in self.parameters.get("path", []):
+            value = request.path_params.get(param["name"].replace("-", "_"))
+            errors += self._errors_for("path", param, value)
+        for param in self.parameters.get("header", []):
+            errors += self._errors_for("header", param, request.headers.get(param["name"]))
+        if errors:
+            names = ", ".join(dict.fromkeys(e["name"] for e in errors))
+            raise ProblemException(
+                status=400, title="Bad Request",
+                detail=f"Invalid request parameter(s): {names}",
+                ext={"errors": errors},
+            )
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+async def domain_error(request, exc: DomainError):
+    return problem(exc.status, exc.title, exc.detail, instance=request.url.path,
+                            errors=exc.errors)
+
+
+async def problem_error(request, exc: ProblemException):
+    status = exc.status
+    detail = exc.detail or _title(status)
+    if status == 401:
+        detail = CREDENTIALS_HINT
+    errors = (exc.ext or {}).get("errors")
+    return problem(status, exc.title or _title(status), detail,
+                            instance=request.url.path, errors=errors, headers=exc.headers)
+
+
+async def http_error(request, exc: HTTPException):
+    status = exc.status_code
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else _title(status)
+    if status == 404:
+        detail = f"No operation at {request.url.path}"
+    return problem(status, _title(status), detail, instance=request.url.path,
+                            headers=getattr(exc, "headers", None))
+
+
+async def unexpected_error(request, exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal Server Error",
+                            "The server failed to answer this request; it has been logged.",
+                            instance=request.url.path)
+
+
+def install(app) -> None:
+    app.add_error_handler(DomainError, domain_error)
+    app.add_error_handler(ProblemException, problem_error)
+    app.add_error_handler(HTTPException, http_error)
+    app.add_error_handler(Exception, unexpected_error)

@@ -1,0 +1,32 @@
+"""Configuration, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    # Response validation costs ~3 ms per page: on in tests and CI, off in production.
+    validate_responses: bool = False
+    db_pool_size: int = 8
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            validate_responses=_flag(env.get("REGISTRY_VALIDATE_RESPONSES"), False),
+            db_pool_size=int(env.get("REGISTRY_DB_POOL_SIZE") or 8),
+            log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
+        )
