@@ -40,7 +40,7 @@ def make_database(url: str, *, pool_size: int = 8) -> peewee.Database:
     if parsed.scheme in ("postgres", "postgresql"):
         conninfo = url.replace("postgres://", "postgresql://", 1)
         return PooledPostgresqlDatabase(
-            conninfo, max_connections=pool_size, stale_timeout=300, timeout=30, autorollback=True
+            conninfo, max_connections=pool_size, stale_timeout=300, timeout=30
         )
     raise ConfigurationError(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite:/// or postgresql://)"

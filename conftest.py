@@ -1,0 +1,174 @@
+"""Fixtures shared by tests/ and contract_tests/: one database per backend, the demo data set,
+a known world of users and keys, and the app under test.
+
+Every test that takes `client` (or `world`) runs once on SQLite and once on PostgreSQL. The
+PostgreSQL run needs REGISTRY_TEST_DATABASE_URL; without it those runs are reported as skipped,
+except under CI=true, where a missing or unreachable PostgreSQL fails the whole run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import pytest
+
+PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _postgres_problem() -> str | None:
+    if not PG_URL:
+        return "REGISTRY_TEST_DATABASE_URL is not set"
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is the answer
+        return f"PostgreSQL at {PG_URL} is unreachable: {exc}"
+    return None
+
+
+def pytest_configure(config):
+    if IN_CI:
+        problem = _postgres_problem()
+        if problem:
+            pytest.exit(f"CI=true requires PostgreSQL: {problem}", returncode=3)
+
+
+def _reset_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
+    problem = _postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    _reset_postgres(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def backend(database_url) -> str:
+    return "postgres" if database_url.startswith("postgres") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from models.db import connection, database
+    from models.migrations import migrate
+    from registry.app import create_app
+    from registry.demo import seed_demo
+    from registry.settings import Settings
+
+    application = create_app(Settings(database_url=database_url, validate_responses=True))
+    with connection():
+        migrate()
+        seed_demo()
+    yield application
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+
+
+@dataclass
+class Persona:
+    email: str
+    key: str
+    role: str
+    institution_id: int
+    user_id: int
+
+    @property
+    def headers(self) -> dict:
+        return {"X-Pharos-API-User": self.email, "X-Pharos-API-Key": self.key}
+
+
+@dataclass
+class World:
+    """The demo data set plus one API key per demo user, and a few broken credentials."""
+
+    personas: dict[str, Persona] = field(default_factory=dict)
+    institutions: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Persona:
+        return self.personas[name]
+
+
+@pytest.fixture(scope="session")
+def world(app) -> World:
+    from models.base import utcnow
+    from models.db import connection, database
+    from models.institution import Institution
+    from models.user import User, issue_key, revoke_keys
+    from registry.demo import USERS
+
+    result = World()
+    with connection(), database.atomic():
+        result.institutions = {i.identifier: i.id for i in Institution.select()}
+        names = {
+            "admin@aptrust.org": "sysadmin",
+            "admin@example.edu": "inst_admin",
+            "user@example.edu": "inst_user",
+            "admin@test.edu": "other_admin",
+            "user@test.edu": "other_user",
+            "user@library.example.edu": "sub_user",
+            "user@museum.org": "museum_user",
+            "nobody@example.edu": "no_role",
+        }
+        for email, _name, role, ident in USERS:
+            user = User.get(User.email == email)
+            result.personas[names[email]] = Persona(
+                email, issue_key(user), role, result.institutions[ident], user.id)
+        disabled = User.create(email="disabled@example.edu", name="Disabled User",
+                               role="institutional_user",
+                               institution=result.institutions["example.edu"])
+        result.personas["disabled"] = Persona(
+            disabled.email, issue_key(disabled), disabled.role,
+            result.institutions["example.edu"], disabled.id)
+        disabled.deactivated_at = utcnow()
+        disabled.save()
+        revoked = User.create(email="revoked@example.edu", name="Revoked Key",
+                              role="institutional_user",
+                              institution=result.institutions["example.edu"])
+        result.personas["revoked"] = Persona(
+            revoked.email, issue_key(revoked), revoked.role,
+            result.institutions["example.edu"], revoked.id)
+        revoke_keys(revoked)
+    return result
+
+
+@pytest.fixture(scope="session")
+def client(app, world):
+    return app.test_client()
+
+
+class QueryCounter(logging.Handler):
+    """Counts the SQL statements Peewee executes (it logs each one at DEBUG)."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.statements: list = []
+
+    def emit(self, record):
+        self.statements.append(record.msg)
+
+
+@pytest.fixture
+def count_queries():
+    logger = logging.getLogger("peewee")
+    counter = QueryCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    yield counter
+    logger.removeHandler(counter)
+    logger.setLevel(previous)
