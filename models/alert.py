@@ -7,6 +7,9 @@ from models.institution import Institution
 from models.premis_event import PremisEvent
 from models.user import User
 from models.work_item import WorkItem
+from models.caller import Caller
+from models.errors import Forbidden, NotFound
+from models.query import DATETIME, INT, Column, Listing
 
 
 class Alert(BaseModel):
@@ -51,3 +54,58 @@ class AlertWorkItem(BaseModel):
     class Meta:
         table_name = "alerts_work_items"
         primary_key = peewee.CompositeKey("alert", "work_item")
+
+
+def _view():
+    A, AU, U, I = Alert, AlertUser, User, Institution
+    return Listing(
+        name="alert",
+        model=A,
+        joins=lambda q: (
+            q.join(AU, peewee.JOIN.LEFT_OUTER, on=(AU.alert == A.id))
+            .join(U, peewee.JOIN.LEFT_OUTER, on=(AU.user == U.id))
+            .switch(A).join(I, peewee.JOIN.LEFT_OUTER, on=(A.institution == I.id))
+        ),
+        columns=[
+            Column("id", A.id, INT),
+            Column("institution_id", A.institution, INT, nullable=True),
+            Column("institution_name", I.name, nullable=True),
+            Column("institution_identifier", I.identifier, nullable=True),
+            Column("type", A.type),
+            Column("subject", A.subject),
+            Column("content", A.content),
+            Column("deletion_request_id", A.deletion_request, INT, nullable=True),
+            Column("created_at", A.created_at, DATETIME),
+            Column("user_id", AU.user, INT, nullable=True),
+            Column("user_name", U.name, nullable=True),
+            Column("user_email", U.email, nullable=True),
+            Column("sent_at", AU.sent_at, DATETIME, nullable=True),
+            Column("read_at", AU.read_at, DATETIME, nullable=True),
+        ],
+        filters={
+            "created_at": ("gteq", "lteq"),
+            "institution_id": ("eq",),
+            "type": ("eq",),
+            "user_id": ("eq",),
+        },
+        sorts=("created_at", "type"),
+        default_sort=[("created_at", "desc")],
+        # One row per alert and recipient: members see only the copies addressed to them.
+        scopes={"institution_id": "institution_id", "user_id": "user_id"},
+        tiebreaker=("id", "user_id"),
+    )
+
+
+ALERTS = _view()
+
+
+def show_alert(caller: Caller, key: tuple[int, int]) -> dict:
+    """One alert as received by one user. Members may only ask for their own copy (403)."""
+    alert_id, user_id = key
+    if not caller.is_sysadmin and user_id != caller.user_id:
+        raise Forbidden("You may only read alerts addressed to you",
+                        errors=[{"name": "user_id", "in": "path", "message": "not your user id"}])
+    row = ALERTS.find_by(caller, id=alert_id, user_id=user_id)
+    if row is None:
+        raise NotFound(f"No alert {alert_id} for user {user_id}")
+    return row

@@ -44,3 +44,41 @@ def _listing():
 
 
 CHECKSUM_RECORDS = _listing()
+
+
+def _view():
+    C, F = Checksum, GenericFile
+    return Listing(
+        name="checksum",
+        model=C,
+        joins=lambda q: q.join(F, on=(C.generic_file == F.id)),
+        columns=[
+            Column("id", C.id, INT),
+            Column("algorithm", C.algorithm),
+            Column("datetime", C.datetime, DATETIME),
+            Column("digest", C.digest),
+            Column("state", F.state),
+            Column("generic_file_identifier", F.identifier),
+            Column("generic_file_id", C.generic_file, INT),
+            Column("intellectual_object_id", F.intellectual_object, INT),
+            Column("institution_id", C.institution, INT),
+            Column("created_at", C.created_at, DATETIME),
+            Column("updated_at", C.updated_at, DATETIME),
+        ],
+        filters={
+            "algorithm": ("eq",),
+            "datetime": ("gteq", "lteq"),
+            "digest": ("eq",),
+            "generic_file_id": ("eq",),
+            "generic_file_identifier": ("eq",),
+            "institution_id": ("eq",),
+            "intellectual_object_id": ("eq",),
+            "state": ("eq",),
+        },
+        sorts=("algorithm", "datetime", "digest", "generic_file_id", "generic_file_identifier",
+               "intellectual_object_id", "state"),
+        default_sort=[("datetime", "desc")],
+    )
+
+
+CHECKSUMS = _view()

@@ -87,8 +87,41 @@ def _v1_initial_schema() -> None:
         _create_index(table, columns)
 
 
+_INCOMPLETE = "status NOT IN ('Cancelled', 'Failed', 'Success')"
+
+INDEXES_V2: list[tuple[str, tuple[str, ...]]] = [
+    *[("work_items", ("institution_id", c, "updated_at", "id"))
+      for c in ("status", "action", "stage")],
+    *[("work_items", ("institution_id", c, "id"))
+      for c in ("date_processed", "bag_date", "name", "etag", "size", "queued_at", "user")],
+    ("work_items", ("updated_at", "id")),
+    ("premis_events", ("institution_id", "event_type", "date_time", "id")),
+    ("premis_events", ("date_time", "id")),
+    ("checksums", ("datetime", "id")),
+    ("alerts_users", ("user_id", "alert_id")),
+    ("alerts", ("created_at", "id")),
+    ("deletion_requests", ("requested_at", "id")),
+]
+
+
+def _v2_member_reads_and_restores() -> None:
+    for table, columns in INDEXES_V2:
+        _create_index(table, columns)
+    # At most one restore of an object (or of a file) is pending at any time. A partial unique
+    # index makes the database refuse the second of two simultaneous requests.
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_work_items_pending_object_restore "
+        "ON work_items (intellectual_object_id) "
+        f"WHERE action IN ('Restore Object', 'Glacier Restore') AND {_INCOMPLETE}")
+    database.execute_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS uq_work_items_pending_file_restore "
+        f"ON work_items (generic_file_id) WHERE action = 'Restore File' AND {_INCOMPLETE}")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "initial schema", _v1_initial_schema),
+    (2, "member read indexes, one pending restore per object or file",
+     _v2_member_reads_and_restores),
 ]
 
 

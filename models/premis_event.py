@@ -68,3 +68,41 @@ def _records():
 
 
 EVENT_RECORDS = _records()
+
+
+def _view():
+    E, F, O, I = PremisEvent, GenericFile, IntellectualObject, Institution
+    return Listing(
+        name="premis event",
+        model=E,
+        joins=lambda q: (
+            q.join(F, peewee.JOIN.LEFT_OUTER, on=(E.generic_file == F.id))
+            .switch(E).join(O, on=(E.intellectual_object == O.id))
+            .switch(E).join(I, on=(E.institution == I.id))
+        ),
+        columns=[
+            *_event_columns(),
+            Column("generic_file_identifier", F.identifier, nullable=True),
+            Column("institution_name", I.name),
+            Column("intellectual_object_identifier", O.identifier),
+        ],
+        filters={
+            "date_time": ("gteq", "lteq"),
+            "event_type": ("eq",),
+            "generic_file_id": ("eq", "is_null"),
+            "generic_file_identifier": ("eq",),
+            "identifier": ("eq",),
+            "institution_id": ("eq",),
+            "intellectual_object_id": ("eq",),
+            "intellectual_object_identifier": ("eq",),
+            "outcome": ("eq",),
+        },
+        sorts=("date_time", "event_type", "generic_file_id", "generic_file_identifier",
+               "identifier", "intellectual_object_id", "intellectual_object_identifier",
+               "outcome"),
+        default_sort=[("date_time", "desc")],
+        lookups={"id": "id", "identifier": "identifier"},
+    )
+
+
+EVENTS = _view()

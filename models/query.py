@@ -122,10 +122,13 @@ class Listing:
     filters: Mapping[str, tuple[str, ...]]
     sorts: Sequence[str]
     default_sort: Sequence[tuple[str, str]]
-    institution_column: str = "institution_id"
+    # Which columns confine a non-sysadmin caller, and to which attribute of the caller.
+    # An empty mapping makes the listing sysadmin-only.
+    scopes: Mapping[str, str] = field(default_factory=lambda: {"institution_id": "institution_id"})
     joins: Callable[[peewee.ModelSelect], peewee.ModelSelect] = lambda q: q
     lookups: Mapping[str, str] = field(default_factory=lambda: {"id": "id"})
-    tiebreaker: str = "id"
+    # Appended to every sort so that rows with equal sort keys keep one order across pages.
+    tiebreaker: tuple[str, ...] = ("id",)
 
     def __post_init__(self):
         self._by_name = {c.name: c for c in self.columns}
@@ -183,7 +186,7 @@ class Listing:
         filters, sort = self.parse(params)
         self._check_scope(caller, filters)
         page, per_page = int(params.get("page") or 1), int(params.get("per_page") or 20)
-        scoped = not caller.is_sysadmin
+        scoped = self._scoped(caller)
         shape = (
             "list",
             tuple((f.field, f.op, _arity(f)) for f in filters),
@@ -191,9 +194,7 @@ class Listing:
             scoped,
         )
         page_sql, count_sql = self._compiled(shape)
-        values = [v for f in filters for v in _slot_values(f)]
-        if scoped:
-            values.append(caller.institution_id)
+        values = [v for f in filters for v in _slot_values(f)] + self._scope_values(caller)
         with connection():
             count = database.execute_sql(count_sql.sql, count_sql.bind(values)).fetchone()[0]
             rows = []
@@ -219,9 +220,13 @@ class Listing:
         value = int(text) if lookup == "id" else text
         if lookup == "id" and not 0 < value <= MAX_ID:
             return None
-        scoped = not caller.is_sysadmin
-        compiled, _ = self._compiled(("get", lookup, scoped))
-        values = [value, caller.institution_id] if scoped else [value]
+        return self.find_by(caller, **{self.lookups[lookup]: value})
+
+    def find_by(self, caller: Caller, **equals) -> dict | None:
+        """The first row visible to `caller` whose columns equal `equals`, or None."""
+        names = tuple(sorted(equals))
+        compiled, _ = self._compiled(("get", names, self._scoped(caller)))
+        values = [equals[n] for n in names] + self._scope_values(caller)
         with connection():
             rows = database.execute_sql(compiled.sql, compiled.bind(values)).fetchall()
         return self._rows(rows)[0] if rows else None
@@ -235,15 +240,29 @@ class Listing:
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _scoped(self, caller: Caller) -> bool:
+        if caller.is_sysadmin:
+            return False
+        if not self.scopes:
+            raise Forbidden(f"Only sysadmins may read {self.name} records")
+        return True
+
+    def _scope_values(self, caller: Caller) -> list:
+        if caller.is_sysadmin:
+            return []
+        return [getattr(caller, attribute) for attribute in self.scopes.values()]
+
     def _check_scope(self, caller: Caller, filters: Iterable[Filter]) -> None:
+        """Naming someone else's institution (or user) in a filter is refused, not emptied."""
         if caller.is_sysadmin:
             return
         for f in filters:
-            if f.field == self.institution_column and f.value != caller.institution_id:
+            attribute = self.scopes.get(f.field)
+            if attribute and f.op == "eq" and f.value != getattr(caller, attribute):
                 raise Forbidden(
-                    "You may only list records of your own institution",
+                    f"{f.param} must be your own ({attribute}: {getattr(caller, attribute)})",
                     errors=[{"name": f.param, "in": "query",
-                             "message": "not your institution"}],
+                             "message": "names a record scope other than yours"}],
                 )
 
     def _coerce(self, field_name: str, op: str, value):
@@ -292,8 +311,8 @@ class Listing:
         select = [c.expr.alias(c.name) for c in self.columns]
         conditions = []
         if shape[0] == "get":
-            _, lookup, scoped = shape
-            conditions.append(self._by_name[self.lookups[lookup]].expr == slot())
+            _, names, scoped = shape
+            conditions += [self._by_name[name].expr == slot() for name in names]
             sort = []
         elif shape[0] == "related":
             _, field_name, scoped = shape
@@ -304,7 +323,7 @@ class Listing:
             for field_name, op, arity in filters:
                 conditions.append(self._condition(self._by_name[field_name], op, arity, slot))
         if scoped:
-            conditions.append(self._by_name[self.institution_column].expr == slot())
+            conditions += [self._by_name[name].expr == slot() for name in self.scopes]
 
         query = self.joins(self.model.select(*select))
         count = self.joins(self.model.select(peewee.fn.COUNT(peewee.SQL("*"))))
@@ -345,8 +364,9 @@ class Listing:
 
     def _order_by(self, sort):
         keys = [(name, direction) for name, direction in sort]
-        if self.tiebreaker not in (n for n, _ in keys):
-            keys.append((self.tiebreaker, keys[0][1] if keys else "asc"))
+        for name in self.tiebreaker:
+            if name not in (n for n, _ in keys):
+                keys.append((name, keys[0][1] if keys else "asc"))
         order = []
         for name, direction in keys:
             column = self._by_name[name]

@@ -30,7 +30,7 @@ def _listing():
         filters={"generic_file_id": ("eq",)},
         sorts=("id",),
         default_sort=[("id", "asc")],
-        institution_column="generic_file_id",
+        scopes={},
     )
 
 

@@ -20,6 +20,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "show_object": MEMBERS,
     "list_files": MEMBERS,
     "show_file": MEMBERS,
+    "list_checksums": MEMBERS,
+    "show_checksum": MEMBERS,
+    "list_events": MEMBERS,
+    "show_event": MEMBERS,
+    "list_items": MEMBERS,
+    "show_item": MEMBERS,
+    "list_deletions": MEMBERS,
+    "show_deletion": MEMBERS,
+    "list_alerts": MEMBERS,
+    "show_alert": MEMBERS,
+    # Every role of the owning institution may ask for a restore (scoping is the data layer's).
+    "request_object_restore": MEMBERS,
+    "request_file_restore": MEMBERS,
 }
 
 

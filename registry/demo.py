@@ -9,7 +9,9 @@ import datetime as dt
 import random
 import uuid
 
+from models.alert import Alert, AlertUser, AlertWorkItem
 from models.checksum import Checksum
+from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.db import database
 from models.enums import BAGIT_PROFILE_APTRUST, BAGIT_PROFILE_BTR, STORAGE_OPTIONS
 from models.generic_file import GenericFile
@@ -70,6 +72,8 @@ def seed_demo(seed: int = 42) -> dict:
             for n in range(1, OBJECTS_PER_INSTITUTION + 1):
                 object_ids.append(_object(rng, inst, n))
         refresh_object_stats(object_ids)
+        _size_ingest_items()
+        _deletions_and_alerts(institutions)
     return {
         "institutions": Institution.select().count(),
         "users": User.select().count(),
@@ -79,6 +83,8 @@ def seed_demo(seed: int = 42) -> dict:
         "events": PremisEvent.select().count(),
         "storage_records": StorageRecord.select().count(),
         "work_items": WorkItem.select().count(),
+        "deletion_requests": DeletionRequest.select().count(),
+        "alerts": Alert.select().count(),
     }
 
 
@@ -178,3 +184,83 @@ def _event(rng, inst, obj, file_id, event_type, when, subject):
         intellectual_object=obj, generic_file=file_id, created_at=when, updated_at=when,
         outcome="Success", institution=inst,
     )
+
+
+def _size_ingest_items() -> None:
+    """Ingest work items carry the bytes ingested: the object's size once its files are in."""
+    O = IntellectualObject
+    sizes = O.select(O.size).where(O.id == WorkItem.intellectual_object)
+    WorkItem.update(size=sizes).where(WorkItem.action == "Ingest").execute()
+
+
+def _deletions_and_alerts(institutions: dict[str, Institution]) -> None:
+    """For each member: deletion requests in every approval state, work items in flight, and
+    the alerts those produced, so that every member endpoint has something to show."""
+    for ident in ("example.edu", "test.edu"):
+        inst = institutions[ident]
+        admin = User.get(User.email == f"admin@{ident}")
+        user = User.get(User.email == f"user@{ident}")
+        objects = list(IntellectualObject.select().where(
+            (IntellectualObject.institution == inst) & (IntellectualObject.state == "A"))
+            .order_by(IntellectualObject.id).limit(6))
+        when = EPOCH + dt.timedelta(days=120)
+        awaiting = DeletionRequest.create(
+            institution=inst, requested_by=user, requested_at=when,
+            encrypted_confirmation_token="demo-token-hash")
+        files = (GenericFile.select().where(GenericFile.intellectual_object == objects[0])
+                 .order_by(GenericFile.id).limit(3))
+        for f in files:
+            DeletionRequestFile.create(deletion_request=awaiting, generic_file=f)
+        approved = DeletionRequest.create(
+            institution=inst, requested_by=user, requested_at=when + dt.timedelta(days=1),
+            confirmed_by=admin, confirmed_at=when + dt.timedelta(days=2),
+            encrypted_confirmation_token="demo-token-hash")
+        DeletionRequestObject.create(deletion_request=approved, intellectual_object=objects[1])
+        cancelled = DeletionRequest.create(
+            institution=inst, requested_by=user, requested_at=when + dt.timedelta(days=3),
+            cancelled_by=admin, cancelled_at=when + dt.timedelta(days=4),
+            encrypted_confirmation_token="demo-token-hash")
+        DeletionRequestObject.create(deletion_request=cancelled, intellectual_object=objects[2])
+
+        delete_item = _item(inst, objects[1], "Delete", "Resolve", "Started", user.email,
+                            when + dt.timedelta(days=2), deletion_request=approved,
+                            inst_approver=admin.email, node="worker-1", pid=4242)
+        restored = _item(inst, objects[3], "Restore Object", "Available in S3", "Success",
+                         user.email, when + dt.timedelta(days=5),
+                         note=f"Bag restored to s3://aptrust.restore.{ident}/bag.tar")
+        _item(inst, None, "Ingest", "Receive", "Pending", admin.email,
+              when + dt.timedelta(days=6), name="new-bag.tar")
+        _item(inst, objects[4], "Ingest", "Format Identification", "Started", admin.email,
+              when + dt.timedelta(days=7), node="worker-2", pid=77)
+
+        _alert(inst, "Deletion Requested", [admin, user], when, deletion_request=awaiting)
+        _alert(inst, "Deletion Confirmed", [admin, user], when + dt.timedelta(days=2),
+               deletion_request=approved, work_items=[delete_item], read=True)
+        _alert(inst, "Deletion Cancelled", [user], when + dt.timedelta(days=4),
+               deletion_request=cancelled)
+        _alert(inst, "Restoration Completed", [user], when + dt.timedelta(days=5),
+               work_items=[restored])
+        _alert(inst, "Failed Fixity Check", [], when + dt.timedelta(days=8))
+
+
+def _item(inst, obj, action, stage, status, email, when, *, name=None, **extra) -> WorkItem:
+    return WorkItem.create(
+        created_at=when, updated_at=when, intellectual_object=obj,
+        name=name or f"{obj.bag_name}.tar", etag=(obj.etag if obj else "0" * 32),
+        bucket=buckets(inst.identifier)["receiving_bucket"], user=email,
+        note=extra.pop("note", f"{action}: {stage}"), action=action, stage=stage,
+        status=status, outcome="In progress" if status != "Success" else "Done",
+        bag_date=obj.created_at if obj else when, date_processed=when, retry=True,
+        institution=inst, size=obj.size if obj else 0, queued_at=when, **extra)
+
+
+def _alert(inst, type_, recipients, when, *, deletion_request=None, work_items=(),
+           read=False) -> None:
+    alert = Alert.create(institution=inst, type=type_, subject=f"{type_} at {inst.name}",
+                         content=f"Registry demo alert: {type_.lower()}.",
+                         deletion_request=deletion_request, created_at=when)
+    for user in recipients:
+        AlertUser.create(alert=alert, user=user, sent_at=when,
+                         read_at=when + dt.timedelta(hours=1) if read else None)
+    for item in work_items:
+        AlertWorkItem.create(alert=alert, work_item=item)

@@ -1,0 +1,11 @@
+"""Checksums: list and show."""
+from handlers.common import list_response, show_response
+from models.checksum import CHECKSUMS
+
+
+async def list_checksums(caller, **params):
+    return await list_response(CHECKSUMS, caller, params)
+
+
+async def show_checksum(caller, id: int):
+    return await show_response(CHECKSUMS.get, caller, id)

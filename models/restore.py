@@ -1,0 +1,85 @@
+"""Restoration requests: a member asks for an object or a file back.
+
+A request becomes one work item (stage Requested, status Pending) that the restore services pick
+up. At most one restore of the same object (or file) may be pending at a time; the database
+enforces it with partial unique indexes (migration 2), so two simultaneous requests cannot
+both succeed, whichever process or server they reach.
+"""
+from __future__ import annotations
+
+import peewee
+
+from models.base import utcnow
+from models.caller import Caller
+from models.db import connection, database
+from models.enums import GLACIER_ONLY
+from models.errors import Conflict, NotFound
+from models.file_views import FILE_RECORDS
+from models.institution import Institution
+from models.intellectual_object import OBJECTS, IntellectualObject
+from models.work_item import ITEMS, WorkItem
+
+
+def restore_object(caller: Caller, key: str) -> dict:
+    with connection():
+        obj = OBJECTS.find(caller, key)
+        if obj is None:
+            raise NotFound(f"No intellectual object matches {key!r}")
+        if obj["state"] == "D":
+            raise Conflict(f"Object {obj['identifier']} is deleted and cannot be restored")
+        action = "Glacier Restore" if obj["storage_option"] in GLACIER_ONLY else "Restore Object"
+        item_id = _create(caller, obj["id"], None, action, obj["size"], obj["identifier"])
+        return ITEMS.find_by(caller, id=item_id)
+
+
+def restore_file(caller: Caller, key: str) -> dict:
+    with connection():
+        record = FILE_RECORDS.find(caller, key)
+        if record is None:
+            raise NotFound(f"No generic file matches {key!r}")
+        if record["state"] == "D":
+            raise Conflict(f"File {record['identifier']} is deleted and cannot be restored")
+        item_id = _create(caller, record["intellectual_object_id"], record["id"], "Restore File",
+                          record["size"], record["identifier"])
+        return ITEMS.find_by(caller, id=item_id)
+
+
+def _create(caller, object_id, file_id, action, size, identifier) -> int:
+    now = utcnow()
+    with database.atomic():
+        source = _ingest_source(object_id)
+        try:
+            with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
+                return WorkItem.insert(
+                    intellectual_object=object_id, generic_file=file_id,
+                    institution=source["institution_id"], name=source["name"],
+                    bucket=source["bucket"], etag=source["etag"], bag_date=source["bag_date"],
+                    user=caller.email, action=action, stage="Requested", status="Pending",
+                    note="Restore requested", outcome="Not started", retry=True,
+                    needs_admin_review=False, pid=0, size=size, date_processed=now,
+                    created_at=now, updated_at=now,
+                ).execute()
+        except peewee.IntegrityError:
+            raise Conflict(f"A restore of {identifier} is already pending") from None
+
+
+def _ingest_source(object_id: int) -> dict:
+    """Name, bucket, etag and bag date of the bag as last ingested (or as the object says)."""
+    W, O, I = WorkItem, IntellectualObject, Institution
+    ingest = (
+        W.select(W.institution.alias("institution_id"), W.name, W.bucket, W.etag, W.bag_date)
+        .where((W.intellectual_object == object_id) & (W.action == "Ingest")
+               & (W.status == "Success") & W.stage.in_(("Record", "Cleanup")))
+        .order_by(W.updated_at.desc(), W.id.desc())
+        .limit(1).dicts().first()
+    )
+    if ingest:
+        return ingest
+    obj = (O.select(O.institution.alias("institution_id"), O.bag_name, O.etag, O.created_at,
+                    I.receiving_bucket)
+           .join(I, on=(O.institution == I.id)).where(O.id == object_id).dicts().get())
+    return {"institution_id": obj["institution_id"], "name": f"{obj['bag_name']}.tar",
+            "bucket": obj["receiving_bucket"], "etag": obj["etag"] or "",
+            "bag_date": obj["created_at"]}
+
+
