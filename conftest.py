@@ -159,7 +159,8 @@ class QueryCounter(logging.Handler):
         self.statements: list = []
 
     def emit(self, record):
-        self.statements.append(record.msg)
+        if record.name == "peewee":  # not peewee.pool's connection bookkeeping
+            self.statements.append(record.msg)
 
 
 @pytest.fixture

@@ -75,3 +75,13 @@ def connection():
     finally:
         if isinstance(db, PooledPostgresqlDatabase):
             db.close()
+
+
+def write_transaction():
+    """A transaction that will write. On SQLite it takes the write lock up front (IMMEDIATE):
+    a deferred transaction that reads and then writes fails at once with "database is locked"
+    when another writer committed meanwhile, instead of waiting its turn."""
+    db = database.obj
+    if isinstance(db, peewee.SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()

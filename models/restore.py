@@ -11,7 +11,7 @@ import peewee
 
 from models.base import utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.db import connection, database, write_transaction
 from models.enums import GLACIER_ONLY
 from models.errors import Conflict, NotFound
 from models.file_views import FILE_RECORDS
@@ -46,7 +46,7 @@ def restore_file(caller: Caller, key: str) -> dict:
 
 def _create(caller, object_id, file_id, action, size, identifier) -> int:
     now = utcnow()
-    with database.atomic():
+    with write_transaction():
         source = _ingest_source(object_id)
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error

@@ -7,6 +7,8 @@ table's: a role that may read objects still sees only its own institution's obje
 """
 from __future__ import annotations
 
+from connexion.context import operation as current_operation
+from connexion.context import request as connexion_request
 from connexion.resolver import Resolution, Resolver
 
 from models.caller import Caller
@@ -44,12 +46,22 @@ def caller_from(token_info: dict | None) -> Caller:
     return token_info["apiKey"]["caller"]
 
 
+def _takes_user_param() -> bool:
+    return any(p["name"] == "user" and p["in"] == "query" for p in current_operation.parameters)
+
+
 def guard(operation_id: str, handler, allowed: frozenset[str]):
     """The handler, callable only by the roles in `allowed`; it receives the caller first."""
 
     async def endpoint(**kwargs):
         caller = caller_from(kwargs.pop("token_info", None))
+        # Connexion passes its context entry `user` (the auth subject) under the same name as
+        # the work items' `user` query filter, overwriting it: take the filter from the query.
         kwargs.pop("user", None)
+        if _takes_user_param():
+            value = connexion_request.query_params.get("user")
+            if value is not None:
+                kwargs["user"] = value
         if caller.role not in allowed:
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
         return await handler(caller, **kwargs)
