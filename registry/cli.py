@@ -33,6 +33,8 @@ def cmd_seed(args, settings):
     from models.institution import Institution
     from models.migrations import migrate
 
+    if getattr(args, "from_fixtures", None) is not None:
+        return _seed_from_fixtures(args)
     if not args.demo:
         raise SystemExit("registry seed: say what to seed (--demo)")
     migrate()
@@ -46,6 +48,31 @@ def cmd_seed(args, settings):
     counts = seed_demo()
     print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
           file=sys.stderr)
+
+
+def _seed_from_fixtures(args):
+    """The reference system's test fixtures (CSV files), through registry.fixtures."""
+    from models.institution import Institution
+    from models.migrations import migrate
+
+    if args.demo:
+        raise SystemExit("registry seed: --demo and --from-fixtures exclude each other")
+    from registry.fixtures import FixtureError, load_fixtures
+
+    migrate()
+    if Institution.select().exists():
+        if args.if_empty:
+            print("database already has data; fixtures seed skipped", file=sys.stderr)
+            return
+        raise SystemExit("registry seed --from-fixtures: the database is not empty")
+    try:
+        report = load_fixtures(args.from_fixtures)
+    except FixtureError as exc:
+        raise SystemExit(f"registry seed --from-fixtures: {exc}") from None
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print("seeded reference fixtures: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+          + "; no API keys issued (use `registry keys issue --email ...`)", file=sys.stderr)
 
 
 def cmd_institutions_create(args, settings):
@@ -127,7 +154,7 @@ def cmd_keys_revoke(args, settings):
 def cmd_serve(args, settings):
     if args.workers and args.workers > 0:
         argv = [
-            "gunicorn", "registry.app:create_app()",
+            sys.executable, "-m", "gunicorn", "registry.app:create_app()",
             "--worker-class", "uvicorn_worker.UvicornWorker",
             "--workers", str(args.workers),
             "--bind", f"{args.host}:{args.port}",
@@ -152,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", help="the deterministic demo data set")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
+    seed.add_argument("--from-fixtures", metavar="DIR",
+                      help="the reference system's test fixtures (a directory of CSV files)")
     seed.set_defaults(func=cmd_seed, needs_db=True)
 
     inst = sub.add_parser("institutions").add_subparsers(dest="sub", required=True)
