@@ -91,13 +91,23 @@ def split_param(name: str) -> tuple[str, str]:
 
 
 def parse_datetime(value: str) -> dt.datetime:
-    """RFC 3339 -> naive UTC, the form every timestamp column holds."""
+    """RFC 3339 -> naive UTC, the form every timestamp column holds.
+
+    RFC 3339 allows a lowercase `t` and `z` (and so does the spec's validator). An instant that
+    falls outside `datetime`'s range once moved to UTC (year 1 with a positive offset, year 9999
+    with a negative one) is clamped to the range's end: as a filter bound it then selects the
+    same rows, since no stored timestamp lies beyond it.
+    """
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        parsed = dt.datetime.fromisoformat(value.upper() if isinstance(value, str) else value)
     except (TypeError, ValueError):
         raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(dt.timezone.utc)
+        except OverflowError:
+            parsed = dt.datetime.min if parsed.year == dt.MINYEAR else dt.datetime.max
+        parsed = parsed.replace(tzinfo=None)
     return parsed
 
 
@@ -187,6 +197,9 @@ class Listing:
         self._check_scope(caller, filters)
         page, per_page = int(params.get("page") or 1), int(params.get("per_page") or 20)
         scoped = self._scoped(caller)
+        filters = _without_nul(filters)
+        if filters is None:
+            return Page(count=0, rows=[], page=page, per_page=per_page)
         shape = (
             "list",
             tuple((f.field, f.op, _arity(f)) for f in filters),
@@ -225,7 +238,10 @@ class Listing:
     def find_by(self, caller: Caller, **equals) -> dict | None:
         """The first row visible to `caller` whose columns equal `equals`, or None."""
         names = tuple(sorted(equals))
-        compiled, _ = self._compiled(("get", names, self._scoped(caller)))
+        scoped = self._scoped(caller)
+        if any(_has_nul(v) for v in equals.values()):
+            return None  # see _without_nul
+        compiled, _ = self._compiled(("get", names, scoped))
         values = [equals[n] for n in names] + self._scope_values(caller)
         with connection():
             rows = database.execute_sql(compiled.sql, compiled.bind(values)).fetchall()
@@ -422,6 +438,29 @@ def _arity(f: Filter):
     if f.op in ("is_null", "not_null"):
         return f.value  # the boolean changes the SQL (IS NULL vs IS NOT NULL)
     return None
+
+
+def _has_nul(value) -> bool:
+    return isinstance(value, str) and "\x00" in value
+
+
+def _without_nul(filters: list[Filter]) -> list[Filter] | None:
+    """The filters less their text values containing NUL, or None if one then matches nothing.
+
+    No stored text holds NUL (PostgreSQL cannot store it, and refuses it as a query parameter),
+    so an exact, prefix or `in` value containing NUL matches no row, on both backends alike.
+    """
+    kept = []
+    for f in filters:
+        if f.op == "in":
+            values = tuple(v for v in f.value if not _has_nul(v))
+            if not values:
+                return None
+            f = Filter(f.field, f.op, values)
+        elif f.op in ("eq", "starts_with") and _has_nul(f.value):
+            return None
+        kept.append(f)
+    return kept
 
 
 def _slot_values(f: Filter) -> list:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import connexion
+from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
 from models.db import init_database
@@ -51,5 +52,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     app.add_api(load_spec(MEMBER_SPEC), resolver=AuthorizingResolver(),
                  name="member_api_v3")
     errors.install(app)
-    app.add_middleware(SecurityHeaders)
+    # Outside Connexion's exception middleware, so that the problem responses of the security,
+    # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
+    app.add_middleware(SecurityHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
     return app

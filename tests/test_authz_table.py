@@ -1,0 +1,75 @@
+"""The permission table and the spec list the same operations, and a gap fails closed.
+
+Authorization is declared per operationId in registry.authz.PERMISSIONS. If an operation could
+be added to the spec without a table entry and still be served, it would be reachable by
+omission; the resolver must refuse to start instead.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import connexion
+import pytest
+
+from models.enums import ROLES
+from registry.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
+from registry.spec import load_spec, operation_ids
+
+
+def test_every_spec_operation_has_a_permission_entry_and_vice_versa():
+    in_spec = operation_ids(load_spec())
+    assert len(in_spec) == len(set(in_spec)), "duplicate operationId in the spec"
+    assert set(in_spec) - set(PERMISSIONS) == set(), "operations without a permission entry"
+    assert set(PERMISSIONS) - set(in_spec) == set(), "permission entries for no operation"
+
+
+@pytest.mark.parametrize("operation_id", sorted(PERMISSIONS))
+def test_permissions_name_real_roles_and_never_role_none(operation_id):
+    allowed = PERMISSIONS[operation_id]
+    assert allowed, f"{operation_id} is allowed to nobody"
+    assert allowed <= set(ROLES)
+    assert "none" not in allowed
+
+
+def _operation(operation_id: str) -> SimpleNamespace:
+    return SimpleNamespace(operation_id=operation_id, router_controller="handlers.objects")
+
+
+def test_resolver_refuses_an_operation_missing_from_the_table():
+    with pytest.raises(UndeclaredOperation, match="secret_export"):
+        AuthorizingResolver().resolve(_operation("secret_export"))
+
+
+def test_resolver_refuses_an_operation_removed_from_the_table(monkeypatch):
+    monkeypatch.delitem(PERMISSIONS, "list_objects")
+    with pytest.raises(UndeclaredOperation, match="list_objects"):
+        AuthorizingResolver().resolve(_operation("list_objects"))
+
+
+def _small_spec(operation_id: str) -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "authz probe", "version": "1"},
+        "paths": {"/probe": {"get": {
+            "operationId": operation_id,
+            "x-openapi-router-controller": "handlers.objects",
+            "responses": {"200": {"description": "ok"}},
+        }}},
+    }
+
+
+def _start(spec: dict) -> None:
+    app = connexion.AsyncApp(__name__)
+    app.add_api(spec, resolver=AuthorizingResolver())
+    with app.test_client():  # runs start-up, where Connexion resolves every operation
+        pass
+
+
+def test_app_with_a_declared_operation_starts():
+    _start(_small_spec("list_objects"))
+
+
+def test_app_with_an_undeclared_operation_does_not_start(monkeypatch):
+    monkeypatch.delitem(PERMISSIONS, "list_objects")
+    with pytest.raises(UndeclaredOperation):
+        _start(_small_spec("list_objects"))
