@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import connexion
+import connexion.frameworks.starlette as connexion_starlette
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 
@@ -37,10 +38,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _route_integer_path_parameters_as_text() -> None:
+    """Let `/items/show/abc` reach parameter validation (400 naming `id`) instead of failing to
+    route (a bare 404): Connexion would otherwise give integer path parameters Starlette's `int`
+    converter, which only matches digits. Validation still types and bounds the value."""
+    connexion_starlette.PATH_PARAMETER_CONVERTERS.pop("integer", None)
+
+
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     init_database(settings.database_url, pool_size=settings.db_pool_size)
+    _route_integer_path_parameters_as_text()
     app = connexion.AsyncApp(
         "registry",
         specification_dir=str(MEMBER_SPEC.parent),
