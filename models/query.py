@@ -310,7 +310,7 @@ class Listing:
         return str(value)
 
     def _compiled(self, shape):
-        key = (id(database.obj), shape)
+        key = (type(database.obj), shape)  # compiled SQL depends on the dialect only
         compiled = self._cache.get(key)
         if compiled is None:
             with self._lock:
@@ -406,7 +406,7 @@ class Listing:
         return out
 
     def _converters(self):
-        key = ("converters", id(database.obj))
+        key = ("converters", type(database.obj))
         conv = self._cache.get(key)
         if conv is None:
             conv = []

@@ -73,7 +73,7 @@ _CREDENTIALS_SQL: dict = {}
 
 
 def _credentials_sql() -> str:
-    key = id(database.obj)
+    key = type(database.obj)  # the SQL depends on the dialect only
     if key not in _CREDENTIALS_SQL:
         query = (
             User.select(User.id, User.email, User.role, User.institution, ApiKey.digest)
