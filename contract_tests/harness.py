@@ -1,0 +1,69 @@
+"""How the contract suite drives Schemathesis: checks, phases, generation, personas, loading."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import schemathesis
+from schemathesis import GenerationMode
+
+# The response checks of the contract: all of them run on every generated case.
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "ignored_auth",
+]
+# Examples: the spec's own `examples` (seeded ids and identifiers). Coverage: boundary and
+# invalid values of every parameter, each auth header left out, undeclared methods. Fuzzing:
+# random valid and invalid requests, MAX_EXAMPLES per operation. (The stateful phase runs the
+# spec's links as a state machine, which Schemathesis's pytest parametrization does not do.)
+PHASES = ["examples", "coverage", "fuzzing"]
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+MAX_EXAMPLES = 50
+
+# Who the generated requests are sent as (keys of the `world` fixture). The sysadmin sees every
+# institution's records. The institutional run is user@example.edu: every example in the spec is
+# a record of example.edu, and the show_alert example (alert 1, user 3) is that user's own copy.
+PERSONAS = {"sysadmin": "sysadmin", "member": "inst_user"}
+
+
+class StatusLog:
+    """Status codes of the generated requests, per (backend, persona) and operation label."""
+
+    def __init__(self):
+        self.runs: dict[tuple[str, str], dict[str, Counter]] = defaultdict(
+            lambda: defaultdict(Counter))
+
+    def record(self, backend: str, persona: str, label: str, status: int) -> None:
+        self.runs[(backend, persona)][label][status] += 1
+
+
+def load_schema(app, headers: dict, *, on_response=None):
+    """The schema the app publishes, fetched in-process, every request sent with `headers`.
+
+    Configured headers are an explicit credential for Schemathesis: `ignored_auth` re-sends each
+    operation once without them and once with invalid ones and expects 401/403, and the coverage
+    phase leaves each auth header out in turn (`missing_required_header` expects 401).
+    """
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema.config.update(headers=headers)
+    schema.config.generation.update(
+        modes=MODES,
+        max_examples=MAX_EXAMPLES,
+        deterministic=True,  # Hypothesis `derandomize`: the same cases on every run
+        database="none",     # and no example database to replay earlier failures from
+    )
+    schema.config.phases.update(phases=PHASES)
+    schema.config.checks.update(included_check_names=CHECKS)
+    if on_response is not None:
+        # `after_call` sees every generated request (not the probes that checks send).
+        @schema.hook("after_call")
+        def record(context, case, response):
+            on_response(case, response)
+
+    return schema
