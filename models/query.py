@@ -26,7 +26,8 @@ from models.errors import Forbidden, InvalidInput, NotFound
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
 
 # The operators of the reference's filter grammar. `x` alone means `x__eq`.
-OPERATORS = ("eq", "ne", "gt", "gteq", "lt", "lteq", "starts_with", "in", "is_null", "not_null")
+OPERATORS = ("eq", "ne", "gt", "gteq", "lt", "lteq", "starts_with", "contains", "in", "is_null",
+             "not_null")
 SORT_DIRECTIONS = ("asc", "desc")
 PAGING = ("page", "per_page", "sort")
 MAX_CODE_POINT = "\U0010ffff"
@@ -371,6 +372,10 @@ class Listing:
         if op == "starts_with":
             # A range, not LIKE: it uses the (binary-collated) index and has no wildcards.
             return (expr >= slot()) & (expr < slot())
+        if op == "contains":
+            # Case-insensitive substring; the value's own % and _ are escaped (literal match).
+            return peewee.NodeList((peewee.fn.LOWER(expr), peewee.SQL("LIKE"), slot(),
+                                    peewee.SQL("ESCAPE '\\'")))
         if op == "in":
             return expr.in_([slot() for _ in range(arity)])
         if op in ("is_null", "not_null"):
@@ -457,7 +462,7 @@ def _without_nul(filters: list[Filter]) -> list[Filter] | None:
             if not values:
                 return None
             f = Filter(f.field, f.op, values)
-        elif f.op in ("eq", "starts_with") and _has_nul(f.value):
+        elif f.op in ("eq", "starts_with", "contains") and _has_nul(f.value):
             return None
         kept.append(f)
     return kept
@@ -468,6 +473,9 @@ def _slot_values(f: Filter) -> list:
         return list(f.value)
     if f.op == "starts_with":
         return [f.value, f.value + MAX_CODE_POINT]
+    if f.op == "contains":
+        escaped = f.value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return [f"%{escaped}%"]
     if f.op in ("is_null", "not_null"):
         return []
     return [f.value]

@@ -28,8 +28,8 @@ def _listing():
             Column("url", S.url),
         ],
         filters={"generic_file_id": ("eq",)},
-        sorts=("id",),
-        default_sort=[("id", "asc")],
+        sorts=("id", "generic_file_id"),
+        default_sort=[("id", "desc")],
         scopes={},
     )
 

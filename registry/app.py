@@ -1,18 +1,22 @@
 """The application factory: `create_app(settings)` returns the ASGI app; nothing runs at import."""
 from __future__ import annotations
 
+import copy
 import logging
 
 import connexion
 import connexion.frameworks.starlette as connexion_starlette
+import yaml
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from starlette.responses import Response
 
 from models.db import init_database
 from registry import errors
 from registry.authz import AuthorizingResolver
+from registry.responses import dumps
 from registry.settings import Settings
-from registry.spec import MEMBER_SPEC, load_spec
+from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -45,6 +49,24 @@ def _route_integer_path_parameters_as_text() -> None:
     connexion_starlette.PATH_PARAMETER_CONVERTERS.pop("integer", None)
 
 
+def _publish(app, prefix: str, document: dict) -> None:
+    """Serve the bundled document at {prefix}/openapi.json and .yaml, without authentication.
+
+    Connexion would serve its fully dereferenced copy instead, in which every schema is inlined
+    and code generators can only name models after the places they appear."""
+    as_json = dumps(document)
+    as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+
+    async def openapi_json(request):
+        return Response(as_json, media_type="application/json")
+
+    async def openapi_yaml(request):
+        return Response(as_yaml, media_type="application/yaml")
+
+    app.add_url_rule(f"{prefix}/openapi.json", f"{prefix}openapi_json", openapi_json)
+    app.add_url_rule(f"{prefix}/openapi.yaml", f"{prefix}openapi_yaml", openapi_yaml)
+
+
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
@@ -56,10 +78,13 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map={"parameter": errors.NamingParameterValidator},
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
-    app.add_api(load_spec(MEMBER_SPEC), resolver=AuthorizingResolver(),
-                 name="member_api_v3")
+    for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),
+                               ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3")):
+        document = load_spec(path)
+        app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(), name=name)
+        _publish(app, prefix, published(document))
     errors.install(app)
     # Outside Connexion's exception middleware, so that the problem responses of the security,
     # routing and validation middlewares (401, 404, 405, 400) carry the headers too.

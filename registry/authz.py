@@ -35,6 +35,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Every role of the owning institution may ask for a restore (scoping is the data layer's).
     "request_object_restore": MEMBERS,
     "request_file_restore": MEMBERS,
+    # Admin API only (its security scheme already refuses every role but sysadmin).
+    "list_institutions": SYSADMIN,
+    "show_institution": SYSADMIN,
+    "list_storage_records": SYSADMIN,
+    "show_storage_record": SYSADMIN,
 }
 
 

@@ -5,6 +5,7 @@ function only records it; the key's function reads both headers and checks them 
 """
 from __future__ import annotations
 
+from connexion.exceptions import Forbidden
 from starlette.concurrency import run_in_threadpool
 
 from models import user as users
@@ -23,3 +24,13 @@ async def authenticate(api_key: str, request, required_scopes=None):
     if caller is None:
         return None  # Connexion answers 401
     return {"sub": caller.email, "caller": caller}
+
+
+async def authenticate_sysadmin(api_key: str, request, required_scopes=None):
+    """As `authenticate`, for the admin API: a valid key of any other role answers 403 before
+    the request is looked at any further (parameters, bodies, existence of records)."""
+    token = await authenticate(api_key, request, required_scopes)
+    if token is not None and not token["caller"].is_sysadmin:
+        raise Forbidden("The admin API is for sysadmins; use the member API "
+                        "(/member-api/v3) with this key")
+    return token

@@ -1,6 +1,14 @@
-"""Loading the OpenAPI documents in spec/."""
+"""Loading the OpenAPI documents in spec/ and bundling them into self-contained documents.
+
+The hand-written files share components across files (`member_api_v3.yaml#/components/...`)
+and may keep path items in files of their own. What the server validates with and publishes
+at /openapi.json is one document per API with every external `$ref` pulled in: components
+land under the same name in `components`, anything else is inlined. Clients and generators
+then need nothing but that one document.
+"""
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 
@@ -8,6 +16,12 @@ import yaml
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 MEMBER_SPEC = SPEC_DIR / "member_api_v3.yaml"
+ADMIN_SPEC = SPEC_DIR / "admin_api_v3.yaml"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+
+class SpecError(ValueError):
+    """A reference that cannot be resolved, or two different components with one name."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -16,11 +30,95 @@ def _load(path: Path) -> dict:
         return yaml.safe_load(fh)
 
 
-def load_spec(path: Path = MEMBER_SPEC) -> dict:
-    """The parsed document (a fresh copy: Connexion mutates what it is given)."""
-    import copy
+def _pointer(document: dict, pointer: str):
+    node = document
+    for part in pointer.lstrip("/").split("/"):
+        if not part:
+            continue
+        part = part.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[part]
+        except (KeyError, TypeError):
+            raise SpecError(f"unresolvable JSON pointer #{pointer}") from None
+    return node
 
-    return copy.deepcopy(_load(path))
+
+class _Bundler:
+    def __init__(self, root_path: Path):
+        self.root_path = root_path
+        self.root = copy.deepcopy(_load(root_path))
+        self.components = self.root.setdefault("components", {})
+        self.origins: dict[tuple[str, str], Path] = {
+            (kind, name): root_path for kind, names in self.components.items() for name in names
+        }
+
+    def bundle(self) -> dict:
+        self.root = self._resolve(self.root, self.root_path)
+        self.root["components"] = self.components
+        _drop_dangling_links(self.root)
+        return self.root
+
+    def _resolve(self, node, base: Path):
+        if isinstance(node, list):
+            return [self._resolve(item, base) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return self._follow(ref, base, node)
+        return {key: self._resolve(value, base) for key, value in node.items()}
+
+    def _follow(self, ref: str, base: Path, node: dict):
+        file_part, _, pointer = ref.partition("#")
+        target = (base.parent / file_part).resolve() if file_part else base
+        if target == self.root_path and not file_part:
+            return node  # a local reference of the root document stays as it is
+        parts = pointer.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "components":
+            _, kind, name = parts
+            self._import_component(kind, name, target)
+            return {"$ref": f"#/components/{kind}/{name}"}
+        fragment = copy.deepcopy(_pointer(_load(target), pointer))
+        return self._resolve(fragment, target)
+
+    def _import_component(self, kind: str, name: str, source: Path) -> None:
+        if source == self.root_path:
+            return
+        origin = self.origins.setdefault((kind, name), source)
+        if origin != source:
+            raise SpecError(f"components {kind}/{name} of {origin.name} and {source.name} clash")
+        section = self.components.setdefault(kind, {})
+        if name in section:
+            return  # imported already, or being imported (a recursive schema)
+        section[name] = {}
+        definition = _pointer(_load(source), f"/components/{kind}/{name}")
+        section[name] = self._resolve(copy.deepcopy(definition), source)
+
+
+def _drop_dangling_links(document: dict) -> None:
+    """A path item shared from another API may link to operations this API does not have
+    (the member objects list links to the member restore); such links are left out."""
+    known = set(operation_ids(document))
+
+    def prune(responses: dict) -> None:
+        for response in responses.values():
+            links = response.get("links") if isinstance(response, dict) else None
+            if links:
+                for name in [n for n, link in links.items() if link["operationId"] not in known]:
+                    del links[name]
+                if not links:
+                    del response["links"]
+
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                prune(operation.get("responses", {}))
+    prune(document["components"].get("responses", {}))
+
+
+def load_spec(path: Path = MEMBER_SPEC) -> dict:
+    """The bundled, self-contained document (a fresh copy: Connexion mutates what it gets)."""
+    return _Bundler(path.resolve()).bundle()
 
 
 def operation_ids(spec: dict) -> list[str]:
@@ -28,5 +126,18 @@ def operation_ids(spec: dict) -> list[str]:
         op["operationId"]
         for item in spec["paths"].values()
         for method, op in item.items()
-        if method in ("get", "put", "post", "delete", "patch")
+        if method in HTTP_METHODS
     ]
+
+
+INTERNAL_EXTENSIONS = ("x-openapi-router-controller", "x-apikeyInfoFunc")
+
+
+def published(document: dict) -> dict:
+    """The document as clients get it: our wiring extensions (handler modules, security
+    functions) left out, component names and `$ref`s kept so generated clients name models."""
+    if isinstance(document, dict):
+        return {k: published(v) for k, v in document.items() if k not in INTERNAL_EXTENSIONS}
+    if isinstance(document, list):
+        return [published(v) for v in document]
+    return document

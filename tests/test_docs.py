@@ -20,7 +20,7 @@ CDN_HINTS = ("unpkg", "cdn", "jsdelivr", "cloudflare", "googleapis")
 
 @pytest.mark.parametrize("path,content_type", [
     ("/openapi.json", "application/json"),
-    ("/openapi.yaml", "text/yaml"),
+    ("/openapi.yaml", "application/yaml"),
     ("/docs/", "text/html"),
 ])
 def test_docs_need_no_credentials(client, path, content_type):
