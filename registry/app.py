@@ -7,8 +7,10 @@ import logging
 import connexion
 import connexion.frameworks.starlette as connexion_starlette
 import yaml
+from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
 from models.db import init_database
@@ -77,7 +79,11 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         specification_dir=str(MEMBER_SPEC.parent),
         strict_validation=True,
         validate_responses=settings.validate_responses,
-        validator_map={"parameter": errors.NamingParameterValidator},
+        validator_map={
+            "parameter": errors.NamingParameterValidator,
+            "body": MediaTypeDict({**VALIDATOR_MAP["body"],
+                                   "*/*json": errors.NamingJSONBodyValidator}),
+        },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
     for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),

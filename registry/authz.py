@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "show_institution": SYSADMIN,
     "list_storage_records": SYSADMIN,
     "show_storage_record": SYSADMIN,
+    # Admin writes: institutions, users and API keys.
+    # Admin writes: intellectual objects and work items.
+    # Admin writes: files, checksums, PREMIS events, storage records.
 }
 
 

@@ -16,6 +16,8 @@ from http import HTTPStatus
 import jsonschema
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators.json import JSONRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.exceptions import HTTPException
@@ -53,6 +55,16 @@ def _is_uuid(value) -> bool:
         if len(value) != 36:
             raise ValueError("must be a UUID such as 3f2c8a52-8d6e-4c1e-9b3a-2f4d5e6a7b8c")
         uuid.UUID(value)
+    return True
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@format_checker.checks("email", raises=ValueError)
+def _is_email(value) -> bool:
+    if isinstance(value, str) and not _EMAIL.match(value):
+        raise ValueError("must be an e-mail address such as someone@example.edu")
     return True
 
 
@@ -97,6 +109,55 @@ class NamingParameterValidator(ParameterValidator):
                 detail=f"Invalid request parameter(s): {names}",
                 ext={"errors": errors},
             )
+
+
+def _body_field(error: jsonschema.ValidationError) -> str:
+    """`files[3].checksums[0].digest`-style name of the offending field ('' for the body)."""
+    name = ""
+    for part in error.absolute_path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    if error.validator == "required":  # name the missing property, not its parent
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        name = f"{name}.{missing}" if name else missing
+    if error.validator == "additionalProperties" and "'" in error.message:
+        extra = error.message.split("'")[1]
+        name = f"{name}.{extra}" if name else extra
+    return name
+
+
+class NamingJSONBodyValidator(JSONRequestBodyValidator):
+    """Connexion's JSON body validator, reporting every offending field at once, by name."""
+
+    MAX_ERRORS = 100
+
+    async def _parse(self, stream, scope):
+        try:
+            return await super()._parse(stream, scope)
+        except (ProblemException, UnicodeDecodeError) as exc:
+            detail = getattr(exc, "detail", None) or str(exc)
+            raise ProblemException(status=400, title="Bad Request",
+                                   detail=f"The request body is not valid JSON: {detail}",
+                                   ext={"errors": [{"name": "", "in": "body",
+                                                    "message": "not valid JSON"}]}) from None
+
+    def _validate(self, body):
+        if not self._nullable and body is None:
+            raise ProblemException(status=400, title="Bad Request",
+                                   detail="The request body must not be empty",
+                                   ext={"errors": [{"name": "", "in": "body",
+                                                    "message": "is required"}]})
+        validator = Draft4RequestValidator(self._schema, format_checker=format_checker)
+        errors = []
+        for error in validator.iter_errors(body):
+            errors.append({"name": _body_field(error), "in": "body", "message": _message(error)})
+            if len(errors) >= self.MAX_ERRORS:
+                break
+        if errors:
+            names = ", ".join(dict.fromkeys(e["name"] or "(body)" for e in errors))
+            raise ProblemException(status=400, title="Bad Request",
+                                   detail=f"Invalid request body field(s): {names}",
+                                   ext={"errors": errors})
+        return body
 
 
 def _title(status: int) -> str:
