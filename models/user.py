@@ -9,6 +9,7 @@ from models.base import BaseModel, Char, utcnow
 from models.caller import Caller
 from models.db import connection, database
 from models.institution import Institution
+from models.query import DATETIME, INT, Column, Listing
 
 
 class User(BaseModel):
@@ -78,10 +79,13 @@ def _credentials_sql() -> str:
         query = (
             User.select(User.id, User.email, User.role, User.institution, ApiKey.digest)
             .join(ApiKey, on=(ApiKey.user == User.id))
+            .switch(User)
+            .join(Institution, on=(User.institution == Institution.id))
             .where(
                 (User.email == peewee.Value("", converter=False))
                 & User.deactivated_at.is_null()
                 & ApiKey.revoked_at.is_null()
+                & Institution.deactivated_at.is_null()  # users of a deactivated institution
             )
         )
         _CREDENTIALS_SQL[key] = query.sql()[0]
@@ -89,7 +93,8 @@ def _credentials_sql() -> str:
 
 
 def authenticate(email: str, secret: str) -> Caller | None:
-    """The caller owning this e-mail and key, or None (unknown, revoked, disabled, mismatch)."""
+    """The caller owning this e-mail and key, or None (unknown, revoked, disabled, mismatch,
+    or a user of a deactivated institution)."""
     if not email or not secret or len(secret) > 200:
         return None
     wanted = digest_of(secret)
@@ -101,3 +106,37 @@ def authenticate(email: str, secret: str) -> Caller | None:
         if hmac.compare_digest(stored, wanted):
             match = Caller(user_id, user_email, role, institution_id)
     return match
+
+
+def _view():
+    U, I = User, Institution
+    return Listing(
+        name="user",
+        model=U,
+        joins=lambda q: q.join(I, on=(U.institution == I.id)),
+        # Never a key, a digest or a prefix: keys are shown once, when issued, and nowhere else.
+        columns=[
+            Column("id", U.id, INT),
+            Column("name", U.name),
+            Column("email", U.email),
+            Column("role", U.role),
+            Column("institution_id", U.institution, INT),
+            Column("institution_identifier", I.identifier),
+            Column("deactivated_at", U.deactivated_at, DATETIME, nullable=True),
+            Column("created_at", U.created_at, DATETIME),
+            Column("updated_at", U.updated_at, DATETIME),
+        ],
+        filters={
+            "institution_id": ("eq",),
+            "role": ("eq",),
+            "email": ("eq", "contains"),
+            "name": ("contains",),
+            "deactivated_at": ("is_null",),
+        },
+        sorts=("created_at", "email", "name"),
+        default_sort=[("email", "asc")],
+        scopes={},  # sysadmins only
+    )
+
+
+USERS = _view()

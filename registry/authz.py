@@ -41,8 +41,32 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "list_storage_records": SYSADMIN,
     "show_storage_record": SYSADMIN,
     # Admin writes: institutions, users and API keys.
+    "create_institution": SYSADMIN,
+    "update_institution": SYSADMIN,
+    "deactivate_institution": SYSADMIN,
+    "list_users": SYSADMIN,
+    "show_user": SYSADMIN,
+    "create_user": SYSADMIN,
+    "disable_user": SYSADMIN,
+    "issue_api_key": SYSADMIN,
+    "revoke_api_key": SYSADMIN,
+    "revoke_api_keys": SYSADMIN,
     # Admin writes: intellectual objects and work items.
+    "create_object": SYSADMIN,
+    "update_object": SYSADMIN,
+    "delete_object": SYSADMIN,
+    "init_object_restore": SYSADMIN,
+    "create_work_item": SYSADMIN,
+    "update_work_item": SYSADMIN,
+    "requeue_work_item": SYSADMIN,
     # Admin writes: files, checksums, PREMIS events, storage records.
+    "create_file": SYSADMIN,
+    "create_file_batch": SYSADMIN,
+    "update_file": SYSADMIN,
+    "delete_file": SYSADMIN,
+    "create_checksum": SYSADMIN,
+    "create_event": SYSADMIN,
+    "create_storage_record": SYSADMIN,
 }
 
 

@@ -77,7 +77,7 @@ def _seed_from_fixtures(args):
 
 def cmd_institutions_create(args, settings):
     from models.institution import Institution
-    from registry.demo import buckets
+    from models.institution_writes import create_institution
 
     parent = None
     if args.parent:
@@ -86,14 +86,10 @@ def cmd_institutions_create(args, settings):
             raise SystemExit(f"no institution {args.parent!r}")
     if args.type == "SubscriptionInstitution" and parent is None:
         raise SystemExit("a SubscriptionInstitution needs --parent")
-    try:
-        with database.atomic():
-            inst = Institution.create(identifier=args.identifier, name=args.name,
-                                      type=args.type, member_institution=parent,
-                                      **buckets(args.identifier))
-    except peewee.IntegrityError:
-        raise SystemExit(f"institution {args.identifier!r} already exists") from None
-    print(inst.id)
+    # The admin API's own function: the same rules (name, identifier, parent, duplicates).
+    print(create_institution({"identifier": args.identifier, "name": args.name,
+                              "type": args.type,
+                              "member_institution_id": parent.id if parent else None}))
 
 
 def _user(email):

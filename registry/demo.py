@@ -16,6 +16,7 @@ from models.db import database
 from models.enums import BAGIT_PROFILE_APTRUST, BAGIT_PROFILE_BTR, STORAGE_OPTIONS
 from models.generic_file import GenericFile
 from models.institution import Institution
+from models.institution_writes import buckets
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
 from models.stats import refresh_object_stats
@@ -50,11 +51,6 @@ FORMATS = [("txt", "text/plain"), ("jpg", "image/jpeg"), ("tif", "image/tiff"),
            ("pdf", "application/pdf"), ("xml", "application/xml"), ("wav", "audio/x-wav")]
 OBJECTS_PER_INSTITUTION = 80
 AGENT = "Registry demo ingest"
-
-
-def buckets(identifier: str) -> dict:
-    return {"receiving_bucket": f"aptrust.receiving.{identifier}",
-            "restore_bucket": f"aptrust.restore.{identifier}"}
 
 
 def seed_demo(seed: int = 42) -> dict:

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
 from registry.responses import problem
+from registry.schema_compiler import compile_schema
 
 log = logging.getLogger("registry.errors")
 
@@ -125,8 +126,23 @@ def _body_field(error: jsonschema.ValidationError) -> str:
     return name
 
 
+_COMPILED: dict[int, tuple] = {}
+
+
+def _accepts(schema: dict):
+    """The compiled yes/no check of a body schema (None when it cannot be compiled), made
+    once per schema: Connexion builds a validator per request, always with the same schema."""
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = _COMPILED[id(schema)] = (schema, compile_schema(schema, format_checker))
+    return entry[1]
+
+
 class NamingJSONBodyValidator(JSONRequestBodyValidator):
-    """Connexion's JSON body validator, reporting every offending field at once, by name."""
+    """Connexion's JSON body validator, reporting every offending field at once, by name.
+
+    A valid body is recognised by the schema's compiled check (registry.schema_compiler), many
+    times faster than jsonschema; only a body it refuses is walked by jsonschema for errors."""
 
     MAX_ERRORS = 100
 
@@ -146,6 +162,9 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
                                    detail="The request body must not be empty",
                                    ext={"errors": [{"name": "", "in": "body",
                                                     "message": "is required"}]})
+        accepts = _accepts(self._schema)
+        if accepts is not None and accepts(body):
+            return body
         validator = Draft4RequestValidator(self._schema, format_checker=format_checker)
         errors = []
         for error in validator.iter_errors(body):

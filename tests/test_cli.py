@@ -140,7 +140,7 @@ def test_institutions_create_prints_the_new_id(cli):
     cli("db", "migrate")
     out = cli("institutions", "create", "--identifier", INST, "--name", "CLI College").out
     assert re.fullmatch(r"\d+\n", out)
-    out = cli("institutions", "create", "--identifier", f"sub.{INST}", "--name", "Sub",
+    out = cli("institutions", "create", "--identifier", f"sub.{INST}", "--name", "Sub College",
               "--type", "SubscriptionInstitution", "--parent", INST).out
     with opened() as db:
         row = db.execute_sql("SELECT identifier, type, member_institution_id, receiving_bucket "

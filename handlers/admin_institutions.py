@@ -1,0 +1,28 @@
+"""Institutions (admin API): create, update and deactivate; each answers the institution."""
+from starlette.concurrency import run_in_threadpool
+
+from models import institution_writes as writes
+from models.institution import INSTITUTIONS
+from registry.responses import json_response
+
+SHOW_PATH = "/admin-api/v3/institutions/show/{}"
+
+
+def _write_then_read(caller, write, *args) -> dict:
+    """Run the write (its own transaction), then read the view as the caller sees it."""
+    return INSTITUTIONS.get(caller, write(*args))
+
+
+async def create_institution(caller, body: dict):
+    view = await run_in_threadpool(_write_then_read, caller, writes.create_institution, body)
+    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+
+
+async def update_institution(caller, id: int, body: dict):
+    return json_response(await run_in_threadpool(
+        _write_then_read, caller, writes.update_institution, id, body))
+
+
+async def deactivate_institution(caller, id: int):
+    return json_response(await run_in_threadpool(
+        _write_then_read, caller, writes.deactivate_institution, id))

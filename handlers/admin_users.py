@@ -1,0 +1,48 @@
+"""Users and their API keys (admin API). No response but issue_api_key's carries a key."""
+from starlette.concurrency import run_in_threadpool
+
+from handlers.common import list_response, show_response
+from models import user_writes as writes
+from models.user import USERS
+from registry.responses import json_response
+
+SHOW_PATH = "/admin-api/v3/users/show/{}"
+
+
+def _write_then_read(caller, write, *args) -> dict:
+    """Run the write (its own transaction), then read the view as the caller sees it."""
+    return USERS.get(caller, write(*args))
+
+
+async def list_users(caller, **params):
+    if isinstance(params.get("email"), str):
+        params["email"] = params["email"].lower()  # stored in lower case
+    return await list_response(USERS, caller, params)
+
+
+async def show_user(caller, id: int):
+    return await show_response(USERS.get, caller, id)
+
+
+async def create_user(caller, body: dict):
+    view = await run_in_threadpool(_write_then_read, caller, writes.create_user, body)
+    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+
+
+async def disable_user(caller, id: int):
+    return json_response(await run_in_threadpool(
+        _write_then_read, caller, writes.disable_user, id))
+
+
+async def issue_api_key(caller, id: int):
+    return json_response(await run_in_threadpool(writes.issue_api_key, id), 201)
+
+
+async def revoke_api_key(caller, id: int, prefix: str):
+    revoked = await run_in_threadpool(writes.revoke_api_key, id, prefix)
+    return json_response({"user_id": id, "revoked": revoked})
+
+
+async def revoke_api_keys(caller, id: int):
+    revoked = await run_in_threadpool(writes.revoke_api_keys, id)
+    return json_response({"user_id": id, "revoked": revoked})
