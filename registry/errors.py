@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from models.errors import DomainError
 from registry.responses import problem
-from registry.schema_compiler import compile_schema
+from registry.body_check import compile_schema
 
 log = logging.getLogger("registry.errors")
 
@@ -141,7 +141,7 @@ def _accepts(schema: dict):
 class NamingJSONBodyValidator(JSONRequestBodyValidator):
     """Connexion's JSON body validator, reporting every offending field at once, by name.
 
-    A valid body is recognised by the schema's compiled check (registry.schema_compiler), many
+    A valid body is recognised by jsonschema-rs first (registry.body_check), many
     times faster than jsonschema; only a body it refuses is walked by jsonschema for errors."""
 
     MAX_ERRORS = 100

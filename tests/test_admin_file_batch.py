@@ -1,6 +1,6 @@
 """Batches of files: POST /files/create_batch/{institution_id}, all or nothing.
 
-Also the compiled body check (registry.schema_compiler) that lets a 10,000-file body through
+Also the compiled body check (registry.body_check) that lets a 10,000-file body through
 without jsonschema's per-value cost: whatever it accepts, jsonschema must accept too.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
 from models.storage_record import StorageRecord
 from registry.errors import format_checker
-from registry.schema_compiler import compile_schema
+from registry.body_check import compile_schema
 from registry.spec import ADMIN_SPEC, load_spec
 from tests.fixtures_api import assert_problem, error_names
 from tests.test_admin_files import (
