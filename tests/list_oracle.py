@@ -1,0 +1,85 @@
+"""A plain-Python statement of what a list endpoint must answer, to check the SQL engine against.
+
+Written from the spec's contract, not from models/query.py, so that a bug in the engine cannot
+hide in a shared helper:
+
+- `x` is exact equality; NULL equals nothing.
+- `x__starts_with` is a literal, case-sensitive prefix ('%' and '_' are plain characters),
+  compared by code point.
+- `x__gteq` / `x__lteq` are inclusive bounds; NULL satisfies neither.
+- `x__in` matches any of its values.
+- Sort keys apply in the order given (a repeated column counts once, first wins); NULL sorts as
+  the largest value; `id` breaks ties in the direction of the first key; the default order is
+  `updated_at` descending.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SUFFIXES = ("starts_with", "gteq", "lteq", "in")
+DEFAULT_SORT = [("updated_at", "desc")]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter parameter with its typed value (a tuple for `in`)."""
+
+    param: str
+    value: Any
+
+    @property
+    def field(self) -> str:
+        return split(self.param)[0]
+
+    @property
+    def op(self) -> str:
+        return split(self.param)[1]
+
+
+def split(param: str) -> tuple[str, str]:
+    field, sep, op = param.rpartition("__")
+    return (field, op) if sep and op in SUFFIXES else (param, "eq")
+
+
+def matches(row: dict, condition: Condition) -> bool:
+    actual, op, value = row[condition.field], condition.op, condition.value
+    if op == "eq":
+        return actual == value
+    if op == "in":
+        return actual in value
+    if actual is None:
+        return False
+    if op == "starts_with":
+        return actual.startswith(value)
+    if op == "gteq":
+        return actual >= value
+    if op == "lteq":
+        return actual <= value
+    raise AssertionError(op)
+
+
+def sort_keys(requested: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    keys: list[tuple[str, str]] = []
+    for name, direction in requested:
+        if name not in (k for k, _ in keys):
+            keys.append((name, direction))
+    keys = keys or list(DEFAULT_SORT)
+    return keys + [("id", keys[0][1])]
+
+
+def ordered(rows: list[dict], requested: list[tuple[str, str]]) -> list[dict]:
+    out = list(rows)
+    # Stable sorts from the last key to the first give the lexicographic order.
+    for name, direction in reversed(sort_keys(requested)):
+        out.sort(key=lambda r: (r[name] is None, r[name] if r[name] is not None else 0),
+                 reverse=direction == "desc")
+    return out
+
+
+def answer(rows: list[dict], conditions: list[Condition], requested: list[tuple[str, str]],
+           page: int, per_page: int) -> tuple[int, list[dict]]:
+    """(count, rows of the page) the endpoint must return."""
+    hits = [r for r in rows if all(matches(r, c) for c in conditions)]
+    start = (page - 1) * per_page
+    return len(hits), ordered(hits, requested)[start:start + per_page]

@@ -1,0 +1,85 @@
+"""Throwaway institutions for the list tests, each with a keyed member, and their cleanup.
+
+The database is shared by every test of a session, and other modules assert exact counts over
+the demo data (80 objects at example.edu, ...). So each list test puts its rows in institutions
+of its own (`lst<n>.edu`) and `Scratch` deletes them, with everything hanging off them, on exit.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from models.checksum import Checksum
+from models.db import connection, database
+from models.generic_file import GenericFile
+from models.institution import Institution
+from models.intellectual_object import IntellectualObject
+from models.premis_event import PremisEvent
+from models.storage_record import StorageRecord
+from models.user import ApiKey, User, issue_key
+from registry.demo import buckets
+
+_numbers = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An institution, and the request headers of an institutional_user of it."""
+
+    institution: Institution
+    headers: dict
+
+    @property
+    def id(self) -> int:
+        return self.institution.id
+
+
+class Scratch:
+    """Creates institutions (and members) and purges them and all their rows on exit."""
+
+    def __init__(self):
+        self.institution_ids: list[int] = []
+
+    def __enter__(self) -> "Scratch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        purge(self.institution_ids)
+
+    def institution(self, parent: Institution | None = None) -> Institution:
+        # Fixed width: Hypothesis strategies draw from prefixes of these identifiers, and must
+        # see the same number of them when an example is replayed.
+        identifier = f"lst{next(_numbers):06d}.edu"
+        made = Institution.create(
+            identifier=identifier, name=f"List test {identifier}",
+            type="SubscriptionInstitution" if parent else "MemberInstitution",
+            member_institution=parent, **buckets(identifier))
+        self.institution_ids.append(made.id)
+        return made
+
+    def member(self, parent: Institution | None = None) -> Member:
+        """A new institution with an institutional_user who holds an API key."""
+        institution = self.institution(parent)
+        user = User.create(email=f"user@{institution.identifier}", name="List tester",
+                           role="institutional_user", institution=institution)
+        key = issue_key(user)
+        return Member(institution, {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": key})
+
+
+def purge(institution_ids: list[int]) -> None:
+    """Delete the institutions and every row that belongs to them, children before parents."""
+    if not institution_ids:
+        return
+    ids = list(institution_ids)
+    files = GenericFile.select(GenericFile.id).where(GenericFile.institution.in_(ids))
+    users = User.select(User.id).where(User.institution.in_(ids))
+    with connection(), database.atomic():
+        StorageRecord.delete().where(StorageRecord.generic_file.in_(files)).execute()
+        Checksum.delete().where(Checksum.institution.in_(ids)).execute()
+        PremisEvent.delete().where(PremisEvent.institution.in_(ids)).execute()
+        GenericFile.delete().where(GenericFile.institution.in_(ids)).execute()
+        IntellectualObject.delete().where(IntellectualObject.institution.in_(ids)).execute()
+        ApiKey.delete().where(ApiKey.user.in_(users)).execute()
+        User.delete().where(User.institution.in_(ids)).execute()
+        Institution.update(member_institution=None).where(Institution.id.in_(ids)).execute()
+        Institution.delete().where(Institution.id.in_(ids)).execute()
