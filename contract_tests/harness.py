@@ -21,10 +21,17 @@ CHECKS = [
 # Examples: the spec's own `examples` (seeded ids and identifiers). Coverage: boundary and
 # invalid values of every parameter, each auth header left out, undeclared methods. Fuzzing:
 # random valid and invalid requests, MAX_EXAMPLES per operation. (The stateful phase runs the
-# spec's links as a state machine, which Schemathesis's pytest parametrization does not do.)
+# spec's links as a state machine, which Schemathesis's pytest parametrization does not do:
+# test_member_stateful.py runs it, with STATEFUL_PHASES.)
 PHASES = ["examples", "coverage", "fuzzing"]
 MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
 MAX_EXAMPLES = 50
+# The stateful phase: STATEFUL_SCENARIOS scenarios (Hypothesis examples) of STATEFUL_STEPS
+# calls each: the first page of every list that has links, then restores of generated ids
+# and links followed from earlier responses of the same scenario.
+STATEFUL_PHASES = ["stateful"]
+STATEFUL_SCENARIOS = 20
+STATEFUL_STEPS = 20
 
 # Who the generated requests are sent as (keys of the `world` fixture). The sysadmin sees every
 # institution's records. The institutional run is user@example.edu: every example in the spec is
@@ -43,23 +50,34 @@ class StatusLog:
         self.runs[(backend, persona)][label][status] += 1
 
 
-def load_schema(app, headers: dict, *, on_response=None):
+# The admin API (spec/admin_api_v3.yaml, published at ADMIN_SCHEMA_PATH): every check above, plus
+# the two that follow a created or deleted resource (they only fire on cases that have a parent
+# case, i.e. in a stateful run; in the per-operation run they pass without looking). Fewer
+# fuzzing examples than the member API: its 45 operations must run in ~2 minutes per backend.
+ADMIN_SCHEMA_PATH = "/admin-api/v3/openapi.json"
+ADMIN_CHECKS = CHECKS + ["use_after_free", "ensure_resource_availability"]
+ADMIN_MAX_EXAMPLES = 10
+
+
+def load_schema(app, headers: dict, *, on_response=None, phases: list[str] = PHASES,
+                path: str = "/openapi.json", checks: list[str] = CHECKS,
+                max_examples: int = MAX_EXAMPLES):
     """The schema the app publishes, fetched in-process, every request sent with `headers`.
 
     Configured headers are an explicit credential for Schemathesis: `ignored_auth` re-sends each
     operation once without them and once with invalid ones and expects 401/403, and the coverage
     phase leaves each auth header out in turn (`missing_required_header` expects 401).
     """
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi(path, app)
     schema.config.update(headers=headers)
     schema.config.generation.update(
         modes=MODES,
-        max_examples=MAX_EXAMPLES,
+        max_examples=max_examples,
         deterministic=True,  # Hypothesis `derandomize`: the same cases on every run
         database="none",     # and no example database to replay earlier failures from
     )
-    schema.config.phases.update(phases=PHASES)
-    schema.config.checks.update(included_check_names=CHECKS)
+    schema.config.phases.update(phases=phases)
+    schema.config.checks.update(included_check_names=checks)
     if on_response is not None:
         # `after_call` sees every generated request (not the probes that checks send).
         @schema.hook("after_call")
