@@ -8,6 +8,8 @@ hide in a shared helper:
   compared by code point.
 - `x__gteq` / `x__lteq` are inclusive bounds; NULL satisfies neither.
 - `x__in` matches any of its values.
+- `x__is_null=true` keeps the rows whose x is NULL, `=false` those whose x is not; `x__not_null`
+  is the opposite. A boolean column's `x=true|false` is plain equality.
 - Sort keys apply in the order given (a repeated column counts once, first wins); NULL sorts as
   the largest value; `id` breaks ties in the direction of the first key; the default order is
   `updated_at` descending.
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SUFFIXES = ("starts_with", "gteq", "lteq", "in")
+SUFFIXES = ("starts_with", "gteq", "lteq", "in", "is_null", "not_null")
 DEFAULT_SORT = [("updated_at", "desc")]
 
 
@@ -48,6 +50,10 @@ def matches(row: dict, condition: Condition) -> bool:
         return actual == value
     if op == "in":
         return actual in value
+    if op == "is_null":
+        return (actual is None) == value
+    if op == "not_null":
+        return (actual is not None) == value
     if actual is None:
         return False
     if op == "starts_with":
@@ -59,27 +65,31 @@ def matches(row: dict, condition: Condition) -> bool:
     raise AssertionError(op)
 
 
-def sort_keys(requested: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def sort_keys(requested: list[tuple[str, str]],
+              default: list[tuple[str, str]] = DEFAULT_SORT) -> list[tuple[str, str]]:
     keys: list[tuple[str, str]] = []
     for name, direction in requested:
         if name not in (k for k, _ in keys):
             keys.append((name, direction))
-    keys = keys or list(DEFAULT_SORT)
+    keys = keys or list(default)
     return keys + [("id", keys[0][1])]
 
 
-def ordered(rows: list[dict], requested: list[tuple[str, str]]) -> list[dict]:
+def ordered(rows: list[dict], requested: list[tuple[str, str]],
+            default: list[tuple[str, str]] = DEFAULT_SORT) -> list[dict]:
     out = list(rows)
     # Stable sorts from the last key to the first give the lexicographic order.
-    for name, direction in reversed(sort_keys(requested)):
+    for name, direction in reversed(sort_keys(requested, default)):
         out.sort(key=lambda r: (r[name] is None, r[name] if r[name] is not None else 0),
                  reverse=direction == "desc")
     return out
 
 
 def answer(rows: list[dict], conditions: list[Condition], requested: list[tuple[str, str]],
-           page: int, per_page: int) -> tuple[int, list[dict]]:
-    """(count, rows of the page) the endpoint must return."""
+           page: int, per_page: int,
+           default: list[tuple[str, str]] = DEFAULT_SORT) -> tuple[int, list[dict]]:
+    """(count, rows of the page) the endpoint must return; `default` is the resource's order
+    when no sort is requested."""
     hits = [r for r in rows if all(matches(r, c) for c in conditions)]
     start = (page - 1) * per_page
-    return len(hits), ordered(hits, requested)[start:start + per_page]
+    return len(hits), ordered(hits, requested, default)[start:start + per_page]

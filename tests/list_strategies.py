@@ -116,6 +116,9 @@ def filter_value(draw, schema: dict, op: str, seen: list):
         picked = draw(st.lists(filter_value(schema["items"], "eq", seen), min_size=1,
                                max_size=3))
         return tuple(v for v, _ in picked), [s for _, sent in picked for s in sent]
+    if schema.get("type") == "boolean":  # booleans, and x__is_null / x__not_null
+        value = draw(st.booleans())
+        return value, [draw(st.sampled_from([str(value).lower(), str(value)]))]
     if "enum" in schema:
         value = draw(st.sampled_from(schema["enum"]))
         return value, [value]
@@ -141,8 +144,13 @@ def filter_value(draw, schema: dict, op: str, seen: list):
 
 
 @st.composite
-def queries(draw, path: str, rows: list[dict], own_institution_id: int) -> Query:
-    """Some of the spec's filters, a sort and a page, with values partly taken from `rows`."""
+def queries(draw, path: str, rows: list[dict], own_institution_id: int,
+            pinned: dict | None = None) -> Query:
+    """Some of the spec's filters, a sort and a page, with values partly taken from `rows`.
+
+    `pinned` maps further scope fields (e.g. alerts' `user_id`) to the caller's own value: like
+    `institution_id`, naming anyone else's is a 403, tested elsewhere."""
+    pinned = {"institution_id": own_institution_id, **(pinned or {})}
     declared = filter_parameters(path)
     # Mostly one or two filters: each added filter makes an empty answer likelier, and an
     # empty answer cannot show a filter or sort that keeps or orders rows wrongly.
@@ -152,14 +160,16 @@ def queries(draw, path: str, rows: list[dict], own_institution_id: int) -> Query
     conditions, params = [], []
     for name in names:
         field, op = split(name)
-        if field == "institution_id":  # another institution is a 403, tested elsewhere
-            value, sent = own_institution_id, [str(own_institution_id)]
+        if field in pinned and op == "eq":  # another institution is a 403, tested elsewhere
+            value, sent = pinned[field], [str(pinned[field])]
         else:
             seen = [r[field] for r in rows if r[field] is not None]
             value, sent = draw(filter_value(declared[name], op, seen))
         conditions.append(Condition(name, value))
         params += [(name, s) for s in sent]
-    sort = draw(st.lists(st.sampled_from(sort_values(path)), max_size=3))
+    # At most three keys, and no more than the spec's maxItems (a longer list is a 400).
+    most = min(3, query_parameters(path)["sort"].get("maxItems", 3))
+    sort = draw(st.lists(st.sampled_from(sort_values(path)), max_size=most))
     params += [("sort", s) for s in sort]
     page, per_page = draw(st.none() | st.integers(1, 4)), draw(st.none() | st.integers(1, 8))
     params += [("page", str(page))] * (page is not None)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.checksum import Checksum
 from models.db import connection, database
+from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, issue_key
+from models.work_item import WorkItem
 from registry.demo import buckets
 
 _numbers = itertools.count(1)
@@ -74,6 +77,23 @@ def purge(institution_ids: list[int]) -> None:
     files = GenericFile.select(GenericFile.id).where(GenericFile.institution.in_(ids))
     users = User.select(User.id).where(User.institution.in_(ids))
     with connection(), database.atomic():
+        # Alerts of these institutions, or addressed to their users (whatever the institution).
+        alerts = [a.id for a in Alert.select(Alert.id).where(
+            Alert.institution.in_(ids)
+            | Alert.id.in_(AlertUser.select(AlertUser.alert).where(AlertUser.user.in_(users))))]
+        requests = DeletionRequest.select(DeletionRequest.id).where(
+            DeletionRequest.institution.in_(ids))
+        if alerts:
+            AlertUser.delete().where(AlertUser.alert.in_(alerts)).execute()
+            AlertPremisEvent.delete().where(AlertPremisEvent.alert.in_(alerts)).execute()
+            AlertWorkItem.delete().where(AlertWorkItem.alert.in_(alerts)).execute()
+            Alert.delete().where(Alert.id.in_(alerts)).execute()
+        WorkItem.delete().where(WorkItem.institution.in_(ids)).execute()
+        DeletionRequestFile.delete().where(
+            DeletionRequestFile.deletion_request.in_(requests)).execute()
+        DeletionRequestObject.delete().where(
+            DeletionRequestObject.deletion_request.in_(requests)).execute()
+        DeletionRequest.delete().where(DeletionRequest.institution.in_(ids)).execute()
         StorageRecord.delete().where(StorageRecord.generic_file.in_(files)).execute()
         Checksum.delete().where(Checksum.institution.in_(ids)).execute()
         PremisEvent.delete().where(PremisEvent.institution.in_(ids)).execute()
