@@ -1,15 +1,20 @@
-"""Fixtures of the Schemathesis contract tests of the member API.
+"""Fixtures of the Schemathesis contract tests of the member and admin APIs.
 
 The schema is loaded in-process from the running ASGI app (the session's `app` fixture, one per
 backend, with the deterministic demo data seeded), so what is tested is the document the server
 publishes at /openapi.json, served by the same app that answers the generated requests. Each
 persona's schema sends every request with that seeded user's API key (see harness.py).
+
+`admin_schema` is the admin API's document (/admin-api/v3/openapi.json), sent as the sysadmin,
+for test_admin_api.py; contract_tests/admin_guard.py keeps its destructive operations away from
+the personas and seeded objects the member suites use afterwards.
 """
 from __future__ import annotations
 
 import pytest
 
-from contract_tests.harness import PERSONAS, StatusLog, load_schema
+from contract_tests.harness import (
+    ADMIN_CHECKS, ADMIN_MAX_EXAMPLES, ADMIN_SCHEMA_PATH, PERSONAS, StatusLog, load_schema)
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +37,47 @@ def sysadmin_schema(app, world, backend, status_log):
 @pytest.fixture(scope="session")
 def member_schema(app, world, backend, status_log):
     return _persona_schema("member", app, world, backend, status_log)
+
+
+# The admin API (/admin-api/v3/openapi.json), sent as the sysadmin. Its writes change the
+# session's database, which the member suites use afterwards: see contract_tests/admin_guard.py.
+@pytest.fixture(scope="session")
+def admin_status_log() -> StatusLog:
+    return StatusLog()
+
+
+@pytest.fixture(scope="session")
+def admin_schema(app, world, backend, admin_status_log):
+    from contract_tests.admin_guard import accept_rule_rejections, guard_personas, make_stand_ins
+
+    def on_response(case, response):
+        admin_status_log.record(backend, "sysadmin", case.operation.label, response.status_code)
+
+    schema = load_schema(app, world["sysadmin"].headers, on_response=on_response,
+                         path=ADMIN_SCHEMA_PATH, checks=ADMIN_CHECKS,
+                         max_examples=ADMIN_MAX_EXAMPLES)
+    guard_personas(schema, world, make_stand_ins(world))
+    accept_rule_rejections(schema)
+    return schema
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Run the admin contract tests last on each backend, after pytest has grouped the tests by
+    backend: their writes (deleted files, queued restores, updated records) would otherwise
+    turn the member suites' 2xx on the spec's example records into 409s. Only the admin tests
+    move, to just after the last test of their backend; every other test keeps its place."""
+    def backend_of(item):
+        callspec = getattr(item, "callspec", None)
+        return callspec.params.get("database_url") if callspec else None
+
+    admin = [item for item in items if item.nodeid.startswith("contract_tests/test_admin_api.py")]
+    if not admin:
+        return
+    rest = [item for item in items if item not in set(admin)]
+    for backend in dict.fromkeys(backend_of(item) for item in admin):
+        moving = [item for item in admin if backend_of(item) == backend]
+        last = max((i for i, item in enumerate(rest) if backend_of(item) == backend), default=None)
+        at = len(rest) if last is None else last + 1
+        rest[at:at] = moving
+    items[:] = rest

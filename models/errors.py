@@ -29,3 +29,8 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+
+
+def body_error(name: str, message: str) -> dict:
+    """One entry of a problem's `errors`, for a field of the request body."""
+    return {"name": name, "in": "body", "message": message}

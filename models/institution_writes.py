@@ -14,7 +14,7 @@ import peewee
 from models.base import utcnow
 from models.db import connection, database, write_transaction
 from models.enums import INSTITUTION_TYPES
-from models.errors import Conflict, InvalidInput, NotFound
+from models.errors import Conflict, InvalidInput, NotFound, body_error
 from models.institution import Institution
 
 # The operator's own institution: home of the sysadmins, so it is never deactivated.
@@ -73,15 +73,15 @@ def update_institution(institution_id: int, fields: Mapping) -> int:
             parent_id = institution.member_institution_id if type_ == SUBSCRIPTION else None
         errors = _common_errors(fields, creating=False)
         if "id" in fields and fields["id"] != institution_id:
-            errors.append(_error("id", f"must equal the id in the path ({institution_id})"))
+            errors.append(body_error("id", f"must equal the id in the path ({institution_id})"))
         if "identifier" in fields and fields["identifier"] != institution.identifier:
-            errors.append(_error("identifier", "cannot change"))
+            errors.append(body_error("identifier", "cannot change"))
         parent_errors, parent_missing = [], False
         if (type_, parent_id) != (institution.type, institution.member_institution_id):
             # Only a change is checked: renaming a subscription institution whose parent has
             # since been deactivated must still work.
             if type_ == SUBSCRIPTION and _has_subscribers(institution_id):
-                errors.append(_error("type", "this institution has subscription institutions, "
+                errors.append(body_error("type", "this institution has subscription institutions, "
                                              "so it must stay a MemberInstitution"))
             parent_errors, parent_missing = _parent_errors(type_, parent_id,
                                                            own_id=institution_id)
@@ -121,13 +121,10 @@ def _get(institution_id: int) -> Institution:
     return institution
 
 
-def _error(name: str, message: str) -> dict:
-    return {"name": name, "in": "body", "message": message}
-
 
 def _identifier_errors(identifier) -> list[dict]:
     if not isinstance(identifier, str) or len(identifier) > 253 or not IDENTIFIER.match(identifier):
-        return [_error("identifier", "must be a lowercase domain name with at least one dot, "
+        return [body_error("identifier", "must be a lowercase domain name with at least one dot, "
                                      "such as example.edu")]
     return []
 
@@ -140,15 +137,15 @@ def _common_errors(fields: Mapping, *, creating: bool) -> list[dict]:
         name = fields.get("name")
         low, high = NAME_LENGTH
         if not isinstance(name, str) or not low <= len(name.strip()) <= high:
-            errors.append(_error("name", f"must be {low} to {high} characters long"))
+            errors.append(body_error("name", f"must be {low} to {high} characters long"))
     if (creating or "type" in fields) and fields.get("type") not in INSTITUTION_TYPES:
-        errors.append(_error("type", f"must be one of {', '.join(INSTITUTION_TYPES)}"))
+        errors.append(body_error("type", f"must be one of {', '.join(INSTITUTION_TYPES)}"))
     frequency = fields.get("spot_restore_frequency", 0)
     if isinstance(frequency, bool) or not isinstance(frequency, int) \
             or not 0 <= frequency <= MAX_FREQUENCY:
-        errors.append(_error("spot_restore_frequency", "must be a whole number of days, >= 0"))
+        errors.append(body_error("spot_restore_frequency", "must be a whole number of days, >= 0"))
     if not isinstance(fields.get("otp_enabled", False), bool):
-        errors.append(_error("otp_enabled", "must be true or false"))
+        errors.append(body_error("otp_enabled", "must be true or false"))
     return errors
 
 
@@ -157,20 +154,20 @@ def _parent_errors(type_, parent_id, *, own_id) -> tuple[list[dict], bool]:
     name = "member_institution_id"
     if type_ != SUBSCRIPTION:
         if parent_id is not None:
-            return [_error(name, "only a SubscriptionInstitution has a parent")], False
+            return [body_error(name, "only a SubscriptionInstitution has a parent")], False
         return [], False
     if parent_id is None:
-        return [_error(name, "is required for a SubscriptionInstitution")], False
+        return [body_error(name, "is required for a SubscriptionInstitution")], False
     if parent_id == own_id:
-        return [_error(name, "an institution cannot be its own parent")], False
+        return [body_error(name, "an institution cannot be its own parent")], False
     parent = Institution.get_or_none(Institution.id == parent_id)
     if parent is None:
         return [], True
     if parent.type != MEMBER:
-        return [_error(name, f"{parent.identifier} is not a MemberInstitution; "
+        return [body_error(name, f"{parent.identifier} is not a MemberInstitution; "
                              "only members have subscription institutions")], False
     if parent.state == "D":
-        return [_error(name, f"{parent.identifier} is deactivated")], False
+        return [body_error(name, f"{parent.identifier} is deactivated")], False
     return [], False
 
 
@@ -186,4 +183,4 @@ def _raise_if_any(errors: list[dict], parent_id, parent_missing: bool) -> None:
         raise InvalidInput(f"Invalid institution field(s): {names} ({details})", errors=errors)
     if parent_missing:
         raise NotFound(f"No institution matches member_institution_id {parent_id}",
-                       errors=[_error("member_institution_id", "no such institution")])
+                       errors=[body_error("member_institution_id", "no such institution")])

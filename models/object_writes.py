@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, is_postgres, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST, COMPLETED_STATUSES
-from models.errors import Conflict, InvalidInput, NotFound
+from models.errors import Conflict, InvalidInput, NotFound, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
@@ -48,7 +48,7 @@ def create_object(caller: Caller, institution_id: int, body: dict) -> dict:
         except peewee.IntegrityError:
             raise Conflict(f"An intellectual object with identifier {values['identifier']!r} "
                            "exists already",
-                           errors=[_error("identifier", "is in use")]) from None
+                           errors=[body_error("identifier", "is in use")]) from None
         return OBJECTS.find_by(caller, id=object_id)
 
 
@@ -94,12 +94,12 @@ def _checked(body: dict, institution: Institution, *, expected_id: int,
     """The values to write, or InvalidInput naming every offending field."""
     errors = []
     if body.get("id") is not None and body["id"] != expected_id:
-        errors.append(_error("id", "must be 0 (or absent): ids are assigned by the server"
+        errors.append(body_error("id", "must be 0 (or absent): ids are assigned by the server"
                               if stored is None else
                               f"must equal the id in the path ({expected_id})"))
     if body.get("institution_id") is not None and body["institution_id"] != institution.id:
         where = "of the path" if stored is None else "of the object (it cannot change)"
-        errors.append(_error("institution_id", f"must be the institution {where}, "
+        errors.append(body_error("institution_id", f"must be the institution {where}, "
                                                f"{institution.id}"))
     values = {name: body.get(name) for name in WRITABLE}
     for name, default in DEFAULTS.items():
@@ -108,7 +108,7 @@ def _checked(body: dict, institution: Institution, *, expected_id: int,
     if not values["bagit_profile_identifier"]:
         values["bagit_profile_identifier"] = BAGIT_PROFILE_APTRUST
     if not (values["title"] or "").strip():
-        errors.append(_error("title", "must not be blank"))
+        errors.append(body_error("title", "must not be blank"))
     if stored is None:
         errors += _identifier_errors(values, institution)
     else:
@@ -125,28 +125,28 @@ def _identifier_errors(values: dict, institution: Institution) -> list[dict]:
     identifier = values["identifier"]
     bag = identifier[len(prefix):] if identifier.startswith(prefix) else ""
     if not bag.strip() or "/" in bag:
-        return [_error("identifier", f"must be {prefix}<bag name>: the institution's identifier, "
+        return [body_error("identifier", f"must be {prefix}<bag name>: the institution's identifier, "
                                      "a slash and a bag name without slashes")]
     if not values["bag_name"]:
         values["bag_name"] = bag
     elif values["bag_name"] != bag:
-        return [_error("bag_name", f"must be the part of the identifier after the slash ({bag})")]
+        return [body_error("bag_name", f"must be the part of the identifier after the slash ({bag})")]
     return []
 
 
 def _change_errors(values: dict, stored: IntellectualObject) -> list[dict]:
     errors = []
     if values["identifier"] != stored.identifier:
-        errors.append(_error("identifier", f"cannot change (it is {stored.identifier})"))
+        errors.append(body_error("identifier", f"cannot change (it is {stored.identifier})"))
     if not values["bag_name"]:
         values["bag_name"] = stored.bag_name
     elif values["bag_name"] != stored.bag_name:
-        errors.append(_error("bag_name", f"cannot change (it is {stored.bag_name})"))
+        errors.append(body_error("bag_name", f"cannot change (it is {stored.bag_name})"))
     if stored.state == "A" and values["storage_option"] != stored.storage_option:
-        errors.append(_error("storage_option", "cannot change while the object is active "
+        errors.append(body_error("storage_option", "cannot change while the object is active "
                                                f"(it is {stored.storage_option})"))
     if stored.state == "A" and values["state"] == "D":
-        errors.append(_error("state", "an active object is deleted with DELETE "
+        errors.append(body_error("state", "an active object is deleted with DELETE "
                                       "/objects/delete/{id}, which records the deletion"))
     return errors
 
@@ -187,9 +187,6 @@ def _deletion_outcome(caller: Caller, object_id: int) -> dict:
             "outcome_information": f"Deleted at the request of {item.user}, "
                                    f"approved by {approver}"}
 
-
-def _error(name: str, message: str) -> dict:
-    return {"name": name, "in": "body", "message": message}
 
 
 def _path_error(message: str) -> dict:

@@ -14,7 +14,7 @@ import peewee
 from models.base import utcnow
 from models.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
-from models.errors import Conflict, InvalidInput, NotFound
+from models.errors import Conflict, InvalidInput, NotFound, body_error
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.user import KEY_PREFIX, ApiKey, User, digest_of, issue_key, revoke_keys
@@ -39,9 +39,9 @@ def create_user(fields: Mapping) -> int:
             raise InvalidInput(f"Invalid user field(s): {names}", errors=errors)
         if institution is None:
             raise NotFound(f"No institution matches institution_id {institution_id}",
-                           errors=[_error("institution_id", "no such institution")])
+                           errors=[body_error("institution_id", "no such institution")])
         taken = Conflict(f"A user with e-mail {email} already exists",
-                         errors=[_error("email", "already in use")])
+                         errors=[body_error("email", "already in use")])
         # Rows written by other means (fixtures) may hold capitals: compare in lower case too.
         if User.select().where(peewee.fn.LOWER(User.email) == email).exists():
             raise taken
@@ -109,28 +109,25 @@ def _get(user_id: int) -> User:
     return user
 
 
-def _error(name: str, message: str) -> dict:
-    return {"name": name, "in": "body", "message": message}
-
 
 def _field_errors(fields: Mapping, email) -> list[dict]:
     errors = []
     name = fields.get("name")
     low, high = NAME_LENGTH
     if not isinstance(name, str) or not low <= len(name.strip()) <= high:
-        errors.append(_error("name", f"must be {low} to {high} characters long"))
+        errors.append(body_error("name", f"must be {low} to {high} characters long"))
     if not isinstance(email, str) or len(email) > 254 or not EMAIL.match(email):
-        errors.append(_error("email", "must be an e-mail address such as someone@example.edu"))
+        errors.append(body_error("email", "must be an e-mail address such as someone@example.edu"))
     if fields.get("role") not in ROLES:
-        errors.append(_error("role", f"must be one of {', '.join(ROLES)}"))
+        errors.append(body_error("role", f"must be one of {', '.join(ROLES)}"))
     return errors
 
 
 def _institution_errors(institution: Institution, role) -> list[dict]:
     errors = []
     if institution.state == "D":
-        errors.append(_error("institution_id", f"{institution.identifier} is deactivated"))
+        errors.append(body_error("institution_id", f"{institution.identifier} is deactivated"))
     if role == SYSADMIN and institution.identifier != OPERATOR_INSTITUTION:
-        errors.append(_error("role", f"{SYSADMIN} (sysadmin) is only for users of "
+        errors.append(body_error("role", f"{SYSADMIN} (sysadmin) is only for users of "
                                      f"{OPERATOR_INSTITUTION}"))
     return errors

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, is_postgres, write_transaction
 from models.deletion_request import DeletionRequest
-from models.errors import Conflict, InvalidInput, NotFound
+from models.errors import Conflict, InvalidInput, NotFound, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -58,14 +58,14 @@ def update_work_item(caller: Caller, item_id: int, body: dict) -> dict:
         values = _values(body)
         for name in IMMUTABLE:
             if name in body and body[name] != getattr(stored, name):
-                errors.append(_error(name, f"cannot change (it is {getattr(stored, name)})"))
+                errors.append(body_error(name, f"cannot change (it is {getattr(stored, name)})"))
             values[name] = getattr(stored, name)
         for name in SET_ONCE:
             current = getattr(stored, name)
             if name not in body:
                 values[name] = current
             elif current is not None and values[name] != current:
-                errors.append(_error(name, f"cannot change once set (it is {current})"))
+                errors.append(body_error(name, f"cannot change once set (it is {current})"))
         _check(values, errors, stored.institution_id)
         _saved(lambda: WorkItem.update(**_columns(values), updated_at=utcnow())
                .where(WorkItem.id == item_id).execute())
@@ -78,7 +78,7 @@ def requeue_work_item(caller: Caller, item_id: int, stage: str) -> dict:
         if stored.action == "Ingest" and stage not in INGEST_STAGES:
             raise InvalidInput(
                 f"An Ingest item cannot be requeued to {stage}",
-                errors=[_error("stage", "an Ingest item goes back to one of: "
+                errors=[body_error("stage", "an Ingest item goes back to one of: "
                                         + ", ".join(INGEST_STAGES))])
         _saved(lambda: WorkItem.update(
             stage=stage, status="Pending", retry=True, needs_admin_review=False, node=None, pid=0,
@@ -108,11 +108,11 @@ def _identity_errors(body: dict, *, expected_id: int, institution_id: int,
                      update: bool = False) -> list[dict]:
     errors = []
     if body.get("id") is not None and body["id"] != expected_id:
-        errors.append(_error("id", f"must equal the id in the path ({expected_id})" if update
+        errors.append(body_error("id", f"must equal the id in the path ({expected_id})" if update
                               else "must be 0 (or absent): ids are assigned by the server"))
     if body.get("institution_id") is not None and body["institution_id"] != institution_id:
         where = "of the work item (it cannot change)" if update else "of the path"
-        errors.append(_error("institution_id",
+        errors.append(body_error("institution_id",
                              f"must be the institution {where}, {institution_id}"))
     return errors
 
@@ -141,28 +141,28 @@ def _check(values: dict, errors: list[dict], institution_id: int) -> None:
     records that do not exist (404), then to records of another institution (400)."""
     for name in ("name", "bucket"):
         if not (values[name] or "").strip():
-            errors.append(_error(name, "must not be blank"))
+            errors.append(body_error(name, "must not be blank"))
     for name in ("bag_date", "date_processed"):
         if values[name] is None:
-            errors.append(_error(name, "must be a real date, not the zero time"))
+            errors.append(body_error(name, "must be a real date, not the zero time"))
     _raise_invalid(errors)
     found = {name: model.get_or_none(model.id == values[name])
              for name, model in REFERENCES.items() if values[name] is not None}
     missing = [name for name, record in found.items() if record is None]
     if missing:
         raise NotFound(f"No record matches {', '.join(missing)}",
-                       errors=[_error(name, f"no such record ({values[name]})")
+                       errors=[body_error(name, f"no such record ({values[name]})")
                                for name in missing])
     for name, record in found.items():
         if record.institution_id != institution_id:
-            errors.append(_error(name, f"belongs to another institution "
+            errors.append(body_error(name, f"belongs to another institution "
                                        f"({record.institution_id}, not {institution_id})"))
     file = found.get("generic_file_id")
     if file is not None and not errors:
         if values["intellectual_object_id"] is None:
             values["intellectual_object_id"] = file.intellectual_object_id
         elif values["intellectual_object_id"] != file.intellectual_object_id:
-            errors.append(_error("generic_file_id", "belongs to object "
+            errors.append(body_error("generic_file_id", "belongs to object "
                                  f"{file.intellectual_object_id}, not to the item's object"))
     _raise_invalid(errors)
 
@@ -177,6 +177,3 @@ def _raise_invalid(errors: list[dict]) -> None:
         names = ", ".join(dict.fromkeys(e["name"] for e in errors))
         raise InvalidInput(f"Invalid request body field(s): {names}", errors=errors)
 
-
-def _error(name: str, message: str) -> dict:
-    return {"name": name, "in": "body", "message": message}
