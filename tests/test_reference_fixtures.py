@@ -9,7 +9,7 @@ The fixtures go into a database of their own, not the demo database the session 
 conftest.py use: the module fixture re-binds the global `models.db.database` proxy for its
 duration and restores the previous binding afterwards. Each test runs on SQLite and on
 PostgreSQL (REGISTRY_TEST_DATABASE_URL; `<that database>_fixtures` next to it is created and
-reset). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default the shared reference copy;
+reset). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ import pytest
 
 PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-# The reference material sits beside the repository (../shared), in CI as on a developer's machine.
+# A copy of the reference's fixture CSVs ships with the tests (see its README and LICENSE).
 FIXTURES_DIR = Path(os.environ.get("REGISTRY_REFERENCE_FIXTURES")
-                    or Path(__file__).resolve().parents[2] / "shared/reference/aptrust/fixtures")
+                    or Path(__file__).resolve().parent / "reference_fixtures")
 BACKENDS = ["sqlite", "postgres"]
 
 SYSADMIN = "system@aptrust.org"
