@@ -8,27 +8,14 @@ except under CI=true, where a missing or unreachable PostgreSQL fails the whole 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 
 import pytest
 
-PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.postgres import IN_CI, PG_URL
+from tests.postgres import postgres_problem as _postgres_problem
+
 BACKENDS = ["sqlite", "postgres"]
-
-
-def _postgres_problem() -> str | None:
-    if not PG_URL:
-        return "REGISTRY_TEST_DATABASE_URL is not set"
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure to connect is the answer
-        return f"PostgreSQL at {PG_URL} is unreachable: {exc}"
-    return None
 
 
 def pytest_configure(config):

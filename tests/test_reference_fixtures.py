@@ -21,8 +21,9 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.postgres import IN_CI, PG_URL
+from tests.postgres import postgres_problem as _postgres_problem
+
 # A copy of the reference's fixture CSVs ships with the tests (see its README and LICENSE).
 FIXTURES_DIR = Path(os.environ.get("REGISTRY_REFERENCE_FIXTURES")
                     or Path(__file__).resolve().parent / "reference_fixtures")
@@ -36,22 +37,8 @@ KEYED_USERS = (SYSADMIN, INST1_ADMIN, INST1_USER, INACTIVE)
 
 API = "/member-api/v3"
 
-# Database objects this module created. Caches in models/ key compiled SQL by id(database
-# object); keeping the objects alive keeps their ids from being reused by another backend's.
-_KEEP_ALIVE: list = []
 
 
-def _postgres_problem() -> str | None:
-    if not PG_URL:
-        return "REGISTRY_TEST_DATABASE_URL is not set"
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL, connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - any failure to connect is the answer
-        return f"PostgreSQL at {PG_URL} is unreachable: {exc}"
-    return None
 
 
 def _fixtures_postgres_url() -> str:
@@ -124,7 +111,6 @@ def ref(request, tmp_path_factory):
     try:
         application = create_app(Settings(database_url=url, validate_responses=True))
         db = database.obj
-        _KEEP_ALIVE.append(db)
         with connection():
             migrate()
             report = load_fixtures(FIXTURES_DIR)
@@ -334,7 +320,6 @@ def seed_cli(tmp_path, monkeypatch, capsys):
 
     def run(*argv):
         main(list(argv))
-        _KEEP_ALIVE.append(database.obj)
         return capsys.readouterr()
 
     yield run
