@@ -30,14 +30,6 @@ from tests.test_admin_files import (
 BIG = 10_000
 
 
-@pytest.fixture
-def example_id(world):
-    return world.institutions["example.edu"]
-
-
-@pytest.fixture
-def admin(world):
-    return world["sysadmin"].headers
 
 
 @pytest.fixture

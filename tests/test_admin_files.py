@@ -45,14 +45,6 @@ def file_body(obj, path="data/file.txt", **extra) -> dict:
             "file_format": "text/plain", "size": 100, "uuid": str(uuid.uuid4()), **extra}
 
 
-@pytest.fixture
-def example_id(world):
-    return world.institutions["example.edu"]
-
-
-@pytest.fixture
-def admin(world):
-    return world["sysadmin"].headers
 
 
 def create(client, headers, institution_id, body):

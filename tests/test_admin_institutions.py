@@ -60,10 +60,6 @@ def scratch(app):
     made.purge()
 
 
-@pytest.fixture
-def admin(world):
-    return world["sysadmin"].headers
-
 
 def create(client, headers, **body):
     return client.post(CREATE, json=body, headers=headers)

@@ -12,14 +12,6 @@ from tests.test_admin_files import (
 )
 
 
-@pytest.fixture
-def example_id(world):
-    return world.institutions["example.edu"]
-
-
-@pytest.fixture
-def admin(world):
-    return world["sysadmin"].headers
 
 
 @pytest.fixture

@@ -42,14 +42,6 @@ def scratch(app):
     made.purge()
 
 
-@pytest.fixture
-def admin(world):
-    return world["sysadmin"].headers
-
-
-@pytest.fixture
-def example_id(world):
-    return world.institutions["example.edu"]
 
 
 def new_user(client, admin, scratch, institution_id, label="user", role="institutional_user"):

@@ -50,10 +50,6 @@ def make_object(institution_id: int, *, state="A", storage="Standard", files=2, 
     return IntellectualObject.get_by_id(obj.id)
 
 
-@pytest.fixture
-def example_id(world):
-    return world.institutions["example.edu"]
-
 
 def test_object_restore_creates_one_pending_work_item(client, world, example_id):
     obj = make_object(example_id)
