@@ -8,7 +8,7 @@ DEMO_DATABASE_URL ?= sqlite:///var/demo.db
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install serve test test-sqlite clean
+.PHONY: install npm-install serve test test-sqlite clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+## Node tools (Spectral, TypeScript, the Redoc bundle), pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm-install: node_modules/.installed
 
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install
@@ -41,4 +48,4 @@ test-sqlite: install
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
 
 clean:
-	rm -rf $(VENV) var test-results .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules var test-results .pytest_cache .hypothesis
