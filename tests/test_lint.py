@@ -96,6 +96,7 @@ BAD = _document({
     "/o": {"get": _operation("no_body_409", responses={
         "200": {"description": "ok"}, **_errors("400", "401", "403"),
         "409": {"description": "conflict"}})},
+    "/r": {"get": _operation("no_description", description=None)},
 }, components={
     "schemas": {"Problem": {"type": "object"}, "Orphan": {"type": "string"}},
     "parameters": {"orphan": {"name": "x", "in": "query", "schema": {"type": "string"}}},
@@ -149,6 +150,7 @@ CASES = [
     ("registry-operation-id-snake-case", {("bad", "paths", "/b", "get")}),
     ("operation-operationId-unique", {("bad", "paths", "/h", "get")}),
     ("registry-operation-summary", {("bad", "paths", "/c", "get")}),
+    ("operation-description", {("bad", "paths", "/r", "get")}),
     ("registry-operation-one-tag", {("bad", "paths", "/d", "get"), ("bad", "paths", "/e", "get")}),
     ("operation-tag-defined", {("bad", "paths", "/f", "get")}),
     ("registry-operation-security", {("bad", "paths", "/i", "get"), ("bad", "paths", "/j", "get"),
