@@ -8,7 +8,7 @@ DEMO_DATABASE_URL ?= sqlite:///var/demo.db
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install serve test test-sqlite clean
+.PHONY: install npm-install lint serve test test-sqlite clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ node_modules/.installed: package.json package-lock.json
 
 npm-install: node_modules/.installed
 
+## Lint both specs (README, "Spec lint"): openapi-spec-validator, then Spectral with .spectral.yaml,
+## over the documents the server publishes (written to LINT_DIR) and over the sources in spec/.
+## Any error or warning fails.
+LINT_DIR ?= var/lint
+SPECTRAL := node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity warn
+SPEC_SOURCES := spec/member_api_v3.yaml spec/admin_api_v3.yaml
+lint: install npm-install
+	@rm -rf $(LINT_DIR)
+	$(BIN)/python -m registry.spec_files $(LINT_DIR)
+	$(BIN)/openapi-spec-validator $(LINT_DIR)/*.json $(LINT_DIR)/*.yaml $(SPEC_SOURCES)
+	$(SPECTRAL) $(LINT_DIR)/*.yaml
+	$(SPECTRAL) $(SPEC_SOURCES)
+
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install
 	@mkdir -p var
@@ -39,12 +52,12 @@ serve: install
 	DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry serve --host $(HOST) --port $(PORT)
 
 ## Run every test on SQLite and PostgreSQL (REGISTRY_TEST_DATABASE_URL).
-test: install
+test: install npm-install
 	@mkdir -p test-results
 	$(BIN)/pytest --junitxml=test-results/pytest.xml
 
 ## Only SQLite (no PostgreSQL needed).
-test-sqlite: install
+test-sqlite: install npm-install
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
 
 clean:

@@ -6,7 +6,6 @@ import logging
 
 import connexion
 import connexion.frameworks.starlette as connexion_starlette
-import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -14,9 +13,8 @@ from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
 from models.db import init_database
-from registry import errors
+from registry import errors, spec_files
 from registry.authz import AuthorizingResolver
-from registry.responses import dumps
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 
@@ -56,14 +54,13 @@ def _publish(app, prefix: str, document: dict) -> None:
 
     Connexion would serve its fully dereferenced copy instead, in which every schema is inlined
     and code generators can only name models after the places they appear."""
-    as_json = dumps(document)
-    as_yaml = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+    json_bytes, yaml_bytes = spec_files.as_json(document), spec_files.as_yaml(document)
 
     async def openapi_json(request):
-        return Response(as_json, media_type="application/json")
+        return Response(json_bytes, media_type="application/json")
 
     async def openapi_yaml(request):
-        return Response(as_yaml, media_type="application/yaml")
+        return Response(yaml_bytes, media_type="application/yaml")
 
     app.add_url_rule(f"{prefix}/openapi.json", f"{prefix}openapi_json", openapi_json)
     app.add_url_rule(f"{prefix}/openapi.yaml", f"{prefix}openapi_yaml", openapi_yaml)
