@@ -38,7 +38,7 @@ serve: install
 	@mkdir -p var
 	@DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry seed --demo --if-empty
 	@echo ""
-	@echo "Registry demo on http://$(HOST):$(PORT)   docs: http://$(HOST):$(PORT)/docs"
+	@echo "Registry demo on http://$(HOST):$(PORT)   docs: http://$(HOST):$(PORT)/docs  and  /redoc"
 	@echo "  member key:   X-Pharos-API-User: user@example.edu"
 	@echo "                X-Pharos-API-Key:  $$(DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry keys issue --email user@example.edu)"
 	@echo "  sysadmin key: X-Pharos-API-User: admin@aptrust.org"

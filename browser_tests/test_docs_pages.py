@@ -97,6 +97,15 @@ def test_redoc_lists_every_operation(page, server, artifacts, api):
     screenshot(page, artifacts, f"redoc-{api}")
     summaries = {op_id: summary for op_id, (_, _, summary) in expected.items()}
 
+    # Search runs in Redoc's worker, which the page's CSP must let start.
+    first_id, first_summary = next(iter(summaries.items()))
+    page.fill("input[aria-label='Search']", first_summary)
+    hit = page.locator(f"[data-role='search:results'] li[data-item-id$='operation/{first_id}']")
+    hit.first.wait_for(timeout=RENDER_TIMEOUT_MS)
+    hit.first.click()
+    page.locator(f"[data-section-id$='operation/{first_id}']").first.wait_for()
+    screenshot(page, artifacts, f"redoc-{api}-search")
+
     def by_operation(entries):
         return {entry_id.rsplit("operation/", 1)[1]: label.strip()
                 for entry_id, label in entries.items()}
