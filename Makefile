@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_DATABASE_URL ?= sqlite:///var/demo.db
-REDOC_BUNDLE := registry/static/redoc/redoc.standalone.js
+REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
@@ -70,4 +70,4 @@ browser-test: install browser-deps $(VENV)/.browser-installed
 	$(BIN)/pytest browser_tests --junitxml=test-results/browser.xml
 
 clean:
-	rm -rf $(VENV) node_modules registry/static/redoc var test-results .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis

@@ -1,7 +1,8 @@
 """Redoc pages beside Swagger UI: `{prefix}/redoc` renders the document at `{prefix}/openapi.json`.
 
 The Redoc standalone bundle comes from npm (`redoc` in package.json) and is copied by the build
-(`make install`) into `registry/static/redoc/`, which git ignores. Nothing is fetched from a CDN
+(`make install`) into `registry/redoc-bundle/`, which git ignores (a folder name that is not a
+Python package, so setuptools ships it as plain package data). Nothing comes from a CDN
 and the page names no font service, so the docs work where the server has no internet. Without
 the bundle the page says how to get it, rather than rendering blank.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 
-BUNDLE = Path(__file__).resolve().parent / "static" / "redoc" / "redoc.standalone.js"
+BUNDLE = Path(__file__).resolve().parent / "redoc-bundle" / "redoc.standalone.js"
 BUNDLE_NAME = "redoc.standalone.js"
 
 # What the Redoc page needs and nothing more: its own script, the spec from this server, the
@@ -52,7 +53,7 @@ MISSING = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Redoc is not installed</title></head>
 <body>
 <h1>Redoc is not installed on this server</h1>
-<p>The Redoc bundle (registry/static/redoc/{bundle}) is missing. It is copied from npm's
+<p>The Redoc bundle (registry/redoc-bundle/{bundle}) is missing. It is copied from npm's
 <code>redoc</code> package by <code>make install</code> (which runs <code>npm ci</code>).</p>
 <p>The same document is rendered by Swagger UI at <a href="docs/">docs/</a> and served as
 <a href="openapi.json">openapi.json</a>.</p>
