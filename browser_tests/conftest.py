@@ -7,6 +7,7 @@ is a failure: CI must not pass by not looking.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -50,13 +51,11 @@ class Server:
     member_key: str
 
     def get_json(self, path: str) -> dict:
-        import json
-
         with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
             return json.load(response)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -69,15 +68,22 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: floa
     pytest.fail(f"registry serve did not answer {url} within {seconds}s:\n{log.read_text()}")
 
 
+def _cli(env: dict, *args: str) -> str:
+    """Run the `registry` CLI as an operator would; its output, or a failure that shows why."""
+    done = subprocess.run([REGISTRY, *args], env=env, capture_output=True, text=True)
+    if done.returncode:
+        pytest.fail(f"registry {' '.join(args)} exited with {done.returncode}:\n{done.stderr}")
+    return done.stdout.strip()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """`registry serve` on the demo data set, with a member key issued through the CLI."""
     workdir = tmp_path_factory.mktemp("served")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'registry.db'}",
            "REGISTRY_LOG_LEVEL": "warning"}
-    subprocess.run([REGISTRY, "seed", "--demo"], env=env, check=True, capture_output=True)
-    key = subprocess.run([REGISTRY, "keys", "issue", "--email", MEMBER_EMAIL], env=env,
-                         check=True, capture_output=True, text=True).stdout.strip()
+    _cli(env, "seed", "--demo")
+    key = _cli(env, "keys", "issue", "--email", MEMBER_EMAIL)
     port = int(os.environ.get("REGISTRY_BROWSER_TEST_PORT") or _free_port())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "server.log"
