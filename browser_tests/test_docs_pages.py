@@ -39,12 +39,14 @@ def spec_operations(server, api: str) -> dict[str, tuple[str, str, str]]:
 def wait_for_count(page, selector: str, count: int) -> None:
     """Wait until the page shows at least `count` matches; the comparison afterwards says
     which are missing when it never does."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
         page.wait_for_function(
             "([selector, count]) => document.querySelectorAll(selector).length >= count",
             arg=[selector, count], timeout=RENDER_TIMEOUT_MS)
-    except Exception:  # noqa: BLE001 - the assertion that follows names what is missing
-        pass
+    except PlaywrightTimeout:
+        pass  # the assertion that follows names what is missing
 
 
 def assert_stayed_offline(page) -> None:
