@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_DATABASE_URL ?= sqlite:///var/demo.db
+REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install lint serve test test-sqlite clean
+.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(REDOC_BUNDLE)
 
 ## Node tools (Spectral, TypeScript, the Redoc bundle), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -38,12 +39,19 @@ lint: install npm-install
 	$(SPECTRAL) $(LINT_DIR)/*.yaml
 	$(SPECTRAL) $(SPEC_SOURCES)
 
+## The Redoc bundle the app serves at /redoc, copied from npm's package into the (git-ignored)
+## package directory the app reads it from: the docs never load it from a CDN.
+$(REDOC_BUNDLE): node_modules/.installed
+	mkdir -p $(dir $@)
+	cp node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt $(dir $@)
+	cp node_modules/redoc/bundles/redoc.standalone.js $@
+
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install
 	@mkdir -p var
 	@DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry seed --demo --if-empty
 	@echo ""
-	@echo "Registry demo on http://$(HOST):$(PORT)   docs: http://$(HOST):$(PORT)/docs"
+	@echo "Registry demo on http://$(HOST):$(PORT)   docs: http://$(HOST):$(PORT)/docs  and  /redoc"
 	@echo "  member key:   X-Pharos-API-User: user@example.edu"
 	@echo "                X-Pharos-API-Key:  $$(DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry keys issue --email user@example.edu)"
 	@echo "  sysadmin key: X-Pharos-API-User: admin@aptrust.org"
@@ -60,5 +68,19 @@ test: install npm-install
 test-sqlite: install npm-install
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
 
+## Debian's Chromium for the browser test (root and Debian's package mirror; skipped if present).
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+$(VENV)/.browser-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
+	touch $@
+
+## Swagger UI and Redoc in headless Chromium against a served demo (screenshots in test-results/).
+browser-test: install browser-deps $(VENV)/.browser-installed
+	@mkdir -p test-results
+	$(BIN)/pytest browser_tests --junitxml=test-results/browser.xml
+
 clean:
-	rm -rf $(VENV) node_modules var test-results .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from models.db import init_database
 from registry import errors, spec_files
 from registry.authz import AuthorizingResolver
+from registry.redoc import add_redoc
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         document = load_spec(path)
         app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(), name=name)
         _publish(app, prefix, published(document))
+        add_redoc(app, prefix, document["info"]["title"])
     errors.install(app)
     # Outside Connexion's exception middleware, so that the problem responses of the security,
     # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
