@@ -47,6 +47,9 @@ NOT_OPERATIONS = {
     ("GET", "/docs"), ("GET", "/docs/"), ("GET", "/docs/index.html"), ("MOUNT", "/docs"),
     ("GET", "/admin-api/v3/docs"), ("GET", "/admin-api/v3/docs/"),
     ("GET", "/admin-api/v3/docs/index.html"), ("MOUNT", "/admin-api/v3/docs"),
+    ("GET", "/redoc"), ("GET", "/redoc/"), ("GET", "/redoc/redoc.standalone.js"),
+    ("GET", "/admin-api/v3/redoc"), ("GET", "/admin-api/v3/redoc/"),
+    ("GET", "/admin-api/v3/redoc/redoc.standalone.js"),
 }
 
 # The Listing behind each list operation (the same operationId in both specs where both have it).
