@@ -56,6 +56,8 @@ def _seed_from_fixtures(args, settings):
     names (credentials from REGISTRY_API_USER and REGISTRY_API_KEY)."""
     if args.demo:
         raise SystemExit("registry seed: --demo and --from-fixtures exclude each other")
+    import httpx
+
     from registry.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
 
     try:
@@ -71,11 +73,14 @@ def _seed_from_fixtures(args, settings):
                 return
     except (FixtureError, FixtureApiError) as exc:
         raise SystemExit(f"registry seed --from-fixtures: {exc}") from None
+    except httpx.HTTPError as exc:  # the server cannot be reached, or the connection broke
+        raise SystemExit(f"registry seed --from-fixtures: {args.url}: {exc!r}") from None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print("seeded reference fixtures through the admin API: "
           + ", ".join(f"{k} {v}" for k, v in report.counts.items())
-          + "; no API keys left active (use `registry keys issue --email ...`)", file=sys.stderr)
+          + ("" if args.url else "; the load's own key is revoked, no API key is active (use "
+             "`registry keys issue --email ...`)"), file=sys.stderr)
 
 
 def _seed_fixtures_in_process(args, settings):
