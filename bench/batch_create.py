@@ -70,7 +70,8 @@ async def run(client: httpx.AsyncClient, institution: int, prefix: str, files: i
             print(f"run {n}: {files} files in {elapsed:.3f} s = {files / elapsed:,.0f} files/s"
                   f" (CPU of this process {cpu:.3f} s)", flush=True)
     print(f"median CPU of this process per batch: {statistics.median(cpus):.3f} s "
-          "(in-process: client, app and driver; the database server's work is not in it)")
+          "(in-process: client, app, driver and SQLite; a PostgreSQL server's work is not "
+          "in it)")
     return rates
 
 
