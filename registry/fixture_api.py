@@ -63,6 +63,9 @@ class AdminApi:
         return (await self._call("GET", path, f"count {path}", 200, params={"per_page": 1}))[
             "count"]
 
+    async def show(self, path: str, what: str) -> Any:
+        return await self._call("GET", path, what, 200)
+
     async def create(self, path: str, what: str, body: Any) -> Any:
         return await self._call("POST", path, what, 201, body=body)
 

@@ -391,8 +391,8 @@ class _ApiLoader:
     async def _map_nested(self, by_file: dict) -> None:
         """The ids the API gave the nested records, read back from each new file's detail."""
         for fixture_file, new_file in self.report.ids.get("generic_files", {}).items():
-            detail = await self.api._call("GET", f"/files/show/{new_file}",
-                                          f"generic_files.csv id {fixture_file}", 200)
+            detail = await self.api.show(f"/files/show/{new_file}",
+                                         f"generic_files.csv id {fixture_file}")
             for table, key, match in (
                     ("checksums", "checksums", lambda s, f: (s["algorithm"], s["digest"]) == (
                         f["algorithm"], f["digest"])),
