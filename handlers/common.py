@@ -7,6 +7,7 @@ from connexion.context import request as current_request
 from starlette.concurrency import run_in_threadpool
 
 from models.caller import Caller
+from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
 
@@ -38,3 +39,13 @@ async def list_response(listing: Listing, caller: Caller, params: dict):
 
 async def show_response(fetch, caller: Caller, key: str):
     return json_response(await run_in_threadpool(fetch, caller, key))
+
+
+async def request_body():
+    """The JSON body as the body validator parsed (and validated) it; parsed again only if the
+    validator did not run. For handlers of large bodies: a `body` argument would make Connexion
+    parse the request a second time, with the slower json module."""
+    scope = current_request.scope
+    if PARSED_BODY in scope:
+        return scope[PARSED_BODY]
+    return await current_request.json()

@@ -7,6 +7,8 @@ table's: a role that may read objects still sees only its own institution's obje
 """
 from __future__ import annotations
 
+import inspect
+
 from connexion.context import operation as current_operation
 from connexion.context import request as connexion_request
 from connexion.resolver import Resolution, Resolver
@@ -100,7 +102,23 @@ def guard(operation_id: str, handler, allowed: frozenset[str]):
 
     endpoint.__name__ = operation_id
     endpoint.__qualname__ = operation_id
+    endpoint.__signature__ = _signature(handler)
     return endpoint
+
+
+def _signature(handler) -> inspect.Signature:
+    """What Connexion should pass the endpoint: the handler's own parameters after `caller`,
+    plus the context entries the endpoint takes. Connexion reads it to decide what to supply;
+    with a bare **kwargs it would parse a JSON body (again) even for a handler that reads the
+    body the validator parsed (handlers.common.request_body)."""
+    own = list(inspect.signature(handler).parameters.values())[1:]
+    if any(p.kind is p.VAR_KEYWORD for p in own):
+        return inspect.signature(handler)
+    names = {p.name for p in own}
+    context = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+               for name in ("token_info", "user") if name not in names]
+    return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+                             + context)
 
 
 class AuthorizingResolver(Resolver):

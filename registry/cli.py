@@ -34,7 +34,7 @@ def cmd_seed(args, settings):
     from models.migrations import migrate
 
     if getattr(args, "from_fixtures", None) is not None:
-        return _seed_from_fixtures(args)
+        return _seed_from_fixtures(args, settings)
     if not args.demo:
         raise SystemExit("registry seed: say what to seed (--demo)")
     migrate()
@@ -50,29 +50,54 @@ def cmd_seed(args, settings):
           file=sys.stderr)
 
 
-def _seed_from_fixtures(args):
-    """The reference system's test fixtures (CSV files), through registry.fixtures."""
-    from models.institution import Institution
-    from models.migrations import migrate
-
+def _seed_from_fixtures(args, settings):
+    """The reference system's test fixtures (CSV files), written through the admin API
+    (registry.fixture_loader): of an in-process app on DATABASE_URL, or of the server --url
+    names (credentials from REGISTRY_API_USER and REGISTRY_API_KEY)."""
     if args.demo:
         raise SystemExit("registry seed: --demo and --from-fixtures exclude each other")
-    from registry.fixtures import FixtureError, load_fixtures
+    import httpx
+
+    from registry.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
+
+    try:
+        if args.url:
+            user, key = os.environ.get("REGISTRY_API_USER"), os.environ.get("REGISTRY_API_KEY")
+            if not user or not key:
+                raise SystemExit("registry seed --from-fixtures --url: set REGISTRY_API_USER "
+                                 "and REGISTRY_API_KEY to a sysadmin's e-mail and key")
+            report = load_fixtures(args.from_fixtures, target=Target(args.url, user, key))
+        else:
+            report = _seed_fixtures_in_process(args, settings)
+            if report is None:
+                return
+    except (FixtureError, FixtureApiError) as exc:
+        raise SystemExit(f"registry seed --from-fixtures: {exc}") from None
+    except httpx.HTTPError as exc:  # the server cannot be reached, or the connection broke
+        raise SystemExit(f"registry seed --from-fixtures: {args.url}: {exc!r}") from None
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print("seeded reference fixtures through the admin API: "
+          + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+          + ("" if args.url else "; the load's own key is revoked, no API key is active (use "
+             "`registry keys issue --email ...`)"), file=sys.stderr)
+
+
+def _seed_fixtures_in_process(args, settings):
+    from models.institution import Institution
+    from models.migrations import migrate
+    from registry.app import create_app
+    from registry.fixture_loader import load_fixtures
 
     migrate()
     if Institution.select().exists():
         if args.if_empty:
             print("database already has data; fixtures seed skipped", file=sys.stderr)
-            return
+            return None
         raise SystemExit("registry seed --from-fixtures: the database is not empty")
-    try:
-        report = load_fixtures(args.from_fixtures)
-    except FixtureError as exc:
-        raise SystemExit(f"registry seed --from-fixtures: {exc}") from None
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print("seeded reference fixtures: " + ", ".join(f"{k} {v}" for k, v in report.counts.items())
-          + "; no API keys issued (use `registry keys issue --email ...`)", file=sys.stderr)
+    database.close()
+    app = create_app(settings)  # binds models.db.database to settings.database_url again
+    return load_fixtures(args.from_fixtures, app=app)
 
 
 def cmd_institutions_create(args, settings):
@@ -176,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--demo", action="store_true", help="the deterministic demo data set")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
     seed.add_argument("--from-fixtures", metavar="DIR",
-                      help="the reference system's test fixtures (a directory of CSV files)")
+                      help="the reference system's test fixtures (a directory of CSV files), "
+                           "loaded through the admin API")
+    seed.add_argument("--url", metavar="URL",
+                      help="with --from-fixtures: load through the admin API of the server at "
+                           "URL (a sysadmin's REGISTRY_API_USER and REGISTRY_API_KEY) instead "
+                           "of an in-process app on DATABASE_URL")
     seed.set_defaults(func=cmd_seed, needs_db=True)
 
     inst = sub.add_parser("institutions").add_subparsers(dest="sub", required=True)
@@ -221,13 +251,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     try:
-        if args.needs_db:
+        if args.needs_db and not getattr(args, "url", None):
             _connect(settings)
         args.func(args, settings)
     except DomainError as exc:
         raise SystemExit(f"registry: {exc.detail}") from None
     finally:
-        if args.needs_db and not database.obj.is_closed():
+        if database.obj is not None and not database.obj.is_closed():
             database.close()
     return 0
 

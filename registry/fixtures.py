@@ -1,10 +1,8 @@
-"""Load the reference system's test fixtures (APTrust Registry `db/fixtures/*.csv`).
+"""Read the reference system's test fixtures (APTrust Registry `db/fixtures/*.csv`).
 
-`registry seed --from-fixtures DIR` and the reference-fixture tests use this; the server never
-imports it. The CSVs are the reference's own tables dumped with `COPY ... csv header`; this module
-reads them and inserts the rows through our Peewee models, keeping their ids, in foreign-key
-order, in one transaction. Differences between the reference schema and ours are adapted here
-and nowhere else:
+The CSVs are the reference's own tables dumped with `COPY ... csv header`. This module reads
+and converts them to our columns; registry.fixture_loader writes them through the admin API.
+Differences between the reference schema and ours are adapted here and nowhere else:
 
 * users.csv writes dates as US `M/D/YY H:MM` (`1/12/21 17:14`); every other file uses ISO
   (`2021-01-12 17:14:35`, sometimes with `.000`). Both are read as naive UTC.
@@ -16,16 +14,16 @@ and nowhere else:
   is NOT NULL but has a default (work_items.size, institutions.otp_enabled, ...), the default
   is used. A NULL for a NOT NULL column without a default is an error.
 * checksums gets `institution_id`, copied from its file (we denormalise it; the reference joins).
-* intellectual_objects' file_count/size/payload_* are computed from the loaded files with
-  models.stats.refresh_object_stats (the reference computes them in a view).
+* intellectual_objects' file_count/size/payload_* are not read: the admin API computes them
+  from the files it stores (the reference computes them in a view).
 * generic file id 32 has a 37-character uuid (a typo: `...e42675e347155`); our column is
   varchar(36), so a uuid that is a well-formed UUID plus trailing characters is cut to 36 and
   the change is reported. Any other value too long for its column is an error (SQLite would
   store it silently, PostgreSQL would not).
+* checksums 1 and 2 (file 1) carry placeholder digests (`12345678`, `9876543210`), not
+  digests of their algorithm: they are dropped and reported (the admin API refuses them).
 * storage_options.csv has no table in our model: it is skipped and reported.
 
-On PostgreSQL the id sequences are moved past the loaded ids (setval) so later inserts do not
-collide; SQLite's rowid allocation already does that.
 """
 from __future__ import annotations
 
@@ -41,15 +39,13 @@ import peewee
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.checksum import Checksum
-from models.db import database, is_postgres
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
-from models.stats import refresh_object_stats
 from models.storage_record import StorageRecord
-from models.user import ApiKey, User
+from models.user import User
 from models.work_item import WorkItem
 
 
@@ -86,6 +82,8 @@ class TableSpec:
 class LoadReport:
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # table -> fixture id -> the id the row got (filled by registry.fixture_loader)
+    ids: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -253,31 +251,9 @@ def _rows(spec: TableSpec, directory: Path, state: _State) -> list[dict]:
     return out
 
 
-def _refuse_non_empty() -> None:
-    for model in [spec.model for spec in TABLES] + [ApiKey]:
-        if model.select().exists():
-            raise FixtureError(f"table {model._meta.table_name} is not empty; fixtures load "
-                               "only into an empty database")
-
-
-def reset_sequences() -> None:
-    """PostgreSQL: move every serial id sequence past the largest id in its table."""
-    if not is_postgres():
-        return
-    for model in [spec.model for spec in TABLES] + [ApiKey]:
-        pk = model._meta.primary_key
-        if not isinstance(pk, peewee.AutoField):
-            continue
-        table = model._meta.table_name
-        database.execute_sql(
-            f'SELECT setval(pg_get_serial_sequence(%s, %s), '
-            f'COALESCE((SELECT MAX("{pk.column_name}") FROM "{table}"), 1), '
-            f'(SELECT MAX("{pk.column_name}") FROM "{table}") IS NOT NULL)',
-            (f'"{table}"', pk.column_name))
-
-
-def load_fixtures(directory: str | Path) -> LoadReport:
-    """Insert the reference fixtures found in `directory` into an empty, migrated database."""
+def read_fixtures(directory: str | Path) -> tuple[dict[str, list[dict]], LoadReport]:
+    """Every table's rows, converted and adapted, by table name (in TABLES order), each row
+    keyed by column name; the report carries the notes on what was adapted or skipped."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FixtureError(f"{directory}: not a directory")
@@ -286,15 +262,31 @@ def load_fixtures(directory: str | Path) -> LoadReport:
     for filename, why in SKIPPED_FILES.items():
         if (directory / filename).exists():
             report.notes.append(f"{filename}: skipped ({why})")
-    with database.atomic():
-        _refuse_non_empty()
-        for spec in TABLES:
-            rows = _rows(spec, directory, state)
-            for start in range(0, len(rows), 100):
-                spec.model.insert_many(rows[start:start + 100]).execute()
-            report.counts[spec.model._meta.table_name] = len(rows)
-            if spec.model is GenericFile:
-                refresh_object_stats(
-                    o.id for o in IntellectualObject.select(IntellectualObject.id))
-        reset_sequences()
-    return report
+    tables = {}
+    for spec in TABLES:
+        rows = _rows(spec, directory, state)
+        tables[spec.model._meta.table_name] = [
+            {model_field.column_name: value for model_field, value in row.items()}
+            for row in rows]
+    tables["checksums"] = _real_digests(tables["checksums"], report)
+    return tables, report
+
+
+DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def _real_digests(rows: list[dict], report: LoadReport) -> list[dict]:
+    """Checksum rows whose digest is hex of their algorithm's length; the others (file 1's
+    placeholders `12345678` and `9876543210`) are dropped and reported: the admin API refuses
+    them, and a loader that invented digests would be worse."""
+    kept = []
+    for row in rows:
+        digest, length = row["digest"] or "", DIGEST_LENGTHS.get(row["algorithm"])
+        if length is None or len(digest) != length or not _HEX.match(digest):
+            report.notes.append(
+                f"checksums.csv id {row['id']}: dropped ({row['algorithm']} digest "
+                f"{digest!r} is not {length or '32-128'} hex digits; the API refuses it)")
+            continue
+        kept.append(row)
+    return kept

@@ -1,4 +1,4 @@
-"""The reference system's own test fixtures, loaded through registry.fixtures, read over HTTP.
+"""The reference system's own test fixtures, loaded through the admin API, read over HTTP.
 
 The APTrust Registry tests expect fixed counts from its fixture CSVs (files 62, objects 14, ...;
 registry-reference.md section 8). Loading the same CSVs into our schema and asking our API must
@@ -36,6 +36,7 @@ INACTIVE = "inactive@inst1.edu"
 KEYED_USERS = (SYSADMIN, INST1_ADMIN, INST1_USER, INACTIVE)
 
 API = "/member-api/v3"
+MD5_OF_FILE_21 = "ba9e68d0fa876bbd284c9346bf69eefe"  # checksums.csv id 3
 
 
 
@@ -59,12 +60,38 @@ def _fixtures_postgres_url() -> str:
     return url
 
 
+class RecordingApp:
+    """ASGI middleware that notes [method, path, status] of every request the loader makes:
+    the proof that the rows went through the admin API rather than straight to the tables."""
+
+    def __init__(self, app):
+        self.app, self.requests = app, []
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        entry = [scope["method"], scope["path"], None]
+        self.requests.append(entry)
+
+        async def noting_send(message):
+            if message["type"] == "http.response.start":
+                entry[2] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, noting_send)
+
+
 @dataclass
 class Reference:
     backend: str
     client: object
     report: object
+    requests: list = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
+
+    def id(self, table: str, fixture_id: int) -> int:
+        """The id the API gave the fixture row `fixture_id` of `table`."""
+        return self.report.ids[table][fixture_id]
 
     def headers(self, email: str) -> dict:
         return {"X-Pharos-API-User": email, "X-Pharos-API-Key": self.keys[email]}
@@ -104,7 +131,7 @@ def ref(request, tmp_path_factory):
     from models.migrations import migrate
     from models.user import User, issue_key
     from registry.app import create_app
-    from registry.fixtures import load_fixtures
+    from registry.fixture_loader import load_fixtures
     from registry.settings import Settings
 
     saved = database.obj
@@ -113,11 +140,12 @@ def ref(request, tmp_path_factory):
         db = database.obj
         with connection():
             migrate()
-            report = load_fixtures(FIXTURES_DIR)
-            with database.atomic():
-                keys = {email: issue_key(User.get(User.email == email))
-                        for email in KEYED_USERS}
-        yield Reference(request.param, application.test_client(), report, keys)
+        recorder = RecordingApp(application)
+        report = load_fixtures(FIXTURES_DIR, app=recorder)
+        with connection(), database.atomic():
+            keys = {email: issue_key(User.get(User.email == email)) for email in KEYED_USERS}
+        yield Reference(request.param, application.test_client(), report, recorder.requests,
+                        keys)
     finally:
         current = database.obj
         if current is not None and current is not saved:
@@ -133,7 +161,7 @@ def ref(request, tmp_path_factory):
 def test_loader_reports_every_table_and_what_it_adapted(ref):
     assert ref.report.counts == {
         "institutions": 5, "users": 9, "intellectual_objects": 14, "generic_files": 62,
-        "checksums": 32, "storage_records": 88, "premis_events": 54, "deletion_requests": 3,
+        "checksums": 30, "storage_records": 88, "premis_events": 54, "deletion_requests": 3,
         "deletion_requests_generic_files": 3, "deletion_requests_intellectual_objects": 2,
         "work_items": 33, "alerts": 8, "alerts_users": 14, "alerts_premis_events": 3,
         "alerts_work_items": 3,
@@ -141,11 +169,47 @@ def test_loader_reports_every_table_and_what_it_adapted(ref):
     notes = "\n".join(ref.report.notes)
     assert "storage_options.csv: skipped" in notes
     assert "generic file 32 uuid" in notes
+    assert "checksums.csv id 1: dropped" in notes and "checksums.csv id 2: dropped" in notes
+    assert "alerts: written directly" in notes
 
 
-def test_loader_keeps_ids_and_moves_sequences_past_them(ref):
+def test_loader_wrote_through_the_admin_api(ref):
+    """Every API-able row arrived as an admin API request, each answered with success."""
+    posts = [(path, status) for method, path, status in ref.requests if method == "POST"]
+
+    def made(prefix):
+        return [status for path, status in posts if path.startswith("/admin-api/v3/" + prefix)]
+
+    assert made("institutions/create") == [201] * 4  # aptrust.org is the direct bootstrap
+    assert made("users/create") == [201] * 8  # system@aptrust.org is the bootstrap
+    assert made("objects/create/") == [201] * 14
+    assert made("files/create_batch/") == [201] * 3  # one batch per institution with files
+    assert made("events/create") == [201] * 18  # object-level events; file events are nested
+    assert made("items/create/") == [201] * 33
+    assert len(posts) == 4 + 8 + 14 + 3 + 18 + 33
+    disabled = [s for m, p, s in ref.requests if m == "DELETE" and "/users/disable/" in p]
+    assert disabled == [200]  # inactive@inst1.edu
+    from models.db import connection
+    from models.user import ApiKey, User
+
+    with connection():  # the key the load ran with is revoked; the one left is the test's
+        system = User.get(User.email == SYSADMIN)
+        assert ApiKey.select().where((ApiKey.user == system)
+                                     & ApiKey.revoked_at.is_null()).count() == 1
+        assert ApiKey.select().where(ApiKey.user == system).count() == 2
+
+
+def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
     from models.db import connection, database
     from models.institution import Institution
+
+    # Loaded in fixture-id order into an empty database, most rows get their own id back;
+    # the events do not (file events are created with their files, before object events).
+    assert ref.report.ids["institutions"] == {i: i for i in range(1, 6)}
+    assert sorted(ref.report.ids["generic_files"]) == list(range(1, 63))
+    assert sorted(ref.report.ids["premis_events"]) == list(range(1, 55))
+    assert ref.id("premis_events", 1) != 1
+    assert len(set(ref.report.ids["premis_events"].values())) == 54
 
     with connection(), database.atomic() as txn:
         made = Institution.create(identifier="after-fixtures.example", name="After",
@@ -156,10 +220,10 @@ def test_loader_keeps_ids_and_moves_sequences_past_them(ref):
 
 def test_loader_refuses_a_database_that_has_rows(ref):
     from models.db import connection
-    from registry.fixtures import FixtureError, load_fixtures
+    from registry.fixture_loader import FixtureError, load_fixtures
 
-    with connection(), pytest.raises(FixtureError, match="not empty"):
-        load_fixtures(FIXTURES_DIR)
+    with pytest.raises(FixtureError, match="not empty"):
+        load_fixtures(FIXTURES_DIR, app=object())
 
 
 # --- counts the reference's tests expect, through the API -----------------------------------
@@ -191,8 +255,9 @@ def test_items_33_with_17_for_inst2_edu_and_16_for_inst1_edu(ref):
     assert ref.count("/items", SYSADMIN, institution_id=2) == 16
 
 
-def test_checksums_32(ref):
-    assert ref.count("/checksums", SYSADMIN) == 32
+def test_checksums_30_without_the_two_placeholders(ref):
+    # The reference has 32; file 1's two placeholder digests are not loaded (see the notes).
+    assert ref.count("/checksums", SYSADMIN) == 30
 
 
 def test_deletions_3(ref):
@@ -209,38 +274,40 @@ def test_alerts_15_for_sysadmin_6_for_inst1_admin_2_for_inst1_user(ref):
 # --- per-row facts that prove the mapping --------------------------------------------------
 
 def test_object_stats_are_computed_from_active_files(ref):
-    glass = ref.body("/objects/show/3", SYSADMIN)
+    glass = ref.body(f"/objects/show/{ref.id('intellectual_objects', 3)}", SYSADMIN)
     assert glass["identifier"] == "institution1.edu/glass"
     # Files 7, 8, 9 and 49 are active; file 10 (shard4_deleted) is deleted.
     assert glass["file_count"] == 4
     assert glass["size"] == 11169445000 + 1996440000 + 391665000 + 221720000
     assert glass["payload_file_count"] == 0
     # Object 7's two files under data/ are its payload; bag-info.txt is not.
-    btr = ref.body("/objects/show/7", SYSADMIN)
+    btr = ref.body(f"/objects/show/{ref.id('intellectual_objects', 7)}", SYSADMIN)
     assert (btr["file_count"], btr["size"]) == (3, 20471 + 23972 + 739)
     assert (btr["payload_file_count"], btr["payload_size"]) == (2, 20471 + 23972)
     toads = ref.body("/objects/show/institution2.edu/toads", SYSADMIN)
-    assert toads["id"] == 6 and toads["file_count"] == 24
+    assert toads["id"] == ref.id("intellectual_objects", 6) and toads["file_count"] == 24
 
 
 def test_deleted_object_keeps_state_d_and_counts_no_active_file(ref):
     deleted = ref.body("/objects/show/institution2.edu/deleted", SYSADMIN)
-    assert deleted["id"] == 14
+    assert deleted["id"] == ref.id("intellectual_objects", 14)
     assert deleted["state"] == "D"
     assert deleted["file_count"] == 0 and deleted["size"] == 0
     assert ref.count("/objects", SYSADMIN, state="D") == 1
-    assert ref.count("/files", SYSADMIN, intellectual_object_id=14, state="D") == 1
+    assert ref.count("/files", SYSADMIN, intellectual_object_id=deleted["id"], state="D") == 1
 
 
 def test_objects_keep_reference_columns(ref):
     obj = ref.body("/objects/show/institution1.edu/gl-dp-oh", SYSADMIN)
-    assert obj["id"] == 9
+    assert obj["id"] == ref.id("intellectual_objects", 9)
     assert obj["storage_option"] == "Glacier-Deep-OH"
     assert obj["etag"] == "1.23456788765432E+031"  # mangled upstream; kept as it is
     assert obj["bagit_profile_identifier"] == "https://example.com/profile.json"
-    assert obj["created_at"].startswith("2021-01-12T17:14:41")
+    # Timestamps are the API's: the object was created by the load, not in 2021.
+    assert obj["created_at"] > "2025"
+    assert obj["bag_name"] == "gl-dp-oh"  # the fixture's `gl-dp-oh.tar` breaks our rule
     assert obj["institution_identifier"] == "institution1.edu"
-    btr = ref.body("/objects/show/7", SYSADMIN)
+    btr = ref.body(f"/objects/show/{ref.id('intellectual_objects', 7)}", SYSADMIN)
     assert btr["bag_group_identifier"] in (None, "")  # empty CSV field: NULL
 
 
@@ -248,25 +315,29 @@ def test_file_rows_keep_ids_checksums_and_the_adapted_uuid(ref):
     body = ref.body("/files", SYSADMIN, identifier="institution1.edu/photos/picture1")
     assert body["count"] == 1
     (picture,) = body["results"]
-    assert picture["id"] == 1 and picture["intellectual_object_id"] == 1
-    assert picture["md5"] == "12345678" and picture["sha256"] == "9876543210"
+    assert picture["id"] == ref.id("generic_files", 1)
+    assert picture["intellectual_object_id"] == ref.id("intellectual_objects", 1)
+    assert picture["md5"] is None and picture["sha256"] is None  # placeholders not loaded
     assert picture["size"] == 243855000
-    toad9 = ref.body("/files/show/32", SYSADMIN)
+    toad9 = ref.body(f"/files/show/{ref.id('generic_files', 32)}", SYSADMIN)
     assert toad9["identifier"] == "institution2.edu/toads/toad9"
     assert toad9["uuid"] == "5586f292-7a85-45c3-9436-e42675e34715"
-    odd = ref.body("/files/show/19", SYSADMIN)
+    odd = ref.body(f"/files/show/{ref.id('generic_files', 19)}", SYSADMIN)
     assert odd["identifier"] == (
         "institution2.edu/toads/Prakash_ 39 Harv. J.L. & Pub. Pol\u2019y 341 .pdf")
 
 
 def test_file_detail_has_its_checksums_events_and_storage_records(ref):
-    sample = ref.body("/files/show/21", SYSADMIN)
-    assert sample["institution_id"] == 4
+    sample = ref.body(f"/files/show/{ref.id('generic_files', 21)}", SYSADMIN)
+    assert sample["institution_id"] == ref.id("institutions", 4)
     assert sorted(c["algorithm"] for c in sample["checksums"]) == [
         "md5", "sha1", "sha256", "sha512"]
+    md5 = next(c for c in sample["checksums"] if c["algorithm"] == "md5")
+    assert md5["digest"] == MD5_OF_FILE_21
+    assert md5["datetime"].startswith("2020-08-26T15:26:33")
     assert sample["last_fixity_check"].startswith("2020-08-26T15:26:33")
     shard = ref.body("/files/show/institution1.edu/glass/shard1", SYSADMIN)
-    assert shard["id"] == 7
+    assert shard["id"] == ref.id("generic_files", 7)
     assert len(shard["storage_records"]) >= 1
     assert all(r["url"].endswith(shard["uuid"]) for r in shard["storage_records"])
 
@@ -291,7 +362,7 @@ def test_the_one_deletion_event(ref):
     body = ref.body("/events", SYSADMIN, event_type="deletion")
     assert body["count"] == 1
     (event,) = body["results"]
-    assert event["id"] == 54
+    assert event["id"] == ref.id("premis_events", 54)
     assert event["identifier"] == "775af09e-87d1-42be-9fcd-4315c5836099"
     assert event["intellectual_object_id"] == 6 and event["institution_id"] == 3
     assert event["outcome"] == "Success"
@@ -299,7 +370,7 @@ def test_the_one_deletion_event(ref):
 
 
 def test_checksums_carry_their_files_institution(ref):
-    body = ref.body("/checksums", SYSADMIN, generic_file_id=21)
+    body = ref.body("/checksums", SYSADMIN, generic_file_id=ref.id("generic_files", 21))
     assert body["count"] == 4
     assert {c["institution_id"] for c in body["results"]} == {4}
     assert {c["algorithm"] for c in body["results"]} == {"md5", "sha1", "sha256", "sha512"}
@@ -333,11 +404,14 @@ def test_seed_from_fixtures_loads_once_and_issues_no_keys(seed_cli):
 
     done = seed_cli("seed", "--from-fixtures", str(FIXTURES_DIR))
     assert done.out == ""
+    assert "through the admin API" in done.err
     assert "generic_files 62" in done.err and "alerts_users 14" in done.err
     assert "storage_options.csv: skipped" in done.err
     database.connect(reuse_if_open=True)
     try:
-        assert database.execute_sql("SELECT COUNT(*) FROM api_keys").fetchone()[0] == 0
+        # The load's own key is revoked when it ends: none is left active.
+        assert database.execute_sql(
+            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0] == 0
         assert database.execute_sql(
             "SELECT role, institution_id FROM users WHERE email = 'system@aptrust.org'"
         ).fetchone() == ("admin", 1)
@@ -349,3 +423,27 @@ def test_seed_from_fixtures_loads_once_and_issues_no_keys(seed_cli):
     assert "skipped" in skipped.err
     with pytest.raises(SystemExit, match="exclude each other"):
         seed_cli("seed", "--demo", "--from-fixtures", str(FIXTURES_DIR))
+
+
+def test_seed_stops_at_a_row_the_api_rejects_and_leaves_the_database_empty(seed_cli, tmp_path):
+    import shutil
+
+    from models.db import database
+
+    broken = tmp_path / "broken"
+    shutil.copytree(FIXTURES_DIR, broken)
+    objects = (broken / "intellectual_objects.csv").read_text()
+    # Object 2 (of institution1.edu) claims an identifier under another institution.
+    (broken / "intellectual_objects.csv").write_text(
+        objects.replace("institution1.edu/pdfs", "institution2.edu/pdfs", 1))
+    with pytest.raises(SystemExit, match=r"intellectual_objects.csv id 2: POST "
+                       r"/admin-api/v3/objects/create/2 answered HTTP 400 .*identifier"):
+        seed_cli("seed", "--from-fixtures", str(broken))
+    database.connect(reuse_if_open=True)
+    try:
+        for table in ("institutions", "users", "api_keys", "intellectual_objects"):
+            assert database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+    finally:
+        database.close()
+    # Emptied, the database takes the intact fixtures.
+    assert "generic_files 62" in seed_cli("seed", "--from-fixtures", str(FIXTURES_DIR)).err
