@@ -8,7 +8,7 @@ DEMO_DATABASE_URL ?= sqlite:///var/demo.db
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install serve test test-sqlite clean
+.PHONY: install npm-install serve test test-sqlite clients clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 npm-install: node_modules/.installed
+
+## The generator (its jar ships in the PyPI wheel; needs Java 11+) and the generated client's
+## run-time libraries: the `clients` extra of pyproject.toml.
+$(VENV)/.clients-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,clients]"
+	touch $@
+
+## Generate Python and TypeScript clients from the served specs into build/clients/, call every
+## operation through the Python ones against a live demo server, type-check the TypeScript ones.
+clients: $(VENV)/.clients-installed npm-install
+	BIN=$(BIN) bash clients/run.sh
 
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install
