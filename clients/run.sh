@@ -16,26 +16,25 @@ GENERATOR="$BIN/openapi-generator-cli"
 command -v java >/dev/null || { echo "make clients needs Java 11+ for openapi-generator" >&2; exit 1; }
 
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+fetch() {
+  "$BIN/python" -c 'import sys, urllib.request
+sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' "$1"
+}
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
 export DATABASE_URL="sqlite:///$PWD/$OUT/smoke.db"
 
-step "seed the demo and issue keys"
-"$BIN/registry" seed --demo >/dev/null
-member_key=$("$BIN/registry" keys issue --email user@example.edu)
-admin_key=$("$BIN/registry" keys issue --email admin@aptrust.org)
-
-fetch() { "$BIN/python" -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' "$1"; }
-
-step "serve on $URL"
+step "serve an empty database on $URL"
 if fetch "$URL/openapi.json" >/dev/null 2>&1; then
-  echo "something already answers on $URL: stop it or set CLIENTS_PORT" >&2; exit 1
+  echo "something already answers on $URL: stop it or set CLIENTS_PORT" >&2
+  exit 1
 fi
+"$BIN/registry" db migrate >/dev/null
 "$BIN/registry" serve --host "$HOST" --port "$PORT" --workers 0 >"$OUT/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do
+for _ in $(seq 1 120); do
   fetch "$URL/openapi.json" >/dev/null 2>&1 && break
   kill -0 "$server" 2>/dev/null || { cat "$OUT/server.log"; exit 1; }
   sleep 0.5
@@ -43,10 +42,14 @@ done
 fetch "$URL/openapi.json" >"$OUT/member.json"
 fetch "$URL/admin-api/v3/openapi.json" >"$OUT/admin.json"
 
-step "generate (configs: clients/generator/*.yaml)"
-# One JVM for all four clients: batch mode saves three generator start-ups.
-"$GENERATOR" batch --fail-fast --threads 2 clients/generator/*.yaml >"$OUT/generate.log" 2>&1 \
-  || { tail -n 40 "$OUT/generate.log"; exit 1; }
+step "generate the clients (clients/generator/*.yaml) while seeding the demo"
+# One JVM for all four clients (batch mode). Nothing calls the server while the seed runs.
+"$GENERATOR" batch --fail-fast --threads 2 clients/generator/*.yaml >"$OUT/generate.log" 2>&1 &
+generator=$!
+"$BIN/registry" seed --demo >/dev/null
+member_key=$("$BIN/registry" keys issue --email user@example.edu)
+admin_key=$("$BIN/registry" keys issue --email admin@aptrust.org)
+wait "$generator" || { tail -n 40 "$OUT/generate.log"; exit 1; }
 
 step "call every operation through the generated Python clients"
 REGISTRY_URL="$URL" REGISTRY_CLIENTS_DIR="$OUT" \

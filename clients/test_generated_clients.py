@@ -116,8 +116,13 @@ def page_of(link: str | None) -> int | None:
     return int(parse_qs(urlsplit(link).query)["page"][0])
 
 
-def utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+def assert_problem(package, exception: type, status: int, call: Callable[[], Any]):
+    """`call` raises the generated client's `exception`, carrying a deserialized Problem."""
+    with pytest.raises(exception) as raised:
+        call()
+    problem = raised.value.data
+    assert isinstance(problem, package.Problem) and problem.status == status == raised.value.status
+    return problem
 
 
 # -- the context the steps share -------------------------------------------------------------------
@@ -155,6 +160,9 @@ def m_show_object(c):
     assert isinstance(by_id, M.IntellectualObjectView)
     assert "/" in c.object.identifier  # the identifier travels as one %2F-encoded path segment
     assert by_id == by_identifier == c.object
+    missing = assert_problem(M, M.exceptions.NotFoundException, 404, lambda: (
+        c.m.IntellectualObjectsApi.show_object("example.edu/no-such-bag")))
+    assert "example.edu/no-such-bag" in missing.detail
 
 
 def m_list_files(c):
@@ -417,6 +425,9 @@ def a_create_institution(c):
     assert isinstance(made, A.InstitutionView)
     assert (made.identifier, made.state, made.otp_enabled) == (identifier, A.State.A, False)
     c.inst = made
+    assert_problem(A, A.exceptions.ConflictException, 409, lambda: c.a.InstitutionsApi.create_institution(
+        A.InstitutionCreate(name="Smoke test again", identifier=identifier,
+                            type="MemberInstitution")))
 
 
 def a_update_institution(c):
