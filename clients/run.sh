@@ -13,7 +13,10 @@ PORT=${CLIENTS_PORT:-8106}
 URL="http://$HOST:$PORT"
 GENERATOR="$BIN/openapi-generator-cli"
 
-command -v java >/dev/null || { echo "make clients needs Java 11+ for openapi-generator" >&2; exit 1; }
+if ! command -v java >/dev/null; then
+  echo "make clients needs Java 11+ for openapi-generator" >&2
+  exit 1
+fi
 
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 fetch() {

@@ -134,7 +134,8 @@ def ctx() -> SimpleNamespace:
     admin = api_set(A, "admin", f"{BASE_URL}/admin-api/v3", os.environ["REGISTRY_ADMIN_USER"],
                     os.environ["REGISTRY_ADMIN_KEY"])
     tag = uuid.uuid4().hex[:10]
-    return SimpleNamespace(m=member, a=admin, tag=tag, member_email=os.environ["REGISTRY_MEMBER_USER"])
+    return SimpleNamespace(m=member, a=admin, tag=tag,
+                           member_email=os.environ["REGISTRY_MEMBER_USER"])
 
 
 # -- member API steps -----------------------------------------------------------------------------
@@ -331,8 +332,9 @@ def a_show_file(c):
 
 
 def a_list_checksums(c):
-    page = c.a.ChecksumsApi.list_checksums(intellectual_object_id=c.admin_file.intellectual_object_id,
-                                           algorithm=A.ChecksumAlgorithm.SHA256)
+    page = c.a.ChecksumsApi.list_checksums(
+        intellectual_object_id=c.admin_file.intellectual_object_id,
+        algorithm=A.ChecksumAlgorithm.SHA256)
     assert isinstance(page, A.ChecksumViewList) and page.count >= 1
     assert all(x.algorithm == A.ChecksumAlgorithm.SHA256 and len(x.digest) == 64
                for x in page.results)
@@ -425,9 +427,10 @@ def a_create_institution(c):
     assert isinstance(made, A.InstitutionView)
     assert (made.identifier, made.state, made.otp_enabled) == (identifier, A.State.A, False)
     c.inst = made
-    assert_problem(A, A.exceptions.ConflictException, 409, lambda: c.a.InstitutionsApi.create_institution(
-        A.InstitutionCreate(name="Smoke test again", identifier=identifier,
-                            type="MemberInstitution")))
+    again = A.InstitutionCreate(name="Smoke test again", identifier=identifier,
+                                type="MemberInstitution")
+    assert_problem(A, A.exceptions.ConflictException, 409,
+                   lambda: c.a.InstitutionsApi.create_institution(again))
 
 
 def a_update_institution(c):
