@@ -59,4 +59,4 @@ test-sqlite: install
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
 
 clean:
-	rm -rf $(VENV) node_modules var test-results .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules var test-results .pytest_cache .hypothesis build/clients
