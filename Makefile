@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clean
+.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clients clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ $(REDOC_BUNDLE): node_modules/.installed
 	mkdir -p $(dir $@)
 	cp node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt $(dir $@)
 	cp node_modules/redoc/bundles/redoc.standalone.js $@
+
+## The generator (its jar ships in the PyPI wheel; needs Java 11+) and the generated client's
+## run-time libraries: the `clients` extra of pyproject.toml.
+$(VENV)/.clients-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,clients]"
+	touch $@
+
+## Generate Python and TypeScript clients from the served specs into build/clients/, call every
+## operation through the Python ones against a live demo server, type-check the TypeScript ones.
+clients: $(VENV)/.clients-installed npm-install
+	BIN=$(BIN) bash clients/run.sh
 
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install
@@ -83,4 +94,4 @@ browser-test: install browser-deps $(VENV)/.browser-installed
 	$(BIN)/pytest browser_tests --junitxml=test-results/browser.xml
 
 clean:
-	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients
