@@ -8,7 +8,7 @@ DEMO_DATABASE_URL ?= sqlite:///var/demo.db
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install serve test test-sqlite clean
+.PHONY: install npm-install serve test test-sqlite contract contract-deep clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,19 @@ test: install
 ## Only SQLite (no PostgreSQL needed).
 test-sqlite: install
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
+
+## The live contract run: the production stack (gunicorn, 2 workers, PostgreSQL) over real HTTP,
+## the Schemathesis CLI over both APIs (contract_tests/live/). DROPS CONTRACT_DATABASE_URL's
+## database first. contract-deep: ten times the examples, a random seed (not in CI).
+CONTRACT_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/registry_contract
+CONTRACT_PORT ?= 8765
+export CONTRACT_DATABASE_URL CONTRACT_PORT
+
+contract: install
+	bash contract_tests/live/run.sh
+
+contract-deep: install
+	CONTRACT_DEEP=1 bash contract_tests/live/run.sh
 
 clean:
 	rm -rf $(VENV) node_modules var test-results .pytest_cache .hypothesis
