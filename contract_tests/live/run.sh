@@ -105,5 +105,15 @@ run_schemathesis member /openapi.json
 "$BIN/python" -m contract_tests.live.probes --har "$RESULTS/contract-member.har" \
   --peer-email "$CONTRACT_PEER_EMAIL" --probe-log "$CONTRACT_PROBE_LOG" || status=$?
 run_schemathesis admin /admin-api/v3/openapi.json
+# A locked-out run would not fail by itself (a 401 is an accepted answer to most requests), and
+# nothing in the API gives access back: the run's own credentials must still work at its end.
+for who in "member:$CONTRACT_MEMBER_EMAIL:$CONTRACT_MEMBER_KEY:/member-api/v3/objects" \
+           "admin:$CONTRACT_ADMIN_EMAIL:$CONTRACT_ADMIN_KEY:/admin-api/v3/users"; do
+  IFS=: read -r name email key path <<<"$who"
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "X-Pharos-API-User: $email" \
+    -H "X-Pharos-API-Key: $key" "$BASE$path")"
+  echo "the $name run's key after the runs: GET $path -> $code"
+  [[ "$code" == 200 ]] || status=1
+done
 echo "== live contract run: exit $status in ${SECONDS}s"
 exit $status
