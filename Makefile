@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clients clean
+.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clients contract contract-deep clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,6 +92,19 @@ $(VENV)/.browser-installed: $(VENV)/.installed
 browser-test: install browser-deps $(VENV)/.browser-installed
 	@mkdir -p test-results
 	$(BIN)/pytest browser_tests --junitxml=test-results/browser.xml
+
+## The live contract run: the production stack (gunicorn, 2 workers, PostgreSQL) over real HTTP,
+## the Schemathesis CLI over both APIs (contract_tests/live/). DROPS CONTRACT_DATABASE_URL's
+## database first. contract-deep: ten times the examples, a random seed (not in CI).
+CONTRACT_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/registry_contract
+CONTRACT_PORT ?= 8765
+export CONTRACT_DATABASE_URL CONTRACT_PORT
+
+contract: install
+	bash contract_tests/live/run.sh
+
+contract-deep: install
+	CONTRACT_DEEP=1 bash contract_tests/live/run.sh
 
 clean:
 	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from models.db import init_database
 from registry import errors, spec_files
+from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
 from registry.redoc import add_redoc
 from registry.settings import Settings
@@ -84,13 +85,15 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
+    served = []
     for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),
                                ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3")):
         document = load_spec(path)
         app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(), name=name)
         _publish(app, prefix, published(document))
         add_redoc(app, prefix, document["info"]["title"])
-    errors.install(app)
+        served.append((prefix, document))
+    errors.install(app, allowed_methods=AllowedMethods(served))
     # Outside Connexion's exception middleware, so that the problem responses of the security,
     # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
     app.add_middleware(SecurityHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)

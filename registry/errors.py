@@ -224,13 +224,26 @@ async def problem_error(request, exc: ProblemException):
                             instance=request.url.path, errors=errors, headers=exc.headers)
 
 
-async def http_error(request, exc: HTTPException):
-    status = exc.status_code
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else _title(status)
-    if status == 404:
-        detail = f"No operation at {request.url.path}"
-    return problem(status, _title(status), detail, instance=request.url.path,
-                            headers=getattr(exc, "headers", None))
+def http_error_handler(allowed_methods=None):
+    """Starlette's HTTP errors (404 no route, 405) as problems. A 405's `Allow` names every
+    method of the path when `allowed_methods` (path -> methods) is given: Starlette's own
+    lists only those of the first operation that matched (see registry/allowed_methods.py)."""
+
+    async def http_error(request, exc: HTTPException):
+        status = exc.status_code
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail else _title(status)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if status == 404:
+            detail = f"No operation at {request.url.path}"
+        if status == 405 and allowed_methods is not None:
+            methods = allowed_methods(request.url.path)
+            if methods:
+                headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+                headers["Allow"] = ", ".join(methods)
+        return problem(status, _title(status), detail, instance=request.url.path,
+                       headers=headers or None)
+
+    return http_error
 
 
 async def unexpected_error(request, exc: Exception):
@@ -240,8 +253,8 @@ async def unexpected_error(request, exc: Exception):
                             instance=request.url.path)
 
 
-def install(app) -> None:
+def install(app, allowed_methods=None) -> None:
     app.add_error_handler(DomainError, domain_error)
     app.add_error_handler(ProblemException, problem_error)
-    app.add_error_handler(HTTPException, http_error)
+    app.add_error_handler(HTTPException, http_error_handler(allowed_methods))
     app.add_error_handler(Exception, unexpected_error)

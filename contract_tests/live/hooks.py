@@ -1,0 +1,158 @@
+"""Schemathesis hooks of the live admin run (loaded by schemathesis.toml's `hooks`).
+
+1. Keep the run signed in. The admin run writes to the live server as a sysadmin of its own
+   (contract-admin@aptrust.org, created by run.sh). A few operations take access away for good:
+   deactivate_institution (no user of the institution authenticates any more), disable_user and
+   revoke_api_keys / revoke_api_key (the user's keys stop working), update_institution when it
+   changes `type` or `member_institution_id` (the institution stops being the operator's).
+   Aimed at the run's own sysadmin or institution aptrust.org, such a call would turn every
+   later request of the run into a 401, and the rest of the run would test nothing.
+   So, for those operations only, a path `id` that names the sysadmin or its institution is
+   swapped, just before the request is sent, for a stand-in (a real institution nobody signs
+   in from, and one real user of it per operation; prepare.py `guard` creates them, the same
+   as contract_tests/admin_guard.py does for the in-process run). The call still happens and
+   still gets checked, on the stand-in. Every other id (the spec's examples, which name other
+   demo users and institutions, and every fuzzed id) goes out as generated, and invalid ids
+   (0, -1, `abc`) are never swapped. The ids come from the file in CONTRACT_GUARD.
+
+2. Cross-tenant reads (member run). Schemathesis's `object_level_authorization` replays a
+   read as the peer only for ids it can prove the member owns (drawn from the member's own
+   earlier responses, and absent from the peer's copy of the list), so it probes few requests.
+   `cross_tenant_read` adds a plainer probe: a member's successful GET, sent again as the peer
+   (a user of another institution), must not return the member's records: a show answers
+   403/404, a list answers 403/404 or shares no record `id` with the member's answer. Each distinct request is
+   replayed once, at most PROBES_PER_OPERATION per operation; each replay is logged to
+   CONTRACT_PROBE_LOG, and run.sh fails the run when there were none.
+
+3. Registry rules. Admin writes validate against the spec and against registry rules that
+   JSON Schema cannot state (a member institution with a parent, role `admin` outside
+   aptrust.org, a body `institution_id` other than the path's, an identifier that must not
+   change). Schema-valid data that breaks such a rule gets a 4xx problem naming the fields;
+   `positive_data_acceptance` would count it a failure. As in-process
+   (admin_guard.accept_rule_rejections), exactly those failures are dropped: writes only, a
+   400 or 422 that the operation documents, with a problem whose `errors` all name a field.
+   Reads stay strict and every other check still runs on those responses.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from urllib.parse import urlsplit
+
+import requests
+import schemathesis
+from schemathesis.openapi.checks import RejectedPositiveData
+
+ADMIN_PREFIX = "/admin-api/"
+MEMBER_PREFIX = "/member-api/"
+PROBES_PER_OPERATION = 25
+_RESTRUCTURING_FIELDS = ("type", "member_institution_id")
+_RULE_STATUSES = (400, 422)
+
+
+def _load_guard() -> dict | None:
+    path = os.environ.get("CONTRACT_GUARD")
+    if not path:
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+GUARD = _load_guard()
+
+
+def _as_id(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+@schemathesis.hook("before_call")
+def keep_the_run_signed_in(context, case, kwargs):
+    if GUARD is None or not case.operation.full_path.startswith(ADMIN_PREFIX):
+        return
+    operation_id = case.operation.definition.raw.get("operationId")
+    kind = GUARD["operations"].get(operation_id)
+    if kind is None or not case.path_parameters:
+        return
+    if operation_id == "update_institution" and not (
+            isinstance(case.body, dict)
+            and any(name in case.body for name in _RESTRUCTURING_FIELDS)):
+        return
+    if _as_id(case.path_parameters.get("id")) in GUARD["protected"][kind]:
+        stand_in = GUARD["stand_ins"]["institution"] if kind == "institution" else (
+            GUARD["stand_ins"]["user"][operation_id])
+        case.path_parameters = {**case.path_parameters, "id": stand_in}
+
+
+@schemathesis.hook("filter_failure")
+def rule_rejection_is_not_a_failure(context, failure, case, response):
+    if not (isinstance(failure, RejectedPositiveData)
+            and case.operation.full_path.startswith(ADMIN_PREFIX)
+            and case.method.upper() != "GET"
+            and response.status_code in _RULE_STATUSES
+            and str(response.status_code) in case.operation.definition.raw.get("responses", {})):
+        return True
+    try:
+        errors = response.json().get("errors")
+    except Exception:  # noqa: BLE001 - not a problem document: keep the failure
+        return True
+    return not (isinstance(errors, list) and errors
+                and all(isinstance(e, dict) and e.get("name") for e in errors))
+
+
+_probed: set[str] = set()
+_probes_per_operation: Counter = Counter()
+
+
+def _peer_headers() -> dict | None:
+    email, key = os.environ.get("CONTRACT_PEER_EMAIL"), os.environ.get("CONTRACT_PEER_KEY")
+    if not (email and key):
+        return None
+    return {"X-Pharos-API-User": email, "X-Pharos-API-Key": key}
+
+
+def _ids(body) -> set:
+    results = body.get("results") if isinstance(body, dict) else None
+    return {item.get("id") for item in results or [] if isinstance(item, dict)} - {None}
+
+
+@schemathesis.check
+def cross_tenant_read(ctx, response, case):
+    """A member's successful read, replayed as a user of another institution, finds nothing."""
+    peer = _peer_headers()
+    request = response.request
+    if (peer is None or request.method != "GET" or not 200 <= response.status_code < 300
+            or not urlsplit(request.url).path.startswith(MEMBER_PREFIX)
+            or request.headers.get("X-Pharos-API-User") == peer["X-Pharos-API-User"]):
+        return None
+    label = case.operation.label
+    if request.url in _probed or _probes_per_operation[label] >= PROBES_PER_OPERATION:
+        return None
+    _probed.add(request.url)
+    _probes_per_operation[label] += 1
+    replay = requests.get(request.url, headers=peer, timeout=15)
+    log = os.environ.get("CONTRACT_PROBE_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{label}\t{replay.status_code}\n")
+    if "/show/" in case.operation.path:
+        if replay.status_code not in (403, 404):
+            raise AssertionError(
+                f"{peer['X-Pharos-API-User']} read {request.url} (the member's record) and got "
+                f"{replay.status_code}, not 403/404")
+        return None
+    if replay.status_code in (403, 404):
+        return None
+    assert replay.status_code == 200, f"peer's replay of {request.url}: {replay.status_code}"
+    shared = _ids(response.json()) & _ids(replay.json())
+    if shared:
+        raise AssertionError(
+            f"{peer['X-Pharos-API-User']} listed records {sorted(shared)} of the member's answer "
+            f"to {request.url}")
+    return None
