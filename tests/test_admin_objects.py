@@ -137,6 +137,7 @@ def test_create_object_with_every_writable_field(client, world):
     ({"etag": "e" * 41}, "etag", 400),
     ({"titel": "typo"}, "titel", 400),
     ({"title": None}, "title", 400),
+    ({"description": "a\x00b"}, "description", 422),  # PostgreSQL cannot store U+0000
 ])
 def test_create_object_rules_name_the_field(client, world, fields, field, status):
     identifier = new_identifier()

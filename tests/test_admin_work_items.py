@@ -127,6 +127,7 @@ def test_create_work_item_reads_go_zero_values_as_none(client, world):
     ({"id": 12}, "id", 422),
     ({"institution_id": 1}, "institution_id", 422),
     ({"colour": "blue"}, "colour", 400),
+    ({"note": "a\x00b"}, "note", 422),  # valid JSON, but PostgreSQL cannot store U+0000
 ])
 def test_create_work_item_rules_name_the_field(client, world, fields, field, status):
     body = item_body(**fields)
