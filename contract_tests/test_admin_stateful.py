@@ -21,9 +21,9 @@ a non-blank title, name and bucket, and without the optional ids the server assi
 (`id`, `institution_id`, `bag_name`, the work item's references). Every other field is the
 generated one, and the case is revalidated and checked like any other. (An institution and
 a user are opened the same way, so that the links of institutions, users and keys start from
-records that exist.) From there on
-Schemathesis picks: links with the values from the responses at hand (now and then a generated
-value instead, now and then a negative case), and the other roots.
+records that exist; and positive file bodies are shaped as an ingest sends them, see
+FILE_WRITES.) From there on Schemathesis picks: links with the values from the responses at
+hand (now and then a generated value instead, now and then a negative case), and the roots.
 
 What the two checks added for the admin API can see. Both decide whether two requests are
 about the same resource by their paths: a DELETE's path must be a prefix of the later read's
@@ -45,11 +45,13 @@ this test applies their rules itself, by (resource, id) instead of by path, to e
   would expect 404 for a hard delete; ours is documented as a state change).
 
 Deletion preconditions. The reference only lets a file or object be deleted with an approved
-deletion request, a started Delete work item and an ingestion event; the deletion workflow adds
-those checks to delete_file and delete_object. A file or object made a moment earlier by this
-machine meets none of them, so there a linked delete answers 409, which is documented. The
-test therefore requires the delete links to be followed with their value and to answer 200 or
-409, never that they succeed; whichever happens, every check runs on the answer.
+deletion request, a started Delete work item and an ingestion event; the deletion workflow (a
+branch of its own) adds those checks to delete_file and delete_object. A file or object made a
+moment earlier by this machine meets none of them, so there a linked delete will answer 409,
+which is documented (today it answers 200, or 409 for an object with active files or a record
+deleted already). The test therefore requires the delete links (MUST_DELETE) to be followed
+with their value and to answer 200 or 409, never that they succeed; whichever happens, every
+check runs on the answer.
 
 State. Hypothesis runs derandomized, with no example database, and may replay a scenario's
 choices while it generates: the server's answers must depend on those choices alone (else it
