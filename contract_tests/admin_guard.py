@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import schemathesis
-from schemathesis.openapi.checks import RejectedPositiveData
 
 # Operation id -> which kind of record its path `id` names.
 GUARDED = {
@@ -146,29 +145,3 @@ def guard_personas(schema, world, stand_ins: StandIns) -> None:
     }
     _GUARDS[id(schema.app)] = (protected, stand_ins)
 
-
-def accept_rule_rejections(schema) -> None:
-    """Let the admin writes answer 400 to schema-valid data that breaks a registry rule.
-
-    The admin spec validates writes "against this document and against the registry's own
-    rules" and documents the 400 of each write for the latter: cross-field and database rules
-    JSON Schema cannot state (a member institution with a parent, role `admin` outside
-    aptrust.org, a body `institution_id` other than the path's, an identifier that must not
-    change, a file of another institution's object, a requeue to a stage of another action).
-    Schemathesis's `positive_data_acceptance` counts any 400 to schema-valid data as a
-    failure; this drops exactly those failures, and only for writes (not GET) answering a
-    400 problem whose `errors` name the offending fields. Reads stay strict, and every other
-    check still runs on these responses.
-    """
-
-    @schema.hook("filter_failure")
-    def rule_rejection_is_not_a_failure(context, failure, case, response):
-        if not (isinstance(failure, RejectedPositiveData) and response.status_code == 400
-                and case.method.upper() != "GET"):
-            return True
-        try:
-            errors = response.json().get("errors")
-        except Exception:  # noqa: BLE001 - not a problem document: keep the failure
-            return True
-        return not (isinstance(errors, list) and errors
-                    and all(isinstance(e, dict) and e.get("name") for e in errors))

@@ -6,9 +6,11 @@ and negative, derandomized, with harness.ADMIN_CHECKS on every response and the 
 every response promises. The writes are real: they change the session's database, so this
 module runs last on each backend (see contract_tests/conftest.py), and
 contract_tests/admin_guard.py keeps the few operations that take access away off the personas'
-institutions and users (and delete_object off the seeded objects). Writes may answer 400 to
-schema-valid data that breaks a documented registry rule (admin_guard.accept_rule_rejections).
-The last test asserts that every operation answered a 2xx at least once.
+institutions and users (and delete_object off the seeded objects). A write answers 422 to
+schema-valid data that breaks a registry rule, as its spec documents; positive_data_acceptance
+takes that 422 from those operations only (harness.accept_documented_rule_violations), and a
+400 to schema-valid data is still a failure. The last test asserts that every operation
+answered a 2xx at least once.
 """
 from __future__ import annotations
 

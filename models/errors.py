@@ -16,6 +16,15 @@ class InvalidInput(DomainError):
     title = "Bad Request"
 
 
+class RuleViolation(DomainError):
+    """A request the spec's schema accepts that breaks a registry rule the schema cannot state
+    (an identifier of another institution, a field that must not change, records that
+    disagree with each other). 400 stays for what the schema itself refuses."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
 class Forbidden(DomainError):
     status = 403
     title = "Forbidden"

@@ -14,7 +14,7 @@ import peewee
 from models.base import utcnow
 from models.db import connection, database, write_transaction
 from models.enums import INSTITUTION_TYPES
-from models.errors import Conflict, InvalidInput, NotFound, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
 
 # The operator's own institution: home of the sysadmins, so it is never deactivated.
@@ -176,11 +176,11 @@ def _has_subscribers(institution_id: int) -> bool:
 
 
 def _raise_if_any(errors: list[dict], parent_id, parent_missing: bool) -> None:
-    """400 naming every offending field; else 404 when the parent named does not exist."""
+    """422 naming every offending field; else 404 when the parent named does not exist."""
     if errors:
         names = ", ".join(dict.fromkeys(e["name"] for e in errors))
         details = "; ".join(f"{e['name']}: {e['message']}" for e in errors)
-        raise InvalidInput(f"Invalid institution field(s): {names} ({details})", errors=errors)
+        raise RuleViolation(f"Invalid institution field(s): {names} ({details})", errors=errors)
     if parent_missing:
         raise NotFound(f"No institution matches member_institution_id {parent_id}",
                        errors=[body_error("member_institution_id", "no such institution")])

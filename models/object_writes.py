@@ -14,7 +14,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, is_postgres, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST, COMPLETED_STATUSES
-from models.errors import Conflict, InvalidInput, NotFound, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
@@ -91,7 +91,7 @@ def _locked(object_id: int) -> IntellectualObject:
 
 def _checked(body: dict, institution: Institution, *, expected_id: int,
              stored: IntellectualObject | None = None) -> dict:
-    """The values to write, or InvalidInput naming every offending field."""
+    """The values to write, or RuleViolation naming every offending field."""
     errors = []
     if body.get("id") is not None and body["id"] != expected_id:
         errors.append(body_error("id", "must be 0 (or absent): ids are assigned by the server"
@@ -115,7 +115,7 @@ def _checked(body: dict, institution: Institution, *, expected_id: int,
         errors += _change_errors(values, stored)
     if errors:
         names = ", ".join(dict.fromkeys(e["name"] for e in errors))
-        raise InvalidInput(f"Invalid request body field(s): {names}", errors=errors)
+        raise RuleViolation(f"Invalid request body field(s): {names}", errors=errors)
     return values
 
 

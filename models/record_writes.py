@@ -17,7 +17,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
 from models.db import connection, database, write_transaction
-from models.errors import Conflict, InvalidInput, NotFound
+from models.errors import Conflict, NotFound, RuleViolation
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -48,7 +48,7 @@ def at(where: str, name: str) -> str:
 
 
 class Problems:
-    """The offending fields of one request, collected so that one 400 names them all (the
+    """The offending fields of one request, collected so that one 422 names them all (the
     first hundred of them, as the spec's validation does: a batch may have 10,000)."""
 
     LIMIT = 100
@@ -65,7 +65,7 @@ class Problems:
             names = ", ".join(dict.fromkeys(e["name"] for e in shown))
             more = len(self.errors) - len(shown)
             suffix = f" and {more} more" if more else ""
-            raise InvalidInput(f"Invalid request body field(s): {names}{suffix}", errors=shown)
+            raise RuleViolation(f"Invalid request body field(s): {names}{suffix}", errors=shown)
 
 
 def checksum_values(data: dict, where: str, problems: Problems) -> tuple:

@@ -14,7 +14,7 @@ import peewee
 from models.base import utcnow
 from models.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
-from models.errors import Conflict, InvalidInput, NotFound, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.user import KEY_PREFIX, ApiKey, User, digest_of, issue_key, revoke_keys
@@ -36,7 +36,7 @@ def create_user(fields: Mapping) -> int:
             errors += _institution_errors(institution, fields.get("role"))
         if errors:
             names = ", ".join(dict.fromkeys(e["name"] for e in errors))
-            raise InvalidInput(f"Invalid user field(s): {names}", errors=errors)
+            raise RuleViolation(f"Invalid user field(s): {names}", errors=errors)
         if institution is None:
             raise NotFound(f"No institution matches institution_id {institution_id}",
                            errors=[body_error("institution_id", "no such institution")])

@@ -15,7 +15,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, is_postgres, write_transaction
 from models.deletion_request import DeletionRequest
-from models.errors import Conflict, InvalidInput, NotFound, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -76,7 +76,7 @@ def requeue_work_item(caller: Caller, item_id: int, stage: str) -> dict:
     with connection(), write_transaction():
         stored = _locked(item_id)
         if stored.action == "Ingest" and stage not in INGEST_STAGES:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"An Ingest item cannot be requeued to {stage}",
                 errors=[body_error("stage", "an Ingest item goes back to one of: "
                                         + ", ".join(INGEST_STAGES))])
@@ -137,8 +137,8 @@ def _time(value: str | None) -> dt.datetime | None:
 
 
 def _check(values: dict, errors: list[dict], institution_id: int) -> None:
-    """Raise for the rules the spec cannot express: blank texts (400), then references to
-    records that do not exist (404), then to records of another institution (400)."""
+    """Raise for the rules the spec cannot express: blank texts (422), then references to
+    records that do not exist (404), then to records of another institution (422)."""
     for name in ("name", "bucket"):
         if not (values[name] or "").strip():
             errors.append(body_error(name, "must not be blank"))
@@ -175,5 +175,5 @@ def _columns(values: dict) -> dict:
 def _raise_invalid(errors: list[dict]) -> None:
     if errors:
         names = ", ".join(dict.fromkeys(e["name"] for e in errors))
-        raise InvalidInput(f"Invalid request body field(s): {names}", errors=errors)
+        raise RuleViolation(f"Invalid request body field(s): {names}", errors=errors)
 

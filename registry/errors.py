@@ -1,13 +1,15 @@
 """One error vocabulary: every failure leaves as RFC 9457 application/problem+json.
 
 - Parameter validation (from the spec) names every offending parameter in `errors`.
-- Domain errors raised by the data layer map to their status (400/403/404/409).
+- Domain errors raised by the data layer map to their status (400/403/404/409/422).
+- A schema-valid body with text holding U+0000 answers 422 naming each such field.
 - Connexion's own problems (401, 404 no route, 405) keep their status, with our wording.
 - Anything unexpected is logged with its traceback and answers a bare 500: no internals leak.
 """
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import re
@@ -187,7 +189,7 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
                                                     "message": "is required"}]})
         accepts = _accepts(self._schema)
         if accepts is not None and accepts(body):
-            return body
+            return _without_nul(body)
         validator = Draft4RequestValidator(self._schema, format_checker=format_checker)
         errors = []
         for error in validator.iter_errors(body):
@@ -199,7 +201,34 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
             raise ProblemException(status=400, title="Bad Request",
                                    detail=f"Invalid request body field(s): {names}",
                                    ext={"errors": errors})
-        return body
+        return _without_nul(body)
+
+
+def _nul_fields(value, name: str = ""):
+    """The body fields (`files[3].note`-style names) whose text contains U+0000."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield name
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _nul_fields(item, f"{name}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nul_fields(item, f"{name}.{key}" if name else str(key))
+
+
+def _without_nul(body):
+    """A schema-valid body, unless a text in it holds U+0000: JSON allows it, but PostgreSQL
+    cannot store it, so it is a rule of the registry (422, as the admin spec's RuleViolation
+    says), on both backends alike."""
+    names = list(itertools.islice(_nul_fields(body), NamingJSONBodyValidator.MAX_ERRORS))
+    if names:
+        raise ProblemException(
+            status=422, title="Unprocessable Content",
+            detail=f"Text the registry cannot store (it contains U+0000): {', '.join(names)}",
+            ext={"errors": [{"name": n, "in": "body", "message": "must not contain U+0000"}
+                            for n in names]})
+    return body
 
 
 def _title(status: int) -> str:

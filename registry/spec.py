@@ -54,6 +54,9 @@ class _Bundler:
 
     def bundle(self) -> dict:
         self.root = self._resolve(self.root, self.root_path)
+        # The root's own components, with the external references in them pulled in too.
+        for kind, names in self.root.get("components", {}).items():
+            self.components.setdefault(kind, {}).update(names)
         self.root["components"] = self.components
         _drop_dangling_links(self.root)
         return self.root

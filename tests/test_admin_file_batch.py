@@ -132,7 +132,7 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
     # A rule beyond the schema, found in Python before anything is written.
     bodies[4321]["checksums"][0]["algorithm"] = "md5"
     bodies[7000]["identifier"] = "example.edu/elsewhere/data/x"
-    problem = assert_problem(post_batch(client, admin, example_id, bodies), 400)
+    problem = assert_problem(post_batch(client, admin, example_id, bodies), 422)
     assert error_names(problem) == {"[4321].checksums[0].digest", "[7000].identifier"}
     _nothing_written(client, world, objects, bodies)
 
@@ -142,8 +142,8 @@ def test_batch_rules(client, world, admin, example_id, scratch):
     good = file_body(mine, path="data/a")
     cases = [
         ([], 400, {""}),
-        ([{**good, "institution_id": example_id + 1}], 400, {"[0].institution_id"}),
-        ([good, file_body(theirs)], 400, {"[1].intellectual_object_id"}),
+        ([{**good, "institution_id": example_id + 1}], 422, {"[0].institution_id"}),
+        ([good, file_body(theirs)], 422, {"[1].intellectual_object_id"}),
         ([good, {**file_body(mine), "intellectual_object_id": 99999999}], 404,
          {"[1].intellectual_object_id"}),
         ([good, {**file_body(mine), "identifier": good["identifier"]}], 409, {"[1].identifier"}),
@@ -166,7 +166,7 @@ def test_a_batch_of_bad_rows_names_the_first_hundred(client, admin, example_id, 
     bodies = batch([obj], 300, "many")
     for body in bodies:
         body["identifier"] = "example.edu/elsewhere/" + body["uuid"]
-    problem = assert_problem(post_batch(client, admin, example_id, bodies), 400)
+    problem = assert_problem(post_batch(client, admin, example_id, bodies), 422)
     assert error_names(problem) == {f"[{i}].identifier" for i in range(100)}
     assert problem["detail"].endswith("and 200 more")
 

@@ -157,7 +157,7 @@ def test_create_file_model_rules_name_every_field(client, world, admin, example_
                                                institution_id=example_id)],
                      storage_records=[{"url": "https://x.example.org/a", "generic_file_id": 9}])
     body["identifier"] = obj.identifier + "-other/data/file.txt"  # not under its object
-    problem = assert_problem(create(client, admin, example_id, body), 400)
+    problem = assert_problem(create(client, admin, example_id, body), 422)
     assert error_names(problem) == {
         "institution_id", "identifier", "checksums[0].digest", "checksums[1].generic_file_id",
         "checksums[2].id", "premis_events[0].intellectual_object_id",
@@ -168,7 +168,7 @@ def test_create_file_model_rules_name_every_field(client, world, admin, example_
 def test_identifier_must_name_a_path_inside_the_object(client, admin, example_id):
     obj = make_object(example_id)
     body = {**file_body(obj), "identifier": obj.identifier + "/"}
-    assert error_names(assert_problem(create(client, admin, example_id, body), 400)) == {
+    assert error_names(assert_problem(create(client, admin, example_id, body), 422)) == {
         "identifier"}
 
 
@@ -180,7 +180,7 @@ def test_missing_and_foreign_parents(client, world, admin, example_id):
     problem = assert_problem(create(client, admin, example_id, missing), 404)
     assert error_names(problem) == {"intellectual_object_id"}
     other = make_object(world.institutions["test.edu"])
-    problem = assert_problem(create(client, admin, example_id, file_body(other)), 400)
+    problem = assert_problem(create(client, admin, example_id, file_body(other)), 422)
     assert error_names(problem) == {"intellectual_object_id"}
 
 
@@ -281,7 +281,7 @@ def test_update_file_refuses_changes_it_cannot_make(client, world, admin, exampl
     obj = make_object(example_id)
     record = created_file(client, admin, example_id, obj, size=10)
     body = writable(record, size=99, **change)
-    assert field in error_names(assert_problem(update(client, admin, record["id"], body), 400))
+    assert field in error_names(assert_problem(update(client, admin, record["id"], body), 422))
     assert member_file(client, world, record["id"]).json() == record
 
 

@@ -62,7 +62,7 @@ def test_create_checksum(client, world, admin, example_id, new_file):
 
 @pytest.mark.parametrize("change, field, status", [
     ({"algorithm": "crc"}, "algorithm", 400),
-    ({"digest": "ab" * 16}, "digest", 400),  # an md5 length for a sha256
+    ({"digest": "ab" * 16}, "digest", 422),  # an md5 length for a sha256: a rule, not the schema
     ({"digest": "xyz" * 20}, "digest", 400),
     ({"datetime": None}, "datetime", 400),
     ({"generic_file_id": None}, "generic_file_id", 400),
@@ -83,7 +83,7 @@ def test_checksum_of_another_institution_or_nowhere(client, world, admin, new_fi
     _, record = new_file
     body = checksum_body(generic_file_id=record["id"])
     other = world.institutions["test.edu"]
-    problem = assert_problem(post_checksum(client, admin, other, body), 400)
+    problem = assert_problem(post_checksum(client, admin, other, body), 422)
     assert error_names(problem) == {"generic_file_id"}
     assert_problem(post_checksum(client, admin, 999999, body), 404)
 
@@ -159,9 +159,9 @@ def test_event_parents(client, world, admin, example_id, new_file):
         ({"institution_id": 999999}, 404, {"institution_id"}),
         ({"intellectual_object_id": 99999999}, 404, {"intellectual_object_id"}),
         ({"generic_file_id": 99999999}, 404, {"generic_file_id"}),
-        ({"institution_id": world.institutions["test.edu"]}, 400, {"intellectual_object_id"}),
-        ({"intellectual_object_id": other_obj.id}, 400, {"generic_file_id"}),
-        ({"generic_file_id": None, "event_type": "fixity check"}, 400, {"generic_file_id"}),
+        ({"institution_id": world.institutions["test.edu"]}, 422, {"intellectual_object_id"}),
+        ({"intellectual_object_id": other_obj.id}, 422, {"generic_file_id"}),
+        ({"generic_file_id": None, "event_type": "fixity check"}, 422, {"generic_file_id"}),
     ]
     for change, status, names in cases:
         body = event_body(**{**ids, **change})
@@ -225,7 +225,7 @@ def test_storage_record_of_another_institution(client, world, admin, new_file):
     _, record = new_file
     body = {"url": "https://s3.example.org/or/1", "generic_file_id": record["id"]}
     problem = assert_problem(post_storage(client, admin, world.institutions["test.edu"], body),
-                             400)
+                             422)
     assert error_names(problem) == {"generic_file_id"}
     assert_problem(post_storage(client, admin, 999999, body), 404)
 
