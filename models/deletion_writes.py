@@ -138,7 +138,11 @@ def _lock(query):
 
 
 def _by_key(model, key: str):
+    """The condition selecting the record `key` names (an id or an identifier), or None when it
+    can name none (PostgreSQL refuses a NUL in text, and no identifier holds one)."""
     text = str(key)
+    if "\x00" in text:
+        return None
     if text.isascii() and text.isdigit():
         value = int(text)
         return model.id == value if 0 < value < 2 ** 63 else None
