@@ -488,3 +488,58 @@ def test_request_approve_delete_files_then_object(client, world, admin, example_
     listed = get(client, world, "/files", intellectual_object_id=obj)["results"]
     assert {f["state"] for f in listed} == {"D"}
     assert post(client, world, f"/objects/{obj}/delete").status_code == 409
+
+
+def test_concurrent_requests_file_one_request(client, world, example_id, app):
+    """Simultaneous requests for one object: one is filed, the others see it (409)."""
+    from models.deletion_writes import request_object_deletion
+
+    obj, _ = make_object(example_id)
+    persona = world["inst_admin"]
+    caller = Caller(persona.user_id, persona.email, persona.role, persona.institution_id)
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def ask():
+        start.wait()
+        try:
+            request_object_deletion(caller, str(obj))
+            result = "filed"
+        except Conflict:
+            result = "conflict"
+        finally:
+            if not database.obj.is_closed():
+                database.obj.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["conflict"] * 5 + ["filed"]
+    listed = get(client, world, "/deletions", status="Awaiting Approval", per_page=1000)
+    with connection():
+        from models.deletion_request import DeletionRequestObject as DO
+        ids = {r.deletion_request_id for r in DO.select().where(DO.intellectual_object == obj)}
+    assert len(ids) == 1 and ids <= {r["id"] for r in listed["results"]}
+
+
+def test_demo_has_the_records_the_spec_examples_name(client, world):
+    """The spec's examples of the delete operations and of approve/cancel answer 2xx on a fresh
+    demo database: checked here without changing anything (the contract suite calls them)."""
+    from models.deletion_checks import check_file, check_object
+    from models.file_writes import stored_file
+
+    with connection():
+        approval = check_file(stored_file(15))
+        assert approval.approver == "admin@example.edu"
+        check_object(IntellectualObject.get_by_id(7))
+    # The contract run of the deletion flow decides them, and undoes that when it ends.
+    for request_id, counts in ((8, (0, 1)), (9, (1, 0))):
+        shown = get(client, world, f"/deletions/show/{request_id}")
+        assert shown["status"] == "Awaiting Approval"
+        assert shown["requested_by_email"] == world["inst_admin"].email
+        assert (shown["file_count"], shown["object_count"]) == counts
