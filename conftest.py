@@ -16,6 +16,8 @@ from tests.postgres import IN_CI, PG_URL
 from tests.postgres import postgres_problem as _postgres_problem
 
 BACKENDS = ["sqlite", "postgres"]
+# The batch deletion secret of the app under test (POST /admin-api/v3/objects/init_batch_delete).
+BATCH_DELETION_KEY = "7d1e4b2a-9c3f-4e5d-8a6b-0f1e2d3c4b5a"
 
 
 def pytest_configure(config):
@@ -57,7 +59,8 @@ def app(database_url):
     from registry.demo import seed_demo
     from registry.settings import Settings
 
-    application = create_app(Settings(database_url=database_url, validate_responses=True))
+    application = create_app(Settings(database_url=database_url, validate_responses=True,
+                                      batch_deletion_key=BATCH_DELETION_KEY))
     with connection():
         migrate()
         seed_demo()

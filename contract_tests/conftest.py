@@ -40,6 +40,28 @@ def member_schema(app, world, backend, status_log):
     return _persona_schema("member", app, world, backend, status_log)
 
 
+# The member API's deletion flow, as the institutional admin it is for (contract_tests/
+# deletion_flow.py): its four operations only.
+@pytest.fixture(scope="session")
+def deletion_admin_schema(app, world, backend, status_log):
+    from contract_tests import deletion_flow
+
+    def on_response(case, response):
+        status_log.record(backend, "deletion_admin", case.operation.label, response.status_code)
+
+    schema = load_schema(app, world[deletion_flow.PERSONA].headers, on_response=on_response)
+    return schema.include(operation_id=deletion_flow.OPERATIONS)
+
+
+@pytest.fixture
+def deletion_flow_undone(app):
+    """Whatever the deletion-flow run changes is undone when it ends."""
+    from contract_tests import deletion_flow
+
+    with deletion_flow.undone():
+        yield
+
+
 # The admin API (/admin-api/v3/openapi.json), sent as the sysadmin. Its writes change the
 # session's database, which the member suites use afterwards: see contract_tests/admin_guard.py.
 @pytest.fixture(scope="session")

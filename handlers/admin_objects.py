@@ -1,12 +1,22 @@
-"""Admin writes of intellectual objects: create, update, delete, and queue a restore."""
+"""Admin writes of intellectual objects: create, update, delete, queue a restore, and file a
+batch deletion request."""
 from starlette.concurrency import run_in_threadpool
 
 from models import object_writes
+from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
 from registry.responses import json_response
 
 OBJECT_PATH = "/admin-api/v3/objects/show/{}"
 ITEM_PATH = "/admin-api/v3/items/show/{}"
+DELETION_PATH = "/admin-api/v3/deletions/show/{}"
+
+# The shared secret of init_batch_delete, from the settings the app was created with.
+_batch_deletion = {"key": None}
+
+
+def configure(batch_deletion_key: str | None) -> None:
+    _batch_deletion["key"] = batch_deletion_key
 
 
 async def create_object(caller, institution_id: int, body: dict):
@@ -26,3 +36,8 @@ async def init_object_restore(caller, id: int):
     # The member API's restore request, made by a sysadmin: one rule set for both APIs.
     item = await run_in_threadpool(restore_object, caller, str(id))
     return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+
+
+async def init_batch_delete(caller, body: dict):
+    request = await run_in_threadpool(file_batch_deletion, caller, body, _batch_deletion["key"])
+    return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})

@@ -14,6 +14,7 @@ from typing import Callable
 import peewee
 
 from models import bulk_insert
+from models import deletion_checks
 from models.base import utcnow
 from models.caller import Caller
 from models.checksum import Checksum
@@ -185,7 +186,8 @@ def stored_file(file_id: int) -> dict:
     """The file's row, locked until the transaction ends on PostgreSQL (SQLite's write
     transaction holds the whole database already); 404 if there is none."""
     query = (F.select(F.id, F.identifier, F.intellectual_object.alias("intellectual_object_id"),
-                      F.institution.alias("institution_id"), F.state, F.storage_option, F.uuid)
+                      F.institution.alias("institution_id"), F.state, F.storage_option, F.uuid,
+                      F.created_at)
              .where(F.id == file_id).dicts())
     row = (query.for_update() if is_postgres() else query).first()
     if row is None:
@@ -197,16 +199,14 @@ def delete_file(caller: Caller, file_id: int) -> dict:
     with connection():
         with write_transaction():
             stored = stored_file(file_id)
-            if stored["state"] == "D":
-                raise Conflict(f"File {stored['identifier']} is deleted already")
+            approval = deletion_checks.check_file(stored)
             now = utcnow()
             F.update(state="D", updated_at=now).where(F.id == file_id).execute()
             PremisEvent.insert(
                 identifier=str(uuid.uuid4()), event_type="deletion", date_time=now,
                 outcome="Success", agent=DELETION_AGENT, object=DELETION_OBJECT,
                 detail="File deleted from preservation storage",
-                outcome_detail=caller.email,
-                outcome_information=f"File deleted at the request of {caller.email}",
+                **approval.outcome,
                 intellectual_object=stored["intellectual_object_id"], generic_file=file_id,
                 institution=stored["institution_id"], created_at=now, updated_at=now,
             ).execute()

@@ -10,16 +10,15 @@ import uuid
 
 import peewee
 
+from models import deletion_checks
 from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, is_postgres, write_transaction
-from models.enums import BAGIT_PROFILE_APTRUST, COMPLETED_STATUSES
+from models.enums import BAGIT_PROFILE_APTRUST
 from models.errors import Conflict, NotFound, RuleViolation, body_error
-from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
 from models.premis_event import PremisEvent
-from models.work_item import WorkItem
 
 # What a body may set. Everything else it carries (counts, institution names, timestamps) is
 # read-only: accepted so that a record read from the API can be sent back, and ignored.
@@ -63,10 +62,11 @@ def update_object(caller: Caller, object_id: int, body: dict) -> dict:
 
 
 def delete_object(caller: Caller, object_id: int) -> dict:
-    """Mark the object deleted and record the deletion event, once its files are all gone."""
+    """Mark the object deleted and record the deletion event, once its files are all gone and
+    its deletion was approved (models.deletion_checks)."""
     with connection(), write_transaction():
         stored = _locked(object_id)
-        _check_deletable(stored)
+        approval = deletion_checks.check_object(stored)
         now = utcnow()
         IntellectualObject.update(state="D", updated_at=now).where(
             IntellectualObject.id == object_id).execute()
@@ -74,7 +74,7 @@ def delete_object(caller: Caller, object_id: int) -> dict:
             identifier=str(uuid.uuid4()), event_type="deletion", date_time=now, outcome="Success",
             institution=stored.institution_id, intellectual_object=object_id, generic_file=None,
             agent=caller.email, object=EVENT_OBJECT, detail="Intellectual object deleted",
-            **_deletion_outcome(caller, object_id), created_at=now, updated_at=now,
+            **approval.outcome, created_at=now, updated_at=now,
         ).execute()
         return OBJECTS.find_by(caller, id=object_id)
 
@@ -149,45 +149,3 @@ def _change_errors(values: dict, stored: IntellectualObject) -> list[dict]:
         errors.append(body_error("state", "an active object is deleted with DELETE "
                                       "/objects/delete/{id}, which records the deletion"))
     return errors
-
-
-def _check_deletable(stored: IntellectualObject) -> None:
-    if stored.state == "D":
-        raise Conflict(f"Object {stored.identifier} is deleted already",
-                       errors=[_path_error("is deleted already")])
-    F = GenericFile
-    active = F.select().where((F.intellectual_object == stored.id) & (F.state == "A")).count()
-    if active:
-        raise Conflict(f"Object {stored.identifier} still has {active} active file(s); "
-                       "delete them first", errors=[_path_error("has active files")])
-    W = WorkItem
-    busy = list(
-        W.select(W.id, W.action, W.status)
-        .where((W.intellectual_object == stored.id) & W.status.not_in(COMPLETED_STATUSES)
-               & ~((W.action == "Delete") & (W.status == "Started")))
-        .order_by(W.id))
-    if busy:
-        listed = ", ".join(f"#{w.id} {w.action} ({w.status})" for w in busy)
-        raise Conflict(f"Object {stored.identifier} has unfinished work items: {listed}",
-                       errors=[_path_error("has unfinished work items")])
-
-
-def _deletion_outcome(caller: Caller, object_id: int) -> dict:
-    """Who asked for the deletion and who approved it, from the Delete item being carried out."""
-    W = WorkItem
-    item = (W.select(W.user, W.inst_approver)
-            .where((W.intellectual_object == object_id) & (W.action == "Delete")
-                   & (W.status == "Started"))
-            .order_by(W.updated_at.desc(), W.id.desc()).first())
-    if item is None:
-        return {"outcome_detail": caller.email,
-                "outcome_information": f"Deleted by {caller.email} through the admin API"}
-    approver = item.inst_approver or "nobody recorded"
-    return {"outcome_detail": item.user,
-            "outcome_information": f"Deleted at the request of {item.user}, "
-                                   f"approved by {approver}"}
-
-
-
-def _path_error(message: str) -> dict:
-    return {"name": "id", "in": "path", "message": message}

@@ -47,7 +47,7 @@ def restore_file(caller: Caller, key: str) -> dict:
 def _create(caller, object_id, file_id, action, size, identifier) -> int:
     now = utcnow()
     with write_transaction():
-        source = _ingest_source(object_id)
+        source = ingest_source(object_id)
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
                 return WorkItem.insert(
@@ -63,7 +63,7 @@ def _create(caller, object_id, file_id, action, size, identifier) -> int:
             raise Conflict(f"A restore of {identifier} is already pending") from None
 
 
-def _ingest_source(object_id: int) -> dict:
+def ingest_source(object_id: int) -> dict:
     """Name, bucket, etag and bag date of the bag as last ingested (or as the object says)."""
     W, O, I = WorkItem, IntellectualObject, Institution
     ingest = (

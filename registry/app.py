@@ -12,6 +12,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
+from handlers import admin_objects
 from models.db import init_database
 from registry import errors, spec_files
 from registry.allowed_methods import AllowedMethods
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     init_database(settings.database_url, pool_size=settings.db_pool_size)
+    admin_objects.configure(settings.batch_deletion_key)
     _route_integer_path_parameters_as_text()
     app = connexion.AsyncApp(
         "registry",

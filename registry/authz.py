@@ -18,6 +18,7 @@ from models.errors import Forbidden
 
 SYSADMIN = frozenset({"admin"})
 MEMBERS = frozenset({"admin", "institutional_admin", "institutional_user"})
+INSTITUTIONAL_ADMINS = frozenset({"institutional_admin"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "list_objects": MEMBERS,
@@ -37,6 +38,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Every role of the owning institution may ask for a restore (scoping is the data layer's).
     "request_object_restore": MEMBERS,
     "request_file_restore": MEMBERS,
+    # The deletion flow: institutional admins only, of the record's own institution (checked
+    # by the data layer, 403 otherwise). Sysadmins may not approve a member's deletion: the
+    # reference denies them DeletionRequestApprove, and we deny them the whole member flow.
+    "request_object_deletion": INSTITUTIONAL_ADMINS,
+    "request_file_deletion": INSTITUTIONAL_ADMINS,
+    "approve_deletion": INSTITUTIONAL_ADMINS,
+    "cancel_deletion": INSTITUTIONAL_ADMINS,
     # Admin API only (its security scheme already refuses every role but sysadmin).
     "list_institutions": SYSADMIN,
     "show_institution": SYSADMIN,
@@ -58,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "update_object": SYSADMIN,
     "delete_object": SYSADMIN,
     "init_object_restore": SYSADMIN,
+    "init_batch_delete": SYSADMIN,
     "create_work_item": SYSADMIN,
     "update_work_item": SYSADMIN,
     "requeue_work_item": SYSADMIN,

@@ -70,6 +70,7 @@ def seed_demo(seed: int = 42) -> dict:
         refresh_object_stats(object_ids)
         _size_ingest_items()
         _deletions_and_alerts(institutions)
+        _deletion_flow_examples(institutions["example.edu"])
     return {
         "institutions": Institution.select().count(),
         "users": User.select().count(),
@@ -237,6 +238,69 @@ def _deletions_and_alerts(institutions: dict[str, Institution]) -> None:
         _alert(inst, "Restoration Completed", [user], when + dt.timedelta(days=5),
                work_items=[restored])
         _alert(inst, "Failed Fixity Check", [], when + dt.timedelta(days=8))
+
+
+# The records the spec's examples of the deletion operations name (example.edu):
+DELETE_READY_BAG = "bag-0007"  # files deleted, Delete item started: DELETE /objects/delete/7
+APPROVE_BAG = "bag-0008"       # an admin's request awaiting approval (the approve example)
+CANCEL_BAG = "bag-0009"        # another one (the cancel example), for one file of the bag
+
+
+def _deletion_flow_examples(inst: Institution) -> None:
+    """Deletion requests filed by the institution's admin, in the states the deletion
+    operations start from, so that each example of the spec answers its 2xx on a fresh demo:
+    two awaiting approval, and one approved and being carried out, every file of its object
+    deleted already, the object itself next. (The approved request of `_deletions_and_alerts`,
+    with its Started Delete item, makes the files of its object deletable too.)"""
+    admin = User.get(User.email == f"admin@{inst.identifier}")
+    bags = {bag: IntellectualObject.get(IntellectualObject.identifier == f"{inst.identifier}/{bag}")
+            for bag in (DELETE_READY_BAG, APPROVE_BAG, CANCEL_BAG)}
+    when = EPOCH + dt.timedelta(days=150)
+
+    ready = bags[DELETE_READY_BAG]
+    approved = DeletionRequest.create(
+        institution=inst, requested_by=admin, requested_at=when, confirmed_by=admin,
+        confirmed_at=when + dt.timedelta(hours=1), encrypted_confirmation_token="demo-token-hash")
+    DeletionRequestObject.create(deletion_request=approved, intellectual_object=ready)
+    item = _item(inst, ready, "Delete", "Resolve", "Started", admin.email,
+                 when + dt.timedelta(hours=2), deletion_request=approved,
+                 inst_approver=admin.email, node="worker-1", pid=4343)
+    files = list(GenericFile.select().where(GenericFile.intellectual_object == ready)
+                 .order_by(GenericFile.id))
+    for f in files:
+        gone = when + dt.timedelta(hours=3, seconds=f.id % 60)
+        PremisEvent.create(
+            identifier=str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-deletion/{f.identifier}")),
+            event_type="deletion", date_time=gone, outcome="Success",
+            outcome_detail=admin.email,
+            outcome_information=f"Deleted at the request of {admin.email}, approved by "
+                                f"{admin.email}",
+            detail="File deleted from preservation storage", object="Minio S3 library",
+            agent="APTrust preservation services", intellectual_object=ready, generic_file=f.id,
+            created_at=gone, updated_at=gone, institution=inst)
+    GenericFile.update(state="D", updated_at=when + dt.timedelta(hours=3)).where(
+        GenericFile.intellectual_object == ready).execute()
+    StorageRecord.delete().where(StorageRecord.generic_file.in_([f.id for f in files])).execute()
+    refresh_object_stats([ready.id])
+    _alert(inst, "Deletion Confirmed", [admin], when + dt.timedelta(hours=1),
+           deletion_request=approved, work_items=[item])
+
+    awaiting = DeletionRequest.create(
+        institution=inst, requested_by=admin, requested_at=when + dt.timedelta(days=1),
+        encrypted_confirmation_token="demo-token-hash")
+    DeletionRequestObject.create(deletion_request=awaiting, intellectual_object=bags[APPROVE_BAG])
+    _alert(inst, "Deletion Requested", [admin], when + dt.timedelta(days=1),
+           deletion_request=awaiting)
+    one_file = DeletionRequest.create(
+        institution=inst, requested_by=admin, requested_at=when + dt.timedelta(days=2),
+        encrypted_confirmation_token="demo-token-hash")
+    DeletionRequestFile.create(
+        deletion_request=one_file,
+        generic_file=GenericFile.select().where(GenericFile.intellectual_object
+                                                == bags[CANCEL_BAG]).order_by(GenericFile.id)
+        .first())
+    _alert(inst, "Deletion Requested", [admin], when + dt.timedelta(days=2),
+           deletion_request=one_file)
 
 
 def _item(inst, obj, action, stage, status, email, when, *, name=None, **extra) -> WorkItem:

@@ -20,6 +20,9 @@ class Settings:
     validate_responses: bool = False
     db_pool_size: int = 8
     log_level: str = "info"
+    # The shared secret of POST /admin-api/v3/objects/init_batch_delete (a UUID); unset, that
+    # operation answers 503.
+    batch_deletion_key: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -29,4 +32,5 @@ class Settings:
             validate_responses=_flag(env.get("REGISTRY_VALIDATE_RESPONSES"), False),
             db_pool_size=int(env.get("REGISTRY_DB_POOL_SIZE") or 8),
             log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
+            batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
         )

@@ -13,6 +13,7 @@ from models.db import connection, database
 from models.intellectual_object import IntellectualObject
 from registry.authz import PERMISSIONS, SYSADMIN
 from registry.spec import ADMIN_SPEC, load_spec
+from tests.deletion_setup import APPROVER, REQUESTER, approve_deletion
 from tests.fixtures_api import METHODS, assert_problem, error_names
 
 ADMIN = "/admin-api/v3"
@@ -323,6 +324,7 @@ def test_delete_file(client, world, admin, example_id):
                           storage_records=[{"url": "https://s3.example.org/va/1"},
                                            {"url": "https://s3.example.org/or/1"}])
     assert member_object(client, world, obj.id)["size"] == 37
+    approve_deletion(obj.id, record["id"])
     response = delete(client, admin, record["id"])
     assert response.status_code == 200, response.text
     deleted = response.json()
@@ -331,7 +333,8 @@ def test_delete_file(client, world, admin, example_id):
     assert [c["digest"] for c in deleted["checksums"]] == [SHA256]
     [event] = deleted["premis_events"]
     assert (event["event_type"], event["outcome"]) == ("deletion", "Success")
-    assert event["outcome_detail"] == world["sysadmin"].email
+    assert event["outcome_detail"] == REQUESTER
+    assert APPROVER in event["outcome_information"]
     assert (event["generic_file_id"], event["intellectual_object_id"]) == (record["id"], obj.id)
     assert member_file(client, world, record["id"]).json() == deleted
     counts = member_object(client, world, obj.id)
@@ -343,6 +346,7 @@ def test_delete_file(client, world, admin, example_id):
 def test_deleted_file_may_move_storage_when_reingested(client, world, admin, example_id):
     obj = make_object(example_id)
     record = created_file(client, admin, example_id, obj, size=5)
+    approve_deletion(obj.id, record["id"])
     deleted = delete(client, admin, record["id"]).json()
     body = writable(deleted, state="A", storage_option="Wasabi-VA")
     response = update(client, admin, record["id"], body)

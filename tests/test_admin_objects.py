@@ -18,6 +18,7 @@ from models.premis_event import PremisEvent
 from models.stats import refresh_object_stats
 from models.work_item import WorkItem
 from registry.spec import ADMIN_SPEC, load_spec
+from tests.deletion_setup import APPROVER, REQUESTER, approve_deletion
 from tests.fixtures_api import assert_problem, error_names
 
 ADMIN = "/admin-api/v3"
@@ -277,6 +278,7 @@ def deletion_events(client, world, obj_id: int) -> list[dict]:
 def test_delete_object_marks_it_deleted_and_records_the_event(client, world):
     obj = create(client, world)
     file_id = add_file(obj)
+    approve_deletion(obj["id"])
     headers = world["sysadmin"].headers
     refused = client.delete(f"{ADMIN}/objects/delete/{obj['id']}", headers=headers)
     assert "active file" in assert_problem(refused, 409)["detail"]
@@ -296,8 +298,11 @@ def test_delete_object_marks_it_deleted_and_records_the_event(client, world):
     assert event["generic_file_id"] is None
     assert event["institution_id"] == obj["institution_id"]
     assert event["agent"] == world["sysadmin"].email
-    assert event["outcome_detail"] == world["sysadmin"].email
-    assert event["object"] and event["detail"] and event["outcome_information"]
+    # The requester and the approver of the deletion request carried out.
+    assert event["outcome_detail"] == REQUESTER
+    assert REQUESTER in event["outcome_information"]
+    assert APPROVER in event["outcome_information"]
+    assert event["object"] and event["detail"]
     assert str(uuid.UUID(event["identifier"])) == event["identifier"]
 
     again = client.delete(f"{ADMIN}/objects/delete/{obj['id']}", headers=headers)
@@ -308,8 +313,7 @@ def test_delete_object_marks_it_deleted_and_records_the_event(client, world):
 def test_delete_object_waits_for_unfinished_work_items(client, world):
     obj = create(client, world)
     ingest = add_item(obj, stage="Record", status="Pending")
-    add_item(obj, action="Delete", stage="Resolve", status="Started",
-             user="admin@example.edu", inst_approver="boss@example.edu")
+    approve_deletion(obj["id"], requester="admin@example.edu")
     headers = world["sysadmin"].headers
     refused = client.delete(f"{ADMIN}/objects/delete/{obj['id']}", headers=headers)
     assert f"#{ingest} Ingest (Pending)" in assert_problem(refused, 409)["detail"]
@@ -319,15 +323,15 @@ def test_delete_object_waits_for_unfinished_work_items(client, world):
         WorkItem.update(status="Failed").where(WorkItem.id == ingest).execute()
     response = client.delete(f"{ADMIN}/objects/delete/{obj['id']}", headers=headers)
     assert response.status_code == 200, response.text
-    # The Delete item being carried out says who asked and who approved.
     [event] = deletion_events(client, world, obj["id"])
     assert event["outcome_detail"] == "admin@example.edu"
-    assert "boss@example.edu" in event["outcome_information"]
+    assert APPROVER in event["outcome_information"]
 
 
 def test_delete_object_is_one_transaction(client, world, monkeypatch):
     """If the event cannot be stored, the object stays active."""
     obj = create(client, world)
+    approve_deletion(obj["id"])
     with connection():
         taken = PremisEvent.select(PremisEvent.identifier).first().identifier
     monkeypatch.setattr("models.object_writes.uuid.uuid4", lambda: uuid.UUID(taken))

@@ -118,8 +118,13 @@ def test_seed_demo_creates_the_demo_data_set(cli):
     assert counted["objects"] == depositors * demo.OBJECTS_PER_INSTITUTION
     assert 3 * counted["objects"] <= counted["files"] <= 15 * counted["objects"]
     # Each file has an md5 and a sha256, two copies and an ingest event; each object an ingest
-    # event and an ingest work item.
-    assert counted["checksums"] == counted["storage_records"] == 2 * counted["files"]
+    # event and an ingest work item. The files the demo's deletion flow deleted (each with a
+    # deletion event) have no copies left.
+    kept = scalar("SELECT COUNT(*) FROM generic_files f WHERE NOT EXISTS (SELECT 1 FROM "
+                  "premis_events e WHERE e.generic_file_id = f.id AND e.event_type = 'deletion')")
+    assert 0 < kept < counted["files"]
+    assert counted["checksums"] == 2 * counted["files"]
+    assert counted["storage_records"] == 2 * kept
     assert scalar("SELECT COUNT(*) FROM premis_events WHERE event_type = 'ingestion'") == (
         counted["files"] + counted["objects"])
     assert scalar("SELECT COUNT(DISTINCT intellectual_object_id) FROM work_items "
