@@ -32,8 +32,8 @@ from models.user import User
 from models.work_item import WorkItem
 
 INSTITUTIONAL_ADMIN = "institutional_admin"
-# Reads the whole registry: the caller's institution is checked here, to answer 403 (not 404)
-# for a record of another institution.
+# Reads the whole registry: the caller's institution is checked here (_check_own), after the
+# record is locked, so that another institution's record answers the same 404 as a missing one.
 _EVERYONE = Caller(user_id=0, email="", role="admin", institution_id=0)
 
 
@@ -41,7 +41,7 @@ def request_object_deletion(caller: Caller, key: str) -> dict:
     with connection():
         with write_transaction():
             obj = _locked_object(key)
-            _check_own(caller, obj.institution_id, f"object {obj.identifier}")
+            _check_own(caller, obj.institution_id, f"No intellectual object matches {key!r}")
             if obj.state == "D":
                 raise Conflict(f"Object {obj.identifier} is deleted already")
             _check_unfinished_items(_object_items([obj.id]), obj.identifier)
@@ -54,7 +54,7 @@ def request_file_deletion(caller: Caller, key: str) -> dict:
     with connection():
         with write_transaction():
             f = _locked_file(key)
-            _check_own(caller, f.institution_id, f"file {f.identifier}")
+            _check_own(caller, f.institution_id, f"No generic file matches {key!r}")
             if f.state == "D":
                 raise Conflict(f"File {f.identifier} is deleted already")
             W = WorkItem
@@ -165,17 +165,18 @@ def _locked_file(key: str) -> GenericFile:
     return found
 
 
-def _check_own(caller: Caller, institution_id: int, what: str) -> None:
+def _check_own(caller: Caller, institution_id: int, not_found: str) -> None:
+    """Another institution's record answers 404, as every member read does: the flow must not
+    tell one institution's admins what another institution holds."""
     if caller.institution_id != institution_id:
-        raise Forbidden(f"The {what} belongs to another institution: only its own "
-                        "institutional admins may ask for or decide on its deletion")
+        raise NotFound(not_found)
 
 
 def _request(caller: Caller, request_id: int) -> DeletionRequest:
     request = DeletionRequest.get_or_none(DeletionRequest.id == request_id)
     if request is None:
         raise NotFound(f"No deletion request has id {request_id}")
-    _check_own(caller, request.institution_id, f"deletion request {request_id}")
+    _check_own(caller, request.institution_id, f"No deletion request has id {request_id}")
     return request
 
 
