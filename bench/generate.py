@@ -237,8 +237,9 @@ def _analyze() -> None:
         database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def ensure(url: str, ds: DataSet, *, progress=print) -> None:
-    """Bind the models to `url` and make sure it holds exactly `ds` (generating it if not)."""
+def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
+    """Make sure `url` holds exactly `ds`, generating it if not: the seconds that took, or None
+    when the data set was there already."""
     from bench.databases import backend_name, ensure_postgres_database
 
     if backend_name(url) == "postgresql":
@@ -248,12 +249,15 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> None:
     try:
         if is_generated(ds):
             progress(f"data set ready: {ds.spec} ({url})")
-            return
+            return None
         progress(f"generating {ds.spec} into {url}")
         seconds = generate(ds, progress=progress)
         progress(f"generated in {seconds:.1f} s")
+        return seconds
     finally:
         database.close()
+        if hasattr(database.obj, "close_all"):
+            database.obj.close_all()
 
 
 def main(argv=None) -> int:
