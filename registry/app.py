@@ -16,6 +16,7 @@ from starlette.responses import Response
 from models.db import init_database
 from registry import errors
 from registry.authz import AuthorizingResolver
+from registry.operations import decorate_handlers_once
 from registry.responses import dumps
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     logging.basicConfig(level=settings.log_level.upper())
     init_database(settings.database_url, pool_size=settings.db_pool_size)
     _route_integer_path_parameters_as_text()
+    decorate_handlers_once()
     app = connexion.AsyncApp(
         "registry",
         specification_dir=str(MEMBER_SPEC.parent),
