@@ -74,6 +74,7 @@ def main(argv=None) -> int:
     config = build_config(args)
     log(f"{config.label or 'default'} profile on {config.base_url}: sizes {config.scales}")
     report = run(config)
+    log(f"raw numbers written to {results.write_json(report)}")
     notes = open(args.notes, encoding="utf-8").read() if args.notes else ""
     path = results.write(report, notes)
     print(results.markdown(report, notes))
