@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench import coldstart, profile, servers, wrk, writes
-from bench.databases import backend_name, scaled_url
+from bench.databases import backend_name, scaled_url, warm_page_cache
 from bench.generate import DataSet, ensure
 from bench.scenarios import caller_headers
 
@@ -128,6 +128,7 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
     result = {"objects": objects, "files_per_object": config.files_per_object,
               "database_url": url, "generate_seconds": generated, "scenarios": [],
               "profiles": {}}
+    warm_page_cache(url)
     registry = servers.start_registry(url, config.registry_port, config.workers)
     floor = servers.start_floor(str(plan_path), config.floor_port, config.workers)
     try:

@@ -49,11 +49,13 @@ def _execute(url: str, statements: list[str], refresh_object: int | None = None)
 def restore(server: Server, url: str, ds: DataSet, headers: dict, *, rounds: int,
             seconds: float, connections: int, threads: int) -> dict:
     runs = []
-    for _ in range(rounds):
+    per_turn = ds.objects // ds.institutions // rounds
+    for turn in range(rounds):
         _execute(url, ["DELETE FROM work_items WHERE note = 'Restore requested'"])
         runs.append(wrk.run(server.base + "/", headers, seconds=seconds,
                             connections=connections, threads=threads, script="restore.lua",
-                            script_args=[str(ds.institutions), str(ds.objects), str(threads)]))
+                            script_args=[str(ds.institutions), str(ds.objects), str(threads),
+                                         str(turn * per_turn)]))
     _execute(url, ["DELETE FROM work_items WHERE note = 'Restore requested'"])
     return {
         "rps": statistics.median(r.rps for r in runs),
