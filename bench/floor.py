@@ -5,12 +5,13 @@
 It reads the plan bench.capture wrote (each scenario's request and the statements Registry sent
 for it) and, for each request, does the least work that gives the same answer: the key lookup
 (SHA-256 and a constant-time compare, as Registry does), the scenario's statements straight on
-the driver (sqlite3 or psycopg, one connection per worker, on the event loop), rows into dicts
-and orjson. No routing table, no validation, no thread hop: what is left is the cost of the
+the driver (sqlite3 on the event loop; psycopg's async connections on PostgreSQL), rows into
+dicts and orjson. No routing table, no validation, no thread hop: what is left is the cost of the
 database and of the bytes, which is the limit Registry is measured against.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 
 OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+POOL_SIZE = int(os.environ.get("REGISTRY_DB_POOL_SIZE") or 8)  # Registry's default pool size
 HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 
@@ -39,27 +41,46 @@ class Floor:
         self.auth_sql = plan["auth_sql"]
         self.routes = {s["path"]: s for s in plan["scenarios"]}
         self.postgres = self.url.startswith(("postgres://", "postgresql://"))
-        self.conn = None  # opened in the worker, after gunicorn forks
+        self.conn = self.pool = None  # opened in the worker, after gunicorn forks
 
-    def connect(self):
-        if self.postgres:
-            import psycopg
+    @contextlib.asynccontextmanager
+    async def session(self):
+        """A connection for one request. SQLite: the worker's one connection, used on the event
+        loop (its queries are CPU, not waiting). PostgreSQL: psycopg's async pool, as many
+        connections per worker as Registry's pool, so that waiting on the server never blocks
+        the loop (blocking it would make the floor slower than Registry's threads)."""
+        if not self.postgres:
+            yield self.conn or self._connect_sqlite()
+            return
+        if self.pool is None:
+            from psycopg_pool import AsyncConnectionPool
 
-            self.conn = psycopg.connect(self.url, autocommit=True)
-        else:
-            from models.db import SQLITE_PRAGMAS  # the same settings as Registry's connection
+            self.pool = AsyncConnectionPool(self.url, min_size=POOL_SIZE, max_size=POOL_SIZE,
+                                            kwargs={"autocommit": True}, open=False)
+            await self.pool.open()
+        async with self.pool.connection() as conn:
+            yield conn
 
-            self.conn = sqlite3.connect(self.url[len("sqlite:///"):], check_same_thread=False,
-                                        isolation_level=None)
-            for name, value in SQLITE_PRAGMAS.items():
-                self.conn.execute(f"PRAGMA {name} = {value}")
+    def _connect_sqlite(self):
+        from models.db import SQLITE_PRAGMAS  # the same settings as Registry's connection
+
+        self.conn = sqlite3.connect(self.url[len("sqlite:///"):], check_same_thread=False,
+                                    isolation_level=None)
+        for name, value in SQLITE_PRAGMAS.items():
+            self.conn.execute(f"PRAGMA {name} = {value}")
         return self.conn
 
-    def rows(self, statement: dict) -> list[dict]:
-        cursor = (self.conn or self.connect()).execute(statement["sql"], statement["params"])
-        names = [d[0] for d in cursor.description]
+    async def fetch(self, conn, sql: str, params) -> tuple[list[str], list[tuple]]:
+        if self.postgres:
+            cursor = await conn.execute(sql, params)
+            return [d[0] for d in cursor.description], await cursor.fetchall()
+        cursor = conn.execute(sql, params)
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+    async def rows(self, conn, statement: dict) -> list[dict]:
+        names, fetched = await self.fetch(conn, statement["sql"], statement["params"])
         out = []
-        for row in cursor.fetchall():
+        for row in fetched:
             record = dict(zip(names, row))
             for i in statement["datetime"]:
                 record[names[i]] = _sqlite_datetime(record[names[i]])
@@ -68,39 +89,38 @@ class Floor:
             out.append(record)
         return out
 
-    def authenticated(self, headers: dict) -> bool:
+    async def authenticated(self, conn, headers: dict) -> bool:
         email, key = headers.get(b"x-pharos-api-user"), headers.get(b"x-pharos-api-key")
         if not email or not key:
             return False
         wanted = hashlib.sha256(key).hexdigest()
-        cursor = (self.conn or self.connect()).execute(self.auth_sql,
-                                                       [email.decode().strip().lower()])
+        _, fetched = await self.fetch(conn, self.auth_sql, [email.decode().strip().lower()])
         match = False
-        for *_, stored in cursor.fetchall():
+        for *_, stored in fetched:
             match |= hmac.compare_digest(stored, wanted)
         return match
 
-    def answer(self, scenario: dict, path: str, query: str):
+    async def answer(self, conn, scenario: dict, path: str, query: str):
         statements = scenario["statements"]
         if scenario["kind"] == "list":
             params = dict(parse_qsl(query))
             page, per_page = int(params.get("page", 1)), int(params.get("per_page", 20))
-            count = (self.conn or self.connect()).execute(
-                statements[0]["sql"], statements[0]["params"]).fetchone()[0]
-            rows = self.rows(statements[1]) if count > (page - 1) * per_page else []
+            _, fetched = await self.fetch(conn, statements[0]["sql"], statements[0]["params"])
+            count = fetched[0][0]
+            rows = await self.rows(conn, statements[1]) if count > (page - 1) * per_page else []
             has_next = count > (page - 1) * per_page + len(rows)
             return {"count": count,
                     "next": _link(path, query, page + 1, per_page) if has_next else None,
                     "previous": _link(path, query, page - 1, per_page) if page > 1 else None,
                     "results": rows}
-        rows = self.rows(statements[0])
+        rows = await self.rows(conn, statements[0])
         if not rows:
             return None
         record = rows[0]
         if scenario["kind"] == "file":
-            record["premis_events"] = self.rows(statements[1])
-            record["checksums"] = self.rows(statements[2])
-            record["storage_records"] = self.rows(statements[3])
+            record["premis_events"] = await self.rows(conn, statements[1])
+            record["checksums"] = await self.rows(conn, statements[2])
+            record["storage_records"] = await self.rows(conn, statements[3])
         return record
 
     async def __call__(self, scope, receive, send):
@@ -117,12 +137,13 @@ class Floor:
         scenario = self.routes.get(f"{raw_path}?{query}" if query else raw_path)
         status, body = 404, b'{"status":404}'
         if scenario is not None:
-            if not self.authenticated(dict(scope["headers"])):
-                status, body = 401, b'{"status":401}'
-            else:
-                record = self.answer(scenario, scope["path"], query)
-                if record is not None:
-                    status, body = 200, orjson.dumps(record, option=OPTIONS)
+            async with self.session() as conn:
+                if not await self.authenticated(conn, dict(scope["headers"])):
+                    status, body = 401, b'{"status":401}'
+                else:
+                    record = await self.answer(conn, scenario, scope["path"], query)
+                    if record is not None:
+                        status, body = 200, orjson.dumps(record, option=OPTIONS)
         await send({"type": "http.response.start", "status": status,
                     "headers": HEADERS + [(b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
