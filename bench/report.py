@@ -130,7 +130,8 @@ def targets(report: dict) -> list[str]:
 
 def writes_section(report: dict) -> list[str]:
     last = report["scales"][-1]
-    lines = []
+    lines = [f"- {key} **failed**: {last[key + '_error']}" for key in ("restore", "batch")
+             if key + "_error" in last]
     if "restore" in last:
         r = last["restore"]
         lines += ["## Writes (Registry only, no floor)", "",

@@ -117,6 +117,15 @@ def _profile(config: Config, registry, scenario: dict, headers: dict, workdir: P
     return profile.top(raw)
 
 
+def _guarded(result: dict, key: str, measure) -> None:
+    """A failed write scenario is reported as failed; it does not lose the reads measured."""
+    try:
+        result[key] = measure()
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, with its message
+        log(f"{key} failed: {exc!r}")
+        result[f"{key}_error"] = repr(exc)[:500]
+
+
 def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dict:
     ds = DataSet(objects, config.files_per_object, config.institutions, config.seed)
     url = scaled_url(config.base_url, objects, config.files_per_object)
@@ -153,12 +162,12 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
         floor.stop()
         if last and config.writes:
             log("restore requests (Registry only)")
-            result["restore"] = writes.restore(
+            _guarded(result, "restore", lambda: writes.restore(
                 registry, url, ds, headers, rounds=config.rounds, seconds=config.seconds,
-                connections=config.connections, threads=config.threads)
+                connections=config.connections, threads=config.threads))
             log("10,000-file batch create (Registry only)")
-            result["batch"] = writes.batch_create(registry, url, ds,
-                                                  repeats=config.batch_repeats)
+            _guarded(result, "batch", lambda: writes.batch_create(
+                registry, url, ds, repeats=config.batch_repeats))
     finally:
         registry.stop()
         floor.stop()

@@ -31,7 +31,9 @@ def _sysadmin(ds: DataSet) -> dict:
             "X-Pharos-API-Key": bench_key(SYSADMIN_EMAIL, ds.seed)}
 
 
-def _execute(url: str, statements: list[str], refresh_object: int | None = None) -> None:
+def _execute(url: str, statements: list[str], refresh_object: int | None = None,
+             params: tuple = ()) -> None:
+    """Run `statements` (each with `params` for its `{p}` placeholders) in one transaction."""
     from models.db import connection, database, init_database
     from models.stats import refresh_object_stats
 
@@ -39,7 +41,8 @@ def _execute(url: str, statements: list[str], refresh_object: int | None = None)
     with connection():
         with database.atomic():
             for sql in statements:
-                database.execute_sql(sql)
+                database.execute_sql(sql.format(p=database.param),
+                                     params[:sql.count("{p}")])
             if refresh_object is not None:
                 refresh_object_stats([refresh_object])
     if hasattr(database.obj, "close_all"):
@@ -95,17 +98,17 @@ def batch_create(server: Server, url: str, ds: DataSet, *, repeats: int) -> dict
     path = f"{server.base}/admin-api/v3/files/create_batch/{obj['institution_id']}"
     cleanup = [
         f"DELETE FROM {table} WHERE generic_file_id IN (SELECT id FROM generic_files "
-        f"WHERE intellectual_object_id = {int(obj['id'])} AND identifier LIKE '%/batch-%')"
+        f"WHERE intellectual_object_id = {int(obj['id'])} AND identifier LIKE {{p}})"
         for table in ("checksums", "storage_records", "premis_events")
     ] + [f"DELETE FROM generic_files WHERE intellectual_object_id = {int(obj['id'])} "
-         "AND identifier LIKE '%/batch-%'"]
+         "AND identifier LIKE {p}"]
     seconds = []
     for n in range(repeats):
         body = _batch_body(obj["id"], identifier, f"{n}", random.Random(ds.seed + n))
         started = time.perf_counter()
         answer = httpx.post(path, content=body, headers=headers, timeout=300)
         seconds.append(time.perf_counter() - started)
-        _execute(url, cleanup, refresh_object=obj["id"])
+        _execute(url, cleanup, refresh_object=obj["id"], params=(f"{identifier}/batch-%",))
         if answer.status_code != 201:
             raise RuntimeError(f"batch create answered {answer.status_code}: "
                                f"{answer.text[:500]}")
