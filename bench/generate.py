@@ -248,7 +248,13 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
     database.connect(reuse_if_open=True)
     try:
         if is_generated(ds):
-            progress(f"data set ready: {ds.spec} ({url})")
+            from models.migrations import migrate
+
+            applied = migrate()  # a data set generated before a new migration gets it too
+            if applied:
+                _analyze()
+            progress(f"data set ready: {ds.spec} ({url})"
+                     + (f"; applied migration(s) {applied}" if applied else ""))
             return None
         progress(f"generating {ds.spec} into {url}")
         seconds = generate(ds, progress=progress)

@@ -118,10 +118,25 @@ def _v2_member_reads_and_restores() -> None:
         f"ON work_items (generic_file_id) WHERE action = 'Restore File' AND {_INCOMPLETE}")
 
 
+# Work items are polled by action and status together (e.g. pending restores). With only the
+# single-column indexes, counting one institution's items read every row of the status to test
+# its action: 94 ms at 100,000 items on SQLite; 0.8 ms with the composite index (bench/).
+INDEXES_V3: list[tuple[str, tuple[str, ...]]] = [
+    ("work_items", ("institution_id", "action", "status", "updated_at", "id")),
+    ("work_items", ("action", "status", "updated_at", "id")),
+]
+
+
+def _v3_work_items_by_action_and_status() -> None:
+    for table, columns in INDEXES_V3:
+        _create_index(table, columns)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "initial schema", _v1_initial_schema),
     (2, "member read indexes, one pending restore per object or file",
      _v2_member_reads_and_restores),
+    (3, "work item indexes for action and status together", _v3_work_items_by_action_and_status),
 ]
 
 
