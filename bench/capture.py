@@ -64,8 +64,8 @@ def capture(url: str, ds: DataSet) -> dict:
     recorder = Recorder(database.obj)
     headers = caller_headers(ds)
     with app.test_client() as client:
-        found = client.get(f"/member-api/v3/objects/show/{object_identifier(ds, middle_object(ds))}",
-                           headers=headers)
+        middle = object_identifier(ds, middle_object(ds))
+        found = client.get(f"/member-api/v3/objects/show/{middle}", headers=headers)
         found.raise_for_status()
         object_id = found.json()["id"]
         recorder.take()

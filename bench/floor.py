@@ -1,6 +1,6 @@
 """The floor: a bare ASGI app that answers the scenarios with Registry's own SQL, and nothing else.
 
-    BENCH_FLOOR_PLAN=plan.json gunicorn 'bench.floor:create_app()' -k uvicorn_worker.UvicornWorker ...
+    BENCH_FLOOR_PLAN=plan.json gunicorn 'bench.floor:create_app()' -k uvicorn_worker.UvicornWorker
 
 It reads the plan bench.capture wrote (each scenario's request and the statements Registry sent
 for it) and, for each request, does the least work that gives the same answer: the key lookup
