@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clients contract contract-deep clean
+.PHONY: install npm-install lint serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -105,6 +105,28 @@ contract: install
 
 contract-deep: install
 	CONTRACT_DEEP=1 bash contract_tests/live/run.sh
+
+## Benchmarks (bench/, README "Benchmarks"): Registry against a floor app on 127.0.0.1.
+## SQLite by default; PostgreSQL with DATABASE_URL=postgresql://... (a database per data-set
+## size is created next to it: <name>_<objects>x<files>). Results go to bench/results/.
+BENCH_ARGS ?=
+
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+
+## The quick profile (10 k and 100 k objects, a few minutes); bench-full: longer turns.
+bench: $(VENV)/.bench-installed wrk
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+bench-full: $(VENV)/.bench-installed wrk
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-scale: $(VENV)/.bench-installed wrk
+	$(BIN)/python -m bench --scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients

@@ -78,6 +78,7 @@ def _view():
         sorts=("algorithm", "datetime", "digest", "generic_file_id", "generic_file_identifier",
                "intellectual_object_id", "state"),
         default_sort=[("datetime", "desc")],
+        joins_to_one=True,
     )
 
 

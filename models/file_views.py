@@ -70,6 +70,7 @@ def _listings():
         ),
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
+        joins_to_one=True,
     )
     record = Listing(
         name="generic file",

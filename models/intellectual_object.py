@@ -97,6 +97,7 @@ def _listing():
         ),
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
+        joins_to_one=True,
     )
 
 

@@ -140,12 +140,27 @@ def _v3_drop_prefix_covered_indexes() -> None:
         database.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
 
 
+# Work items are polled by action and status together (e.g. pending restores). With only the
+# single-column indexes, counting one institution's items read every row of the status to test
+# its action: 94 ms at 100,000 items on SQLite; 0.8 ms with the composite index (bench/).
+INDEXES_V4: list[tuple[str, tuple[str, ...]]] = [
+    ("work_items", ("institution_id", "action", "status", "updated_at", "id")),
+    ("work_items", ("action", "status", "updated_at", "id")),
+]
+
+
+def _v4_work_items_by_action_and_status() -> None:
+    for table, columns in INDEXES_V4:
+        _create_index(table, columns)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "initial schema", _v1_initial_schema),
     (2, "member read indexes, one pending restore per object or file",
      _v2_member_reads_and_restores),
     (3, "drop one-column indexes that a composite index starts with",
      _v3_drop_prefix_covered_indexes),
+    (4, "work item indexes for action and status together", _v4_work_items_by_action_and_status),
 ]
 
 

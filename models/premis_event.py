@@ -102,6 +102,7 @@ def _view():
                "outcome"),
         default_sort=[("date_time", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
+        joins_to_one=True,
     )
 
 

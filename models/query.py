@@ -140,6 +140,12 @@ class Listing:
     lookups: Mapping[str, str] = field(default_factory=lambda: {"id": "id"})
     # Appended to every sort so that rows with equal sort keys keep one order across pages.
     tiebreaker: tuple[str, ...] = ("id",)
+    # True when every join adds exactly one row per base row (a LEFT OUTER join to one row, or
+    # an inner join on a NOT NULL foreign key): a COUNT whose conditions name only the base
+    # table's own columns then leaves the joins out. It must: with them, SQLite steps through
+    # every row to join it (38 ms to count 25,000 objects of an institution) instead of
+    # counting index entries (1 ms). Never for a join to many rows, which multiplies rows.
+    joins_to_one: bool = False
 
     def __post_init__(self):
         self._by_name = {c.name: c for c in self.columns}
@@ -343,7 +349,9 @@ class Listing:
             conditions += [self._by_name[name].expr == slot() for name in self.scopes]
 
         query = self.joins(self.model.select(*select))
-        count = self.joins(self.model.select(peewee.fn.COUNT(peewee.SQL("*"))))
+        count = self.model.select(peewee.fn.COUNT(peewee.SQL("*")))
+        if not (self.joins_to_one and self._own_columns_only(shape)):
+            count = self.joins(count)
         if conditions:
             query = query.where(*conditions)
             count = count.where(*conditions)
@@ -353,6 +361,15 @@ class Listing:
             param = database.param
             page.sql += f" LIMIT {param} OFFSET {param}"
         return page, _Compiled(*_to_template(count))
+
+    def _own_columns_only(self, shape) -> bool:
+        """Whether a list shape's conditions (filters and scope) name only base-table columns."""
+        if shape[0] != "list":
+            return False
+        _, filters, _, scoped = shape
+        names = [name for name, _, _ in filters] + (list(self.scopes) if scoped else [])
+        return all(isinstance(self._by_name[n].expr, peewee.Field)
+                   and self._by_name[n].expr.model is self.model for n in names)
 
     @staticmethod
     def _condition(column: Column, op: str, arity, slot):

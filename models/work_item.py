@@ -125,6 +125,7 @@ def _view():
                "object_identifier", "queued_at", "size", "stage", "status", "storage_option",
                "updated_at"),
         default_sort=[("updated_at", "desc")],
+        joins_to_one=True,
     )
 
 

@@ -27,7 +27,8 @@ class SpecError(ValueError):
 @functools.lru_cache(maxsize=None)
 def _load(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        # libyaml's loader when PyYAML has it: the same data, five times faster (start-up).
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _pointer(document: dict, pointer: str):

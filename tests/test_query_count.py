@@ -99,3 +99,19 @@ def test_show_statements_do_not_grow_with_related_records(client, count_queries,
         assert len(body["storage_records"]) == 31
     else:
         assert body["file_count"] == 31
+
+
+@pytest.mark.parametrize("path, joined", [
+    ("/member-api/v3/objects", False),
+    ("/member-api/v3/objects?identifier__starts_with=example.edu/bag-00&sort=size__desc", False),
+    ("/member-api/v3/files?intellectual_object_id=1", False),
+    ("/member-api/v3/items?action=Ingest&status=Success", False),
+    ("/member-api/v3/items?object_identifier=example.edu/bag-0001", True),  # a joined column
+])
+def test_count_joins_only_what_its_conditions_name(client, world, count_queries, path, joined):
+    """With its view's joins, SQLite's COUNT stepped through every row it counted (38 ms for
+    25,000 objects of an institution); without them it counts index entries (1 ms)."""
+    found, _ = statements(client, count_queries, path, world["inst_user"].headers)
+    counts = [sql for sql, _ in found if sql.startswith("SELECT COUNT(*)")]
+    assert len(counts) == 1
+    assert ("JOIN" in counts[0]) is joined
