@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests import parallel
 from tests.postgres import IN_CI, PG_URL
 from tests.postgres import postgres_problem as _postgres_problem
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = list(parallel.BACKENDS)
 
 
 def pytest_configure(config):
@@ -23,6 +24,17 @@ def pytest_configure(config):
         problem = _postgres_problem()
         if problem:
             pytest.exit(f"CI=true requires PostgreSQL: {problem}", returncode=3)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    parallel.check_backend_ids(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs each backend's tests on a worker of their own: see tests/parallel.py."""
+    return parallel.make_scheduler(config, log)
 
 
 def _reset_postgres(url: str) -> None:
