@@ -70,10 +70,12 @@ serve: install
 	@echo ""
 	DATABASE_URL=$(DEMO_DATABASE_URL) $(BIN)/registry serve --host $(HOST) --port $(PORT)
 
-## Run every test on SQLite and PostgreSQL (REGISTRY_TEST_DATABASE_URL).
+## Run every test on SQLite and PostgreSQL (REGISTRY_TEST_DATABASE_URL), the two backends
+## side by side in TEST_WORKERS pytest-xdist workers (tests/parallel.py; TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 2
 test: install npm-install
 	@mkdir -p test-results
-	$(BIN)/pytest --junitxml=test-results/pytest.xml
+	$(BIN)/pytest -n $(TEST_WORKERS) --junitxml=test-results/pytest.xml
 
 ## Only SQLite (no PostgreSQL needed).
 test-sqlite: install npm-install

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests import parallel
 from tests.postgres import IN_CI, PG_URL
 from tests.postgres import postgres_problem as _postgres_problem
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = list(parallel.BACKENDS)
 # The batch deletion secret of the app under test (POST /admin-api/v3/objects/init_batch_delete).
 BATCH_DELETION_KEY = "7d1e4b2a-9c3f-4e5d-8a6b-0f1e2d3c4b5a"
 
@@ -25,6 +26,17 @@ def pytest_configure(config):
         problem = _postgres_problem()
         if problem:
             pytest.exit(f"CI=true requires PostgreSQL: {problem}", returncode=3)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    parallel.check_backend_ids(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs each backend's tests on a worker of their own: see tests/parallel.py."""
+    return parallel.make_scheduler(config, log)
 
 
 def _reset_postgres(url: str) -> None:
