@@ -14,7 +14,9 @@ row calls it.
 
 Environment: REGISTRY_URL, REGISTRY_CLIENTS_DIR (where run.sh generated the packages),
 REGISTRY_MEMBER_USER/REGISTRY_MEMBER_KEY (an institutional user of example.edu),
-REGISTRY_ADMIN_USER/REGISTRY_ADMIN_KEY (a sysadmin).
+REGISTRY_INST_ADMIN_USER/REGISTRY_INST_ADMIN_KEY (example.edu's only institutional admin),
+REGISTRY_ADMIN_USER/REGISTRY_ADMIN_KEY (a sysadmin), REGISTRY_BATCH_DELETION_KEY (the served
+app's batch deletion secret).
 """
 from __future__ import annotations
 
@@ -116,6 +118,12 @@ def page_of(link: str | None) -> int | None:
     return int(parse_qs(urlsplit(link).query)["page"][0])
 
 
+def header(response, name: str) -> str | None:
+    """A header of a `*_with_http_info` answer (the generated ApiResponse keeps them in a plain,
+    case-sensitive dict of the names as sent)."""
+    return {k.lower(): v for k, v in (response.headers or {}).items()}.get(name.lower())
+
+
 def assert_problem(package, exception: type, status: int, call: Callable[[], Any]):
     """`call` raises the generated client's `exception`, carrying a deserialized Problem."""
     with pytest.raises(exception) as raised:
@@ -133,9 +141,13 @@ def ctx() -> SimpleNamespace:
                      os.environ["REGISTRY_MEMBER_KEY"])
     admin = api_set(A, "admin", f"{BASE_URL}/admin-api/v3", os.environ["REGISTRY_ADMIN_USER"],
                     os.environ["REGISTRY_ADMIN_KEY"])
+    inst_admin = api_set(M, "member", BASE_URL, os.environ["REGISTRY_INST_ADMIN_USER"],
+                         os.environ["REGISTRY_INST_ADMIN_KEY"])
     tag = uuid.uuid4().hex[:10]
-    return SimpleNamespace(m=member, a=admin, tag=tag,
-                           member_email=os.environ["REGISTRY_MEMBER_USER"])
+    return SimpleNamespace(m=member, mi=inst_admin, a=admin, tag=tag,
+                           member_email=os.environ["REGISTRY_MEMBER_USER"],
+                           inst_admin_email=os.environ["REGISTRY_INST_ADMIN_USER"],
+                           batch_key=uuid.UUID(os.environ["REGISTRY_BATCH_DELETION_KEY"]))
 
 
 # -- member API steps -----------------------------------------------------------------------------
@@ -265,6 +277,82 @@ def m_show_deletion(c):
     assert shown.requested_at == c.deletion.requested_at
 
 
+# The deletion flow, as example.edu's institutional admin (its only one, who may therefore
+# approve their own requests), on the two last bags of the demo: no work item or request
+# touches them.
+
+def requested(c, response, kind: str) -> M.DeletionRequestView:
+    """A 201 answer to a deletion request, checked; the request it filed."""
+    made = response.data
+    assert response.status_code == 201 and isinstance(made, M.DeletionRequestView)
+    assert header(response, "Location") == f"/member-api/v3/deletions/show/{made.id}"
+    assert made.status == M.DeletionStatus.AWAITING_APPROVAL
+    assert (made.file_count, made.object_count) == ((1, 0) if kind == "file" else (0, 1))
+    assert (made.requested_by_email, made.institution_identifier) == (
+        c.inst_admin_email, "example.edu")
+    assert (made.confirmed_by_id, made.confirmed_at, made.cancelled_by_id) == (None, None, None)
+    return made
+
+
+def m_request_object_deletion(c):
+    last_two = c.mi.IntellectualObjectsApi.list_objects(
+        state=M.State.A, sort=["identifier__desc"], per_page=2)
+    c.bag_to_delete, c.spared_bag = last_two.results
+    assert_problem(M, M.exceptions.ForbiddenException, 403, lambda: (  # not an admin
+        c.m.DeletionRequestsApi.request_object_deletion(c.bag_to_delete.identifier)))
+    response = c.mi.DeletionRequestsApi.request_object_deletion_with_http_info(
+        c.bag_to_delete.identifier)
+    c.object_request = requested(c, response, "object")
+    again = assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
+        c.mi.DeletionRequestsApi.request_object_deletion(str(c.bag_to_delete.id))))
+    assert str(c.object_request.id) in again.detail
+
+
+def m_request_file_deletion(c):
+    files = c.mi.GenericFilesApi.list_files(intellectual_object_id=c.spared_bag.id,
+                                            state=M.State.A, sort=["identifier__asc"])
+    c.spared_file = files.results[0]
+    response = c.mi.DeletionRequestsApi.request_file_deletion_with_http_info(
+        c.spared_file.identifier)
+    c.file_request = requested(c, response, "file")
+    shown = c.mi.DeletionRequestsApi.show_deletion(c.file_request.id)
+    assert shown == c.file_request
+
+
+def m_approve_deletion(c):
+    request = c.object_request
+    approved = c.mi.DeletionRequestsApi.approve_deletion(request.id)
+    assert isinstance(approved, M.DeletionRequestView) and approved.id == request.id
+    assert approved.status == M.DeletionStatus.APPROVED
+    assert (approved.confirmed_by_email, approved.cancelled_by_id) == (c.inst_admin_email, None)
+    assert isinstance(approved.confirmed_at, dt.datetime)
+    assert approved.requested_at == request.requested_at
+    # Approval queues one Delete work item for the object, for the deletion services.
+    items = c.mi.WorkItemsApi.list_items(intellectual_object_id=c.bag_to_delete.id,
+                                         action=M.WorkItemAction.DELETE)
+    assert [(w.deletion_request_id, w.generic_file_id, w.stage, w.status, w.user,
+             w.inst_approver) for w in items.results] == [
+        (request.id, None, M.WorkItemStage.REQUESTED, M.WorkItemStatus.PENDING,
+         c.inst_admin_email, c.inst_admin_email)]
+    assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
+        c.mi.DeletionRequestsApi.approve_deletion(request.id)))
+
+
+def m_cancel_deletion(c):
+    request = c.file_request
+    cancelled = c.mi.DeletionRequestsApi.cancel_deletion(request.id)
+    assert isinstance(cancelled, M.DeletionRequestView) and cancelled.id == request.id
+    assert cancelled.status == M.DeletionStatus.REJECTED
+    assert (cancelled.cancelled_by_email, cancelled.confirmed_by_id) == (c.inst_admin_email,
+                                                                         None)
+    assert isinstance(cancelled.cancelled_at, dt.datetime)
+    assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
+        c.mi.DeletionRequestsApi.approve_deletion(request.id)))
+    items = c.mi.WorkItemsApi.list_items(generic_file_id=c.spared_file.id,
+                                         action=M.WorkItemAction.DELETE)
+    assert items.count == 0  # nothing of a cancelled request is queued
+
+
 def m_list_alerts(c):
     page = c.m.AlertsApi.list_alerts(per_page=3)
     assert isinstance(page, M.AlertViewList) and page.count >= 1
@@ -314,14 +402,15 @@ def a_show_object(c):
 
 
 def a_list_files(c):
+    # Active files only: the demo's deleted ones have no storage records left.
     page = c.a.GenericFilesApi.list_files(institution_id=c.example.id, size__gteq=1,
                                           storage_option__in=[A.StorageOption.STANDARD,
                                                               A.StorageOption.GLACIER_MINUS_OH],
-                                          per_page=3)
+                                          state=A.State.A, per_page=3)
     assert isinstance(page, A.GenericFileViewList) and len(page.results) == 3
     assert all(f.size >= 1 and f.storage_option in (A.StorageOption.STANDARD,
                                                     A.StorageOption.GLACIER_MINUS_OH)
-               for f in page.results)
+               and f.state == A.State.A for f in page.results)
     c.admin_file = page.results[0]
 
 
@@ -451,6 +540,10 @@ def a_create_user(c):
     assert (made.email, made.role, made.institution_id) == (
         email, A.UserRole.INSTITUTIONAL_ADMIN, c.inst.id)
     c.user = made
+    # A second admin, who stays active: the deletion steps file a request in their name.
+    c.deleter = c.a.UsersApi.create_user(A.UserCreate(
+        name="Dale Deleter", email=f"deleter@smoke-{c.tag}.example.org",
+        role=A.UserRole.INSTITUTIONAL_ADMIN, institution_id=c.inst.id))
 
 
 def a_issue_api_key(c):
@@ -578,6 +671,11 @@ def a_create_event(c):
     assert isinstance(made, A.PremisEventView)
     assert (made.identifier, made.event_type, made.generic_file_id) == (
         body.identifier, A.EventType.FIXITY_CHECK, c.new_file.id)
+    # The doomed object's ingestion, which its deletion (a_delete_object) requires.
+    ingested = c.a.PremisEventsApi.create_event(A.PremisEventCreate(
+        **event_write().to_dict(), institution_id=c.inst.id, intellectual_object_id=c.doomed.id))
+    assert (ingested.event_type, ingested.intellectual_object_id, ingested.generic_file_id) == (
+        A.EventType.INGESTION, c.doomed.id, None)
 
 
 def a_create_storage_record(c):
@@ -631,18 +729,68 @@ def a_init_object_restore(c):
         c.obj.id, A.WorkItemStage.REQUESTED, A.WorkItemStatus.PENDING)
 
 
+def a_init_batch_delete(c):
+    """A request for the doomed object, filed for the institution's active admin; then what
+    the admin deletes need: its approval (member API, the requester being the only active
+    admin) and the Delete work item the deletion services start."""
+    body = A.BatchDeletion(institution_id=c.inst.id, requestor_id=c.deleter.id,
+                           object_ids=[c.doomed.id, c.doomed.id], secret_key=c.batch_key)
+    wrong = A.BatchDeletion(**{**body.to_dict(), "secretKey": uuid.uuid4()})
+    refused = assert_problem(A, A.exceptions.UnprocessableEntityException, 422, lambda: (
+        c.a.DeletionRequestsApi.init_batch_delete(wrong)))
+    assert [e.name for e in refused.errors] == ["secretKey"]
+    response = c.a.DeletionRequestsApi.init_batch_delete_with_http_info(body)
+    made = response.data
+    assert response.status_code == 201 and isinstance(made, A.DeletionRequestView)
+    assert header(response, "Location") == f"/admin-api/v3/deletions/show/{made.id}"
+    assert (made.status, made.institution_id, made.requested_by_email) == (
+        A.DeletionStatus.AWAITING_APPROVAL, c.inst.id, c.deleter.email)
+    assert (made.object_count, made.file_count) == (1, 0)  # the repeated id counts once
+    assert c.a.DeletionRequestsApi.show_deletion(made.id) == made
+
+    key = c.a.UsersApi.issue_api_key(c.deleter.id).key
+    deleter = api_set(M, "member", BASE_URL, c.deleter.email, key)
+    approved = deleter.DeletionRequestsApi.approve_deletion(made.id)
+    assert (approved.status, approved.confirmed_by_email) == (M.DeletionStatus.APPROVED,
+                                                              c.deleter.email)
+    [item] = c.a.WorkItemsApi.list_items(intellectual_object_id=c.doomed.id,
+                                         action=A.WorkItemAction.DELETE).results
+    assert (item.deletion_request_id, item.inst_approver, item.status) == (
+        made.id, c.deleter.email, A.WorkItemStatus.PENDING)
+    started = c.a.WorkItemsApi.update_work_item(item.id, A.WorkItemUpdate(
+        bucket=item.bucket, user=item.user, stage=A.WorkItemStage.RESOLVE,
+        status=A.WorkItemStatus.STARTED, bag_date=item.bag_date, date_processed=NOW,
+        inst_approver=item.inst_approver, deletion_request_id=item.deletion_request_id,
+        note="Deleting"))
+    assert (started.action, started.status, started.deletion_request_id) == (
+        A.WorkItemAction.DELETE, A.WorkItemStatus.STARTED, made.id)
+    c.delete_item = started
+
+
 def a_delete_file(c):
     deleted = c.a.GenericFilesApi.delete_file(c.doomed_file.id)
     assert isinstance(deleted, A.GenericFile)
     assert (deleted.id, deleted.state, deleted.storage_records) == (
         c.doomed_file.id, A.State.D, [])
-    assert any(e.event_type == A.EventType.DELETION for e in deleted.premis_events)
+    [event] = [e for e in deleted.premis_events if e.event_type == A.EventType.DELETION]
+    assert (event.outcome, event.outcome_detail) == (A.EventOutcome.SUCCESS, c.deleter.email)
+    again = assert_problem(A, A.exceptions.ConflictException, 409, lambda: (
+        c.a.GenericFilesApi.delete_file(c.doomed_file.id)))
+    assert "deleted already" in again.detail
 
 
 def a_delete_object(c):
+    # The object that was never asked to be deleted is refused, naming the missing rule.
+    refused = assert_problem(A, A.exceptions.ConflictException, 409, lambda: (
+        c.a.IntellectualObjectsApi.delete_object(c.obj.id)))
+    assert refused.errors[0].name == "id"
     deleted = c.a.IntellectualObjectsApi.delete_object(c.doomed.id)
     assert isinstance(deleted, A.IntellectualObjectView)
     assert (deleted.id, deleted.state) == (c.doomed.id, A.State.D)
+    events = c.a.PremisEventsApi.list_events(intellectual_object_id=c.doomed.id,
+                                             generic_file_id__is_null=True,
+                                             event_type=A.EventType.DELETION)
+    assert [e.outcome_detail for e in events.results] == [c.deleter.email]
 
 
 def a_deactivate_institution(c):
