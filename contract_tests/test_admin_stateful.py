@@ -137,7 +137,7 @@ SPEC_LINKS = CHAIN_LINKS | DELETE_LINKS | OTHER_LINKS
 # revoke_api_keys (no links). test_admin_api.py runs every operation.
 OPERATIONS = sorted({op for source, _, target in SPEC_LINKS for op in (source, target)})
 # More than the member machine: the chains are longer (create -> show -> create -> list -> delete).
-SCENARIOS, STEPS = 30, 30
+SCENARIOS, STEPS = 40, 30
 # Followed with their value and answered 2xx at least once, on each backend: the ingest chain,
 # and the natural links of work items, restores, institutions, users and keys.
 MUST_SUCCEED = {
