@@ -4,12 +4,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from connexion.context import request as current_request
-from starlette.concurrency import run_in_threadpool
 
 from models.caller import Caller
 from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
+from registry.threads import run_sync
 
 
 def page_link(page: Page, number: int) -> str:
@@ -33,12 +33,12 @@ def envelope(page: Page) -> dict:
 
 
 async def list_response(listing: Listing, caller: Caller, params: dict):
-    page = await run_in_threadpool(listing.list, caller, params)
+    page = await run_sync(listing.list, caller, params)
     return json_response(envelope(page))
 
 
 async def show_response(fetch, caller: Caller, key: str):
-    return json_response(await run_in_threadpool(fetch, caller, key))
+    return json_response(await run_sync(fetch, caller, key))
 
 
 async def request_body():

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from handlers import admin_objects
 from models.db import init_database
-from registry import errors, spec_files
+from registry import errors, security, spec_files
 from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
 from registry.redoc import add_redoc
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
             "body": MediaTypeDict({**VALIDATOR_MAP["body"],
                                    "*/*json": errors.NamingJSONBodyValidator}),
         },
+        security_map=security.SECURITY_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
     served = []

@@ -95,6 +95,20 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+_PARAMETER_VALIDATORS: dict[int, tuple] = {}
+
+
+def _parameter_validator(schema: dict) -> Draft4Validator:
+    """The validator of a parameter's schema, built once: Connexion makes a new parameter
+    validator per request, and building a Draft4Validator for each parameter present cost
+    ~9 us apiece, for every parameter the request carries."""
+    entry = _PARAMETER_VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = _PARAMETER_VALIDATORS[id(schema)] = (
+            schema, Draft4Validator(schema, format_checker=format_checker))
+    return entry[1]
+
+
 class NamingParameterValidator(ParameterValidator):
     """Connexion's parameter validator, but every error names its parameter, all at once."""
 
@@ -104,8 +118,7 @@ class NamingParameterValidator(ParameterValidator):
             if param.get("required"):
                 return [{"name": name, "in": location, "message": "is required"}]
             return []
-        schema = param.get("schema", param)
-        validator = Draft4Validator(schema, format_checker=format_checker)
+        validator = _parameter_validator(param.get("schema", param))
         return [{"name": name, "in": location, "message": _message(e)}
                 for e in validator.iter_errors(value)]
 
