@@ -437,7 +437,7 @@ def test_seed_stops_at_a_row_the_api_rejects_and_leaves_the_database_empty(seed_
     (broken / "intellectual_objects.csv").write_text(
         objects.replace("institution1.edu/pdfs", "institution2.edu/pdfs", 1))
     with pytest.raises(SystemExit, match=r"intellectual_objects.csv id 2: POST "
-                       r"/admin-api/v3/objects/create/2 answered HTTP 400 .*identifier"):
+                       r"/admin-api/v3/objects/create/2 answered HTTP 422 .*identifier"):
         seed_cli("seed", "--from-fixtures", str(broken))
     database.connect(reuse_if_open=True)
     try:
