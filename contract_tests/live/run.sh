@@ -28,6 +28,10 @@ export DATABASE_URL
 export CONTRACT_MEMBER_EMAIL="${CONTRACT_MEMBER_EMAIL:-user@example.edu}"
 export CONTRACT_PEER_EMAIL="${CONTRACT_PEER_EMAIL:-user@test.edu}"
 export CONTRACT_ADMIN_EMAIL=contract-admin@aptrust.org
+# The server's batch deletion secret (POST /admin-api/v3/objects/init_batch_delete): a fresh
+# UUID per run, so the operation is exercised as deployed rather than answering 503.
+REGISTRY_BATCH_DELETION_KEY="$(python3 -c 'import uuid; print(uuid.uuid4())')"
+export REGISTRY_BATCH_DELETION_KEY
 
 RUN_DIR="$(mktemp -d "${TMPDIR:-/tmp}/registry-contract.XXXXXX")"
 chmod 700 "$RUN_DIR"  # it holds the run's API keys
