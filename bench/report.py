@@ -14,8 +14,7 @@ LIST_MIN, SHOW_MIN, TAIL_MAX, SCALE_MAX, BATCH_MIN, COLD_MAX = 0.6, 0.3, 4.0, 1.
 SCALE_BASE, SCALE_TOP = 10_000, 1_000_000
 
 LOADED_MACHINE = (
-    "Measured on the shared 2-core development machine while about seven other agents' jobs "
-    "(test suites, servers, builds) ran on the same cores: absolute numbers are noisy and low; "
+    "Absolute numbers depend on whatever else ran on the machine (see the load averages below); "
     "the Registry/floor ratios, taken per interleaved pair, are the numbers to read.")
 
 
