@@ -154,7 +154,8 @@ def _deletion_under_way(institution, obj, generic_file) -> None:
         stage="Resolve", status="Started", bag_date=now, date_processed=now)
 
 
-def _as_id(value) -> int | None:
+def as_id(value) -> int | None:
+    """A path `id` as an integer, or None when it is not one (negative and coverage cases)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -186,7 +187,7 @@ def keep_personas_signed_in(context, case, kwargs):
             isinstance(case.body, dict)
             and any(name in case.body for name in _RESTRUCTURING_FIELDS)):
         return
-    if _as_id(case.path_parameters.get("id")) in protected[kind]:
+    if as_id(case.path_parameters.get("id")) in protected[kind]:
         replacement = {"institution": stand_ins.institution_id, "object": stand_ins.object_id,
                        "file": stand_ins.file_id, "user": stand_ins.users.get(operation_id)}[kind]
         case.path_parameters = {**case.path_parameters, "id": replacement}

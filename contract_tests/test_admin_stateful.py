@@ -77,6 +77,7 @@ from schemathesis import GenerationMode
 from schemathesis.generation.meta import TestPhase
 from schemathesis.generation.stateful.state_machine import StepInput
 
+from contract_tests.admin_guard import as_id
 from contract_tests.harness import (
     ADMIN_CHECKS,
     ADMIN_SCHEMA_PATH,
@@ -241,16 +242,6 @@ WRITES_BY_ID = {"update_object": "IntellectualObject", "delete_object": "Intelle
 NOTHING = 2**62  # an id no record has: its writes answer 404
 
 
-def _as_int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
-    return None
-
-
 def _opening_rule(operation, prepare):
     """An @initialize rule: a positive case of `operation`, completed by `prepare` as a client
     fills it in, sent and checked as a root step (as Schemathesis's own root rules do)."""
@@ -291,7 +282,7 @@ def admin_stateful_schema(app, world):
     @schema.hook("map_case")
     def leave_older_records_alone(context, case):
         table = WRITES_BY_ID.get(_operation_id(case.operation))
-        value = _as_int((case.path_parameters or {}).get("id"))
+        value = as_id((case.path_parameters or {}).get("id"))
         if table and value is not None and 0 < value <= marks[table]:
             case.path_parameters = {**case.path_parameters, "id": NOTHING}
         return case

@@ -91,14 +91,7 @@ def approve_deletion(caller: Caller, request_id: int) -> dict:
                 raise Forbidden("You filed this deletion request: another institutional admin "
                                 "of your institution must approve it")
             now = utcnow()
-            D = DeletionRequest
-            # Only the first of two simultaneous approvals (or an approval racing a cancel)
-            # changes the row; the other finds nothing left to update.
-            claimed = D.update(confirmed_by=caller.user_id, confirmed_at=now).where(
-                (D.id == request_id) & D.confirmed_by.is_null() & D.cancelled_by.is_null()
-            ).execute()
-            if not claimed:
-                raise Conflict(_settled(request_id))
+            _settle(request_id, confirmed_by=caller.user_id, confirmed_at=now)
             items = _delete_items(request, caller.email, now)
             _alert(request.institution_id, "Deletion Confirmed", request_id, now,
                    f"Deletion request {request_id} was approved by {caller.email}; "
@@ -111,12 +104,7 @@ def cancel_deletion(caller: Caller, request_id: int) -> dict:
         with write_transaction():
             request = _request(caller, request_id)
             now = utcnow()
-            D = DeletionRequest
-            claimed = D.update(cancelled_by=caller.user_id, cancelled_at=now).where(
-                (D.id == request_id) & D.confirmed_by.is_null() & D.cancelled_by.is_null()
-            ).execute()
-            if not claimed:
-                raise Conflict(_settled(request_id))
+            _settle(request_id, cancelled_by=caller.user_id, cancelled_at=now)
             _alert(request.institution_id, "Deletion Cancelled", request_id, now,
                    f"Deletion request {request_id} was cancelled by {caller.email}; "
                    "nothing will be deleted.")
@@ -178,6 +166,18 @@ def _request(caller: Caller, request_id: int) -> DeletionRequest:
         raise NotFound(f"No deletion request has id {request_id}")
     _check_own(caller, request.institution_id, f"No deletion request has id {request_id}")
     return request
+
+
+def _settle(request_id: int, **decision) -> None:
+    """Record the approval or cancellation, or answer 409 if the request is decided already.
+
+    A conditional UPDATE: only the first of two simultaneous decisions (two approvals, or an
+    approval racing a cancel) changes the row; the other finds nothing left to update."""
+    D = DeletionRequest
+    claimed = D.update(**decision).where(
+        (D.id == request_id) & D.confirmed_by.is_null() & D.cancelled_by.is_null()).execute()
+    if not claimed:
+        raise Conflict(_settled(request_id))
 
 
 def _settled(request_id: int) -> str:
