@@ -1,5 +1,6 @@
 """The two views of generic files: list rows (with their latest digests) and show records."""
 from models.checksum import Checksum
+from models.counts import FILE_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -71,6 +72,7 @@ def _listings():
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
         joins_to_one=True,
+        counts=FILE_COUNTS,
     )
     record = Listing(
         name="generic file",

@@ -2,6 +2,7 @@
 import peewee
 
 from models.base import BaseModel, Char, Text, utcnow
+from models.counts import OBJECT_COUNTS
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.institution import Institution
 from models.query import Column, DATETIME, INT, Listing
@@ -98,6 +99,7 @@ def _listing():
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
         joins_to_one=True,
+        counts=OBJECT_COUNTS,
     )
 
 

@@ -12,6 +12,7 @@ import peewee
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.base import BaseModel, utcnow
 from models.checksum import Checksum
+from models.counts import COUNT_TABLES
 from models.db import database, is_postgres
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
@@ -154,6 +155,13 @@ def _v4_work_items_by_action_and_status() -> None:
         _create_index(table, columns)
 
 
+def _v5_exact_count_tallies() -> None:
+    """Tallies of objects, files, events and work items by their count dimensions, kept exact
+    by triggers and filled from the rows already there (models/counts.py)."""
+    for tally in COUNT_TABLES:
+        tally.install()
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "initial schema", _v1_initial_schema),
     (2, "member read indexes, one pending restore per object or file",
@@ -161,6 +169,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (3, "drop one-column indexes that a composite index starts with",
      _v3_drop_prefix_covered_indexes),
     (4, "work item indexes for action and status together", _v4_work_items_by_action_and_status),
+    (5, "exact count tallies kept by triggers", _v5_exact_count_tallies),
 ]
 
 

@@ -2,6 +2,7 @@
 import peewee
 
 from models.base import BaseModel, Char, Text, utcnow
+from models.counts import EVENT_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -103,6 +104,7 @@ def _view():
         default_sort=[("date_time", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
         joins_to_one=True,
+        counts=EVENT_COUNTS,
     )
 
 

@@ -2,6 +2,7 @@
 import peewee
 
 from models.base import BaseModel, Char, Text, utcnow
+from models.counts import ITEM_COUNTS
 from models.deletion_request import DeletionRequest
 from models.generic_file import GenericFile
 from models.institution import Institution
@@ -126,6 +127,7 @@ def _view():
                "updated_at"),
         default_sort=[("updated_at", "desc")],
         joins_to_one=True,
+        counts=ITEM_COUNTS,
     )
 
 
