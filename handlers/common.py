@@ -9,12 +9,12 @@ from models.caller import Caller
 from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
-from registry.threads import run_sync
+from registry.threads import run_read
 
 
 def page_link(page: Page, number: int) -> str:
     """The request's own path and query with `page` and `per_page` replaced, keys sorted."""
-    request = current_request
+    request = current_request._get_current_object()  # the proxy builds a request per access
     items = [(k, v) for k, v in request.query_params.multi_items()
              if k not in ("page", "per_page")]
     items += [("page", str(number)), ("per_page", str(page.per_page))]
@@ -33,12 +33,12 @@ def envelope(page: Page) -> dict:
 
 
 async def list_response(listing: Listing, caller: Caller, params: dict):
-    page = await run_sync(listing.list, caller, params)
+    page = await run_read(listing.list, caller, params)
     return json_response(envelope(page))
 
 
 async def show_response(fetch, caller: Caller, key: str):
-    return json_response(await run_sync(fetch, caller, key))
+    return json_response(await run_read(fetch, caller, key))
 
 
 async def request_body():

@@ -11,6 +11,8 @@ from urllib.parse import urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
+from models.read_budget import BudgetedSqliteDatabase
+
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {
@@ -36,7 +38,7 @@ def make_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
         if not path:
             raise ConfigurationError(f"DATABASE_URL {url!r} names no SQLite file")
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        return BudgetedSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         conninfo = url.replace("postgres://", "postgresql://", 1)
         return PooledPostgresqlDatabase(

@@ -11,7 +11,7 @@ from connexion.exceptions import Forbidden
 from connexion.security import AbstractSecurityHandler, ApiKeySecurityHandler
 
 from models import user as users
-from registry.threads import run_sync
+from registry.threads import run_read
 
 USER_HEADER = "X-Pharos-API-User"
 KEY_HEADER = "X-Pharos-API-Key"
@@ -23,7 +23,7 @@ def accept_user_header(api_key: str, required_scopes=None):
 
 async def authenticate(api_key: str, request, required_scopes=None):
     email = request.headers.get(USER_HEADER)
-    caller = await run_sync(users.authenticate, email, api_key)
+    caller = await run_read(users.authenticate, email, api_key)
     if caller is None:
         return None  # Connexion answers 401
     return {"sub": caller.email, "caller": caller}

@@ -21,7 +21,7 @@ from registry.settings import DEFAULT_DATABASE_URL, Settings
 ])
 def test_sqlite_urls_name_the_file(url, path):
     db = make_database(url)
-    assert type(db) is peewee.SqliteDatabase
+    assert isinstance(db, peewee.SqliteDatabase)
     assert db.database == path
 
 
