@@ -18,6 +18,7 @@ from models.db import init_database
 from registry import errors, security, spec_files
 from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
+from registry.fast_reads import FastReads, read_routes
 from registry.redoc import add_redoc
 from registry.operations import decorate_handlers_once
 from registry.settings import Settings
@@ -83,20 +84,20 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     admin_objects.configure(settings.batch_deletion_key)
     _route_integer_path_parameters_as_text()
     decorate_handlers_once()
+    validator_map = {
+        "parameter": errors.NamingParameterValidator,
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": errors.NamingJSONBodyValidator}),
+    }
     app = connexion.AsyncApp(
         "registry",
         specification_dir=str(MEMBER_SPEC.parent),
         strict_validation=True,
         validate_responses=settings.validate_responses,
-        validator_map={
-            "parameter": errors.NamingParameterValidator,
-            "body": MediaTypeDict({**VALIDATOR_MAP["body"],
-                                   "*/*json": errors.NamingJSONBodyValidator}),
-        },
+        validator_map=validator_map,
         security_map=security.SECURITY_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
-    served = []
+    served, reads = [], []
     for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),
                                ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3")):
         document = load_spec(path)
@@ -104,8 +105,16 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         _publish(app, prefix, published(document))
         add_redoc(app, prefix, document["info"]["title"])
         served.append((prefix, document))
+        if settings.fast_reads:
+            reads += read_routes(copy.deepcopy(document), AuthorizingResolver(), base_path=prefix,
+                                 validator_map=validator_map,
+                                 security_map=security.SECURITY_MAP, strict_validation=True,
+                                 validate_responses=settings.validate_responses)
     errors.install(app, allowed_methods=AllowedMethods(served))
     # Outside Connexion's exception middleware, so that the problem responses of the security,
     # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
     app.add_middleware(SecurityHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    if reads:
+        # Inside SecurityHeaders, so that its answers carry the headers too.
+        app.add_middleware(FastReads, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=reads)
     return app

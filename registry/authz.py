@@ -96,12 +96,17 @@ def _takes_user_param() -> bool:
 def guard(operation_id: str, handler, allowed: frozenset[str]):
     """The handler, callable only by the roles in `allowed`; it receives the caller first."""
 
+    takes_user = None  # whether the operation has a `user` query parameter: read once
+
     async def endpoint(**kwargs):
+        nonlocal takes_user
         caller = caller_from(kwargs.pop("token_info", None))
         # Connexion passes its context entry `user` (the auth subject) under the same name as
         # the work items' `user` query filter, overwriting it: take the filter from the query.
         kwargs.pop("user", None)
-        if _takes_user_param():
+        if takes_user is None:
+            takes_user = _takes_user_param()
+        if takes_user:
             value = connexion_request.query_params.get("user")
             if value is not None:
                 kwargs["user"] = value

@@ -25,6 +25,7 @@ from connexion.validators.json import JSONRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from models.errors import DomainError
 from registry.responses import problem
@@ -129,8 +130,11 @@ class NamingParameterValidator(ParameterValidator):
                     request, security_params=self.security_query_params)):
                 errors.append({"name": name, "in": "query",
                                "message": "is not a parameter of this operation"})
+        query = request.query_params
         for param in self.parameters.get("query", []):
-            errors += self._errors_for("query", param, request.query_params.get(param["name"]))
+            value = query.get(param["name"])
+            if value is not None or param.get("required"):
+                errors += self._errors_for("query", param, value)
         for param in self.parameters.get("path", []):
             value = request.path_params.get(param["name"].replace("-", "_"))
             errors += self._errors_for("path", param, value)
@@ -288,6 +292,15 @@ def http_error_handler(allowed_methods=None):
     return http_error
 
 
+async def client_disconnected(request, exc: ClientDisconnect):
+    """The client went away before its body was read (a load driver stopping, a timeout): not
+    a server fault, so no traceback in the error log. Nobody receives the answer; the access
+    log shows 400."""
+    log.info("client disconnected before %s %s was read", request.method, request.url.path)
+    return problem(400, "Bad Request", "The client disconnected before sending its request.",
+                   instance=request.url.path)
+
+
 async def unexpected_error(request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "Internal Server Error",
@@ -299,4 +312,5 @@ def install(app, allowed_methods=None) -> None:
     app.add_error_handler(DomainError, domain_error)
     app.add_error_handler(ProblemException, problem_error)
     app.add_error_handler(HTTPException, http_error_handler(allowed_methods))
+    app.add_error_handler(ClientDisconnect, client_disconnected)
     app.add_error_handler(Exception, unexpected_error)

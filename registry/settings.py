@@ -23,6 +23,8 @@ class Settings:
     # The shared secret of POST /admin-api/v3/objects/init_batch_delete (a UUID); unset, that
     # operation answers 503.
     batch_deletion_key: str | None = None
+    # GETs answered in one pass (registry/fast_reads.py); off only to compare the two paths.
+    fast_reads: bool = True
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -33,4 +35,5 @@ class Settings:
             db_pool_size=int(env.get("REGISTRY_DB_POOL_SIZE") or 8),
             log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
+            fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),
         )

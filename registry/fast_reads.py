@@ -1,0 +1,246 @@
+"""GET requests answered in one pass, instead of through Connexion's chain of middlewares.
+
+A GET that Connexion serves goes through a dozen ASGI layers: three Starlette routers (Swagger
+UI's, the routing middleware's and the app's own, each matching the path again), the security,
+validation and context middlewares, each wrapping `send` or copying the scope, and a decorator
+chain that builds a request object per layer. Measured under load, that chain took half of a
+worker's time on a list and more on a show (bench/results).
+
+This middleware sits in front of that chain and answers the GET operations of both APIs with
+the same parts the chain would use, put together once per operation at start-up: the spec's
+parameters and Connexion's URI parser, the parameter validator of the app's validator map,
+Connexion's own security verification over our security functions, and the handler as the
+resolver wrapped it (role check included). It answers only a request that passes all of them
+and whose handler returns a response. Anything else (a path it does not route, a missing or bad
+key, a parameter the validator refuses, a handler that raises, a request with a body) goes,
+untouched, to the full chain, which then gives its one documented answer (401, 400, 404, ...).
+A GET reads, so running the same request again on that path changes nothing.
+
+`tests/test_fast_reads.py` holds the two paths to the same bytes, request by request.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from connexion.context import _context, _operation, _receive, _scope
+from connexion.decorators.parameter import get_arguments, sanitized, unwrap_decorators
+from connexion.frameworks.starlette import starlettify_path
+from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.response_validation import ResponseValidationOperation
+from connexion.middleware.security import SecurityOperation
+from connexion.operations import OpenAPIOperation
+from connexion.security import SecurityHandlerFactory
+from connexion.spec import Specification
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.utils import get_function_from_name, inspect_function_arguments
+from starlette.responses import Response
+from starlette.routing import compile_path
+
+log = logging.getLogger(__name__)
+# Connexion's name sanitizer (three regex substitutions), remembered: names come from the spec.
+_sanitized = functools.lru_cache(maxsize=1024)(sanitized)
+
+
+class _URIParser(OpenAPIURIParser):
+    """Connexion's URI parser, but its table of parameter schemas, which it rebuilds on every
+    access (once per query parameter), is built once: a route keeps its parser."""
+
+    @functools.cached_property
+    def param_schemas(self):
+        return {k: v.get("schema", {}) for k, v in self.param_defns.items()}
+
+
+@dataclass
+class ReadRoute:
+    """One GET operation, with everything a request of it needs, built once."""
+
+    operation: OpenAPIOperation
+    pattern: re.Pattern
+    convertors: dict
+    uri_parser: OpenAPIURIParser
+    validator: object  # the app's parameter validator class, bound to this operation
+    verify: Callable  # request -> true when the caller is verified (context filled in)
+    endpoint: Callable  # the resolved (guarded) handler
+    arguments: list[str]
+    has_kwargs: bool
+
+    response_validation: Callable | None = None  # wraps the response when validation is on
+
+    async def answer(self, scope: dict, receive) -> Response | None:
+        """The handler's response, or None when the full chain must answer instead."""
+        match = self.pattern.match(scope["path"])
+        if match is None:
+            return None
+        scope = {**scope, "extensions": {**scope.get("extensions", {}), "connexion_context": {}},
+                 "path_params": {name: self.convertors[name].convert(value)
+                                 for name, value in match.groupdict().items()}}
+        request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
+        try:
+            if not await self.verify(request):
+                return None
+            self.validator.validate_request(request)
+        except Exception:  # the chain answers 401, 403 or 400 the documented way
+            return None
+        context = request.context
+        _context.set(context)
+        _operation.set(self.operation)
+        _scope.set(scope)
+        _receive.set(receive)
+        kwargs = get_arguments(
+            self.operation, path_params=request.path_params, query_params=request.query_params,
+            body=None, files={}, arguments=self.arguments, has_kwargs=self.has_kwargs,
+            sanitize=_sanitized, content_type=request.mimetype)
+        kwargs = {_sanitized(k): v for k, v in kwargs.items()}
+        for key, value in context.items():
+            if self.has_kwargs or key in self.arguments:
+                kwargs[key] = value
+        try:
+            response = await self.endpoint(**kwargs)
+        except Exception:  # NotFound, Forbidden...: the chain's error handlers shape them
+            return None
+        if not isinstance(response, Response):
+            return None
+        if self.response_validation is not None:
+            return self.response_validation(response)
+        return response
+
+
+class FastReads:
+    """ASGI middleware: GETs of the routed operations answered here, the rest passed on."""
+
+    def __init__(self, app, routes: list[ReadRoute]):
+        self.app = app
+        self.static = {}
+        self.dynamic = []
+        for route in routes:
+            if route.convertors:
+                self.dynamic.append(route)
+            else:
+                self.static.setdefault(route.pattern.pattern, route)
+        self.static = {_literal(pattern): route for pattern, route in self.static.items()}
+
+    def route(self, path: str) -> ReadRoute | None:
+        route = self.static.get(path)
+        if route is not None:
+            return route
+        for route in self.dynamic:
+            if route.pattern.match(path):
+                return route
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if (scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path")
+                and not _has_body(scope)):
+            route = self.route(scope["path"])
+            if route is not None:
+                response = await route.answer(scope, receive)
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+def _has_body(scope) -> bool:
+    """A GET with a body, or a content type (which the chain checks against the operation's),
+    is left to the chain: reading the body here would leave none for it."""
+    for name, value in scope["headers"]:
+        if name in (b"transfer-encoding", b"content-type") or (
+                name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+def _literal(pattern: str) -> str:
+    """The path a static route's regex (`^/a/b$`) matches."""
+    return re.sub(r"\\(.)", r"\1", pattern[1:-1])
+
+
+def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict,
+                security_map: dict, strict_validation: bool,
+                validate_responses: bool) -> list[ReadRoute]:
+    """A ReadRoute for each GET operation of `document`, in the spec's order (the order in
+    which Starlette, and so Connexion, tries them)."""
+    specification = Specification.load(document)
+    factory = SecurityHandlerFactory(security_map)
+    routes = []
+    for path, methods in specification["paths"].items():
+        if "get" not in methods:
+            continue
+        operation = OpenAPIOperation.from_spec(specification, path=path, method="get",
+                                               resolver=resolver,
+                                               uri_parser_class=OpenAPIURIParser)
+        regex, _, convertors = compile_path(
+            base_path.rstrip("/") + starlettify_path(path, operation.get_path_parameter_types()))
+        uri_parser = _URIParser(operation.parameters, operation.body_definition())
+        verify = _header_keys(operation) or _connexion_verification(operation, factory)
+        arguments, has_kwargs = inspect_function_arguments(
+            unwrap_decorators(operation.function))
+        routes.append(ReadRoute(
+            operation=operation, pattern=regex, convertors=convertors, uri_parser=uri_parser,
+            validator=validator_map["parameter"](operation.parameters, uri_parser=uri_parser,
+                                      strict_validation=strict_validation,
+                                      security_query_params=[]),
+            verify=verify, endpoint=operation.function,
+            arguments=arguments, has_kwargs=has_kwargs,
+            response_validation=_response_validation(operation, validator_map)
+            if validate_responses else None))
+    return routes
+
+
+def _connexion_verification(operation, factory):
+    """Connexion's own verification of the operation's security (raises when it fails)."""
+    verification = SecurityOperation.from_operation(
+        operation, next_app=None, security_handler_factory=factory).verification_fn
+
+    async def verify(request) -> bool:
+        await verification(request)
+        return True
+    return verify
+
+
+def _header_keys(operation):
+    """For the security this project uses (one requirement whose schemes are all API keys in
+    headers, like X-Pharos-API-User AND X-Pharos-API-Key): the same verification as
+    Connexion's, the scheme functions called in the spec's order and the context filled in
+    the same way, without its three layers of wrappers. None for any other security."""
+    if not operation.security or len(operation.security) != 1:
+        return None
+    schemes = []
+    for name in operation.security[0]:
+        scheme = operation.security_schemes[name]
+        if scheme.get("type") != "apiKey" or scheme.get("in") != "header":
+            return None
+        function = get_function_from_name(scheme["x-apikeyInfoFunc"])
+        takes_request = "request" in inspect.signature(function).parameters
+        schemes.append((name, scheme["name"], function, takes_request))
+
+    async def verify(request) -> bool:
+        token_info = {}
+        headers = request.headers
+        for name, header, function, takes_request in schemes:
+            value = headers.get(header)
+            if value is None:
+                return False
+            result = function(value, request=request) if takes_request else function(value)
+            while inspect.isawaitable(result):
+                result = await result
+            if result is None:
+                return False
+            token_info[name] = result
+        request.context.update(
+            {"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info})
+        return True
+    return verify
+
+
+def _response_validation(operation, validator_map):
+    """Connexion's response check of `operation`, around a ready response."""
+    def validated(response):
+        return ResponseValidationOperation(response, operation=operation,
+                                           validator_map=validator_map)
+    return validated
