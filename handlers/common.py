@@ -1,9 +1,11 @@
 """The two shapes every resource shares: a page of a list, and one record."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from operator import itemgetter
+from urllib.parse import parse_qsl, urlencode
 
 from connexion.context import request as current_request
+from connexion.context import scope as current_scope
 
 from models.caller import Caller
 from registry.errors import PARSED_BODY
@@ -12,24 +14,36 @@ from registry.responses import json_response
 from registry.threads import run_read
 
 
-def page_link(page: Page, number: int) -> str:
-    """The request's own path and query with `page` and `per_page` replaced, keys sorted."""
-    request = current_request._get_current_object()  # the proxy builds a request per access
-    items = [(k, v) for k, v in request.query_params.multi_items()
-             if k not in ("page", "per_page")]
-    items += [("page", str(number)), ("per_page", str(page.per_page))]
-    items.sort(key=lambda kv: kv[0])  # stable: repeated keys keep their order
-    return f"{request.url.path}?{urlencode(items)}"
+def page_links(page: Page) -> tuple[str | None, str | None]:
+    """The next and previous links: the request's own path and query with `page` and
+    `per_page` replaced, keys sorted (repeated keys keep their order), or None at either end.
+
+    Read from the ASGI scope as Starlette would parse it, once for both links: building a
+    request object (and its URL) per link cost more than the rest of a page's envelope.
+    """
+    has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
+    has_previous = page.page > 1
+    if not (has_next or has_previous):
+        return None, None
+    scope = current_scope._get_current_object()
+    kept = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),
+                                         keep_blank_values=True)
+            if k not in ("page", "per_page")]
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+
+    def link(number: int) -> str:
+        items = kept + [("page", str(number)), ("per_page", str(page.per_page))]
+        items.sort(key=itemgetter(0))
+        return f"{path}?{urlencode(items)}"
+
+    return (link(page.page + 1) if has_next else None,
+            link(page.page - 1) if has_previous else None)
 
 
 def envelope(page: Page) -> dict:
-    has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
-    return {
-        "count": page.count,
-        "next": page_link(page, page.page + 1) if has_next else None,
-        "previous": page_link(page, page.page - 1) if page.page > 1 else None,
-        "results": page.rows,
-    }
+    next_link, previous_link = page_links(page)
+    return {"count": page.count, "next": next_link, "previous": previous_link,
+            "results": page.rows}
 
 
 async def list_response(listing: Listing, caller: Caller, params: dict):

@@ -24,11 +24,13 @@ import functools
 import inspect
 import logging
 import re
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Callable
 
 from connexion.context import _context, _operation, _receive, _scope
-from connexion.decorators.parameter import get_arguments, sanitized, unwrap_decorators
+from connexion.decorators.parameter import (_get_query_defaults, _get_val_from_param,
+                                            _query_args_helper, sanitized, unwrap_decorators)
 from connexion.frameworks.starlette import starlettify_path
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.response_validation import ResponseValidationOperation
@@ -37,7 +39,7 @@ from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import Specification
 from connexion.uri_parsing import OpenAPIURIParser
-from connexion.utils import get_function_from_name, inspect_function_arguments
+from connexion.utils import deep_merge, get_function_from_name, inspect_function_arguments
 from starlette.responses import Response
 from starlette.routing import compile_path
 
@@ -66,8 +68,7 @@ class ReadRoute:
     validator: object  # the app's parameter validator class, bound to this operation
     verify: Callable  # request -> true when the caller is verified (context filled in)
     endpoint: Callable  # the resolved (guarded) handler
-    arguments: list[str]
-    has_kwargs: bool
+    handler_arguments: HandlerArguments
 
     response_validation: Callable | None = None  # wraps the response when validation is on
 
@@ -91,14 +92,7 @@ class ReadRoute:
         _operation.set(self.operation)
         _scope.set(scope)
         _receive.set(receive)
-        kwargs = get_arguments(
-            self.operation, path_params=request.path_params, query_params=request.query_params,
-            body=None, files={}, arguments=self.arguments, has_kwargs=self.has_kwargs,
-            sanitize=_sanitized, content_type=request.mimetype)
-        kwargs = {_sanitized(k): v for k, v in kwargs.items()}
-        for key, value in context.items():
-            if self.has_kwargs or key in self.arguments:
-                kwargs[key] = value
+        kwargs = self.handler_arguments(request.path_params, request.query_params, context)
         try:
             response = await self.endpoint(**kwargs)
         except Exception:  # NotFound, Forbidden...: the chain's error handlers shape them
@@ -108,6 +102,39 @@ class ReadRoute:
         if self.response_validation is not None:
             return self.response_validation(response)
         return response
+
+
+class HandlerArguments:
+    """Connexion's `get_arguments` for a GET without a body, with the tables it derives from
+    the operation on every call (definitions by name, deep-copied defaults) built once."""
+
+    def __init__(self, operation: OpenAPIOperation):
+        if operation.is_request_body_defined:
+            raise ValueError(f"{operation.operation_id}: a GET with a request body")
+        self.arguments, self.has_kwargs = inspect_function_arguments(
+            unwrap_decorators(operation.function))
+        self.path_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "path"}
+        self.query_definitions = {
+            p["name"]: p for p in operation.parameters if p["in"] == "query"}
+        self.defaults = _get_query_defaults(self.query_definitions)
+
+    def __call__(self, path_params: dict, query_params: dict, context: dict) -> dict:
+        """The handler's keyword arguments: path, then query parameters, then the context
+        entries (the caller) it takes."""
+        kwargs = {}
+        for name, value in path_params.items():
+            definition = self.path_definitions.get(name)
+            kwargs[_sanitized(name)] = (value if definition is None
+                                        else _get_val_from_param(value, definition))
+        query = deep_merge(deepcopy(self.defaults), query_params) if self.defaults \
+            else query_params
+        kwargs.update(_query_args_helper(self.query_definitions, query, self.arguments,
+                                         self.has_kwargs, _sanitized))
+        kwargs = {_sanitized(k): v for k, v in kwargs.items()}
+        for key, value in context.items():
+            if self.has_kwargs or key in self.arguments:
+                kwargs[key] = value
+        return kwargs
 
 
 class FastReads:
@@ -178,15 +205,13 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
             base_path.rstrip("/") + starlettify_path(path, operation.get_path_parameter_types()))
         uri_parser = _URIParser(operation.parameters, operation.body_definition())
         verify = _header_keys(operation) or _connexion_verification(operation, factory)
-        arguments, has_kwargs = inspect_function_arguments(
-            unwrap_decorators(operation.function))
         routes.append(ReadRoute(
             operation=operation, pattern=regex, convertors=convertors, uri_parser=uri_parser,
             validator=validator_map["parameter"](operation.parameters, uri_parser=uri_parser,
                                       strict_validation=strict_validation,
                                       security_query_params=[]),
             verify=verify, endpoint=operation.function,
-            arguments=arguments, has_kwargs=has_kwargs,
+            handler_arguments=HandlerArguments(operation),
             response_validation=_response_validation(operation, validator_map)
             if validate_responses else None))
     return routes
