@@ -137,6 +137,25 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
     _nothing_written(client, world, objects, bodies)
 
 
+def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(client, world, admin,
+                                                                   example_id, scratch):
+    """The U+0000 walk is skipped for a UTF-8 body without the escape `\\u0000`
+    (registry/errors.py): a NUL deep in a batch is still found, and a text that merely spells
+    the escape (a backslash, then `u0000`) is stored as it is."""
+    objects = [scratch()]
+    bodies = batch(objects, 50, "nul")
+    bodies[37]["file_format"] = "text/plain\x00"
+    problem = assert_problem(post_batch(client, admin, example_id, bodies), 422)
+    assert error_names(problem) == {"[37].file_format"}
+    _nothing_written(client, world, objects, bodies)
+    bodies[37]["file_format"] = "text/plain"
+    bodies[12]["file_format"] = "text/\\u0000-lookalike"
+    response = post_batch(client, admin, example_id, bodies)
+    assert response.status_code == 201, response.text[:2000]
+    shown = member_get(client, world, f"files/show/{bodies[12]['identifier']}")
+    assert shown["file_format"] == "text/\\u0000-lookalike"
+
+
 def test_batch_rules(client, world, admin, example_id, scratch):
     mine, theirs = scratch(), scratch(world.institutions["test.edu"])
     good = file_body(mine, path="data/a")
