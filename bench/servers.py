@@ -1,8 +1,9 @@
 """Starting and stopping the two servers under test, on 127.0.0.1 only.
 
 Registry runs as an operator runs it: `registry serve --workers N` (gunicorn, uvicorn workers,
-`--preload`, production settings: no response validation). The floor runs under the same
-gunicorn, worker class and worker count, so the two differ only in the app.
+`--preload`, an access-log line per request, production settings: no response validation).
+The floor runs under the same gunicorn command (registry.cli.gunicorn_command), so the two
+differ only in the app.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from registry.cli import gunicorn_command
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_DIR = ROOT / "var" / "bench" / "logs"
@@ -68,9 +71,8 @@ def start_registry(database_url: str, port: int, workers: int) -> Server:
 
 
 def gunicorn_argv(app: str, port: int, workers: int) -> list[str]:
-    return [str(BIN / "python"), "-m", "gunicorn", app,
-            "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", str(workers),
-            "--bind", f"{HOST}:{port}", "--preload"]
+    """`registry serve --workers N`'s gunicorn command (access log included), for another app."""
+    return [str(BIN / "python"), *gunicorn_command(app, HOST, port, workers)[1:]]
 
 
 def start_floor(plan_path: str, port: int, workers: int) -> Server:

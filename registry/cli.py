@@ -172,16 +172,21 @@ def cmd_keys_revoke(args, settings):
     print(f"revoked {count} key(s) of {user.email}", file=sys.stderr)
 
 
+def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
+    """How production runs an ASGI app: gunicorn, uvicorn workers, the app loaded once before
+    the fork (--preload), one access-log line per request on stdout. The benchmark runs its
+    floor app with the same command."""
+    return [sys.executable, "-m", "gunicorn", app,
+            "--worker-class", "uvicorn_worker.UvicornWorker",
+            "--workers", str(workers),
+            "--bind", f"{host}:{port}",
+            "--preload",
+            "--access-logfile", "-"]
+
+
 def cmd_serve(args, settings):
     if args.workers and args.workers > 0:
-        argv = [
-            sys.executable, "-m", "gunicorn", "registry.app:create_app()",
-            "--worker-class", "uvicorn_worker.UvicornWorker",
-            "--workers", str(args.workers),
-            "--bind", f"{args.host}:{args.port}",
-            "--preload",
-            "--access-logfile", "-",
-        ]
+        argv = gunicorn_command("registry.app:create_app()", args.host, args.port, args.workers)
         os.execvp(argv[0], argv)
     import uvicorn
 
