@@ -117,6 +117,9 @@ class HandlerArguments:
         self.query_definitions = {
             p["name"]: p for p in operation.parameters if p["in"] == "query"}
         self.defaults = _get_query_defaults(self.query_definitions)
+        # Connexion deep-copies the defaults on every call; scalars need no copy.
+        self.copy_defaults = deepcopy if any(
+            isinstance(v, (list, dict)) for v in self.defaults.values()) else dict
 
     def __call__(self, path_params: dict, query_params: dict, context: dict) -> dict:
         """The handler's keyword arguments: path, then query parameters, then the context
@@ -126,7 +129,7 @@ class HandlerArguments:
             definition = self.path_definitions.get(name)
             kwargs[_sanitized(name)] = (value if definition is None
                                         else _get_val_from_param(value, definition))
-        query = deep_merge(deepcopy(self.defaults), query_params) if self.defaults \
+        query = deep_merge(self.copy_defaults(self.defaults), query_params) if self.defaults \
             else query_params
         kwargs.update(_query_args_helper(self.query_definitions, query, self.arguments,
                                          self.has_kwargs, _sanitized))
