@@ -1,28 +1,28 @@
 """Admin writes of generic files: create (one or a batch), update, delete."""
-from starlette.concurrency import run_in_threadpool
 
 from handlers.common import request_body
 from models import file_writes
 from registry.responses import json_response
+from registry.threads import run_write
 
 FILE_PATH = "/admin-api/v3/files/show/{}"
 
 
 async def create_file(caller, institution_id: int, body: dict):
-    record = await run_in_threadpool(file_writes.create_file, caller, institution_id, body)
+    record = await run_write(file_writes.create_file, caller, institution_id, body)
     return json_response(record, 201, headers={"Location": FILE_PATH.format(record["id"])})
 
 
 async def create_file_batch(caller, institution_id: int):
     body = await request_body()  # up to 10,000 files: parsed once, by the body validator
-    created = await run_in_threadpool(file_writes.create_files, caller, institution_id, body)
+    created = await run_write(file_writes.create_files, caller, institution_id, body)
     return json_response({"count": len(created), "next": None, "previous": None,
                           "results": created}, 201)
 
 
 async def update_file(caller, id: int, body: dict):
-    return json_response(await run_in_threadpool(file_writes.update_file, caller, id, body))
+    return json_response(await run_write(file_writes.update_file, caller, id, body))
 
 
 async def delete_file(caller, id: int):
-    return json_response(await run_in_threadpool(file_writes.delete_file, caller, id))
+    return json_response(await run_write(file_writes.delete_file, caller, id))

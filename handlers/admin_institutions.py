@@ -1,9 +1,9 @@
 """Institutions (admin API): create, update and deactivate; each answers the institution."""
-from starlette.concurrency import run_in_threadpool
 
 from models import institution_writes as writes
 from models.institution import INSTITUTIONS
 from registry.responses import json_response
+from registry.threads import run_write
 
 SHOW_PATH = "/admin-api/v3/institutions/show/{}"
 
@@ -14,15 +14,15 @@ def _write_then_read(caller, write, *args) -> dict:
 
 
 async def create_institution(caller, body: dict):
-    view = await run_in_threadpool(_write_then_read, caller, writes.create_institution, body)
+    view = await run_write(_write_then_read, caller, writes.create_institution, body)
     return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
 
 
 async def update_institution(caller, id: int, body: dict):
-    return json_response(await run_in_threadpool(
+    return json_response(await run_write(
         _write_then_read, caller, writes.update_institution, id, body))
 
 
 async def deactivate_institution(caller, id: int):
-    return json_response(await run_in_threadpool(
+    return json_response(await run_write(
         _write_then_read, caller, writes.deactivate_institution, id))

@@ -1,11 +1,11 @@
 """Admin writes of intellectual objects: create, update, delete, queue a restore, and file a
 batch deletion request."""
-from starlette.concurrency import run_in_threadpool
 
 from models import object_writes
 from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
 from registry.responses import json_response
+from registry.threads import run_write
 
 OBJECT_PATH = "/admin-api/v3/objects/show/{}"
 ITEM_PATH = "/admin-api/v3/items/show/{}"
@@ -20,24 +20,24 @@ def configure(batch_deletion_key: str | None) -> None:
 
 
 async def create_object(caller, institution_id: int, body: dict):
-    obj = await run_in_threadpool(object_writes.create_object, caller, institution_id, body)
+    obj = await run_write(object_writes.create_object, caller, institution_id, body)
     return json_response(obj, 201, headers={"Location": OBJECT_PATH.format(obj["id"])})
 
 
 async def update_object(caller, id: int, body: dict):
-    return json_response(await run_in_threadpool(object_writes.update_object, caller, id, body))
+    return json_response(await run_write(object_writes.update_object, caller, id, body))
 
 
 async def delete_object(caller, id: int):
-    return json_response(await run_in_threadpool(object_writes.delete_object, caller, id))
+    return json_response(await run_write(object_writes.delete_object, caller, id))
 
 
 async def init_object_restore(caller, id: int):
     # The member API's restore request, made by a sysadmin: one rule set for both APIs.
-    item = await run_in_threadpool(restore_object, caller, str(id))
+    item = await run_write(restore_object, caller, str(id))
     return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
 
 
 async def init_batch_delete(caller, body: dict):
-    request = await run_in_threadpool(file_batch_deletion, caller, body, _batch_deletion["key"])
+    request = await run_write(file_batch_deletion, caller, body, _batch_deletion["key"])
     return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})

@@ -1,8 +1,8 @@
 """Admin writes of checksums, PREMIS events and storage records."""
-from starlette.concurrency import run_in_threadpool
 
 from models import record_writes
 from registry.responses import json_response
+from registry.threads import run_write
 
 BASE = "/admin-api/v3"
 
@@ -12,16 +12,16 @@ def _created(record: dict, path: str):
 
 
 async def create_checksum(caller, institution_id: int, body: dict):
-    record = await run_in_threadpool(record_writes.create_checksum, caller, institution_id, body)
+    record = await run_write(record_writes.create_checksum, caller, institution_id, body)
     return _created(record, "checksums/show")
 
 
 async def create_event(caller, body: dict):
-    return _created(await run_in_threadpool(record_writes.create_event, caller, body),
+    return _created(await run_write(record_writes.create_event, caller, body),
                     "events/show")
 
 
 async def create_storage_record(caller, institution_id: int, body: dict):
-    record = await run_in_threadpool(record_writes.create_storage_record, caller,
+    record = await run_write(record_writes.create_storage_record, caller,
                                      institution_id, body)
     return _created(record, "storage_records/show")

@@ -1,10 +1,10 @@
 """Users and their API keys (admin API). No response but issue_api_key's carries a key."""
-from starlette.concurrency import run_in_threadpool
 
 from handlers.common import list_response, show_response
 from models import user_writes as writes
 from models.user import USERS
 from registry.responses import json_response
+from registry.threads import run_write
 
 SHOW_PATH = "/admin-api/v3/users/show/{}"
 
@@ -25,24 +25,24 @@ async def show_user(caller, id: int):
 
 
 async def create_user(caller, body: dict):
-    view = await run_in_threadpool(_write_then_read, caller, writes.create_user, body)
+    view = await run_write(_write_then_read, caller, writes.create_user, body)
     return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
 
 
 async def disable_user(caller, id: int):
-    return json_response(await run_in_threadpool(
+    return json_response(await run_write(
         _write_then_read, caller, writes.disable_user, id))
 
 
 async def issue_api_key(caller, id: int):
-    return json_response(await run_in_threadpool(writes.issue_api_key, id), 201)
+    return json_response(await run_write(writes.issue_api_key, id), 201)
 
 
 async def revoke_api_key(caller, id: int, prefix: str):
-    revoked = await run_in_threadpool(writes.revoke_api_key, id, prefix)
+    revoked = await run_write(writes.revoke_api_key, id, prefix)
     return json_response({"user_id": id, "revoked": revoked})
 
 
 async def revoke_api_keys(caller, id: int):
-    revoked = await run_in_threadpool(writes.revoke_api_keys, id)
+    revoked = await run_write(writes.revoke_api_keys, id)
     return json_response({"user_id": id, "revoked": revoked})

@@ -1,23 +1,23 @@
 """Admin writes of work items: create, update, and requeue."""
-from starlette.concurrency import run_in_threadpool
 
 from models import work_item_writes
 from registry.responses import json_response
+from registry.threads import run_write
 
 ITEM_PATH = "/admin-api/v3/items/show/{}"
 
 
 async def create_work_item(caller, institution_id: int, body: dict):
-    item = await run_in_threadpool(work_item_writes.create_work_item, caller, institution_id,
+    item = await run_write(work_item_writes.create_work_item, caller, institution_id,
                                    body)
     return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
 
 
 async def update_work_item(caller, id: int, body: dict):
     return json_response(
-        await run_in_threadpool(work_item_writes.update_work_item, caller, id, body))
+        await run_write(work_item_writes.update_work_item, caller, id, body))
 
 
 async def requeue_work_item(caller, id: int, body: dict):
     return json_response(
-        await run_in_threadpool(work_item_writes.requeue_work_item, caller, id, body["stage"]))
+        await run_write(work_item_writes.requeue_work_item, caller, id, body["stage"]))

@@ -1,14 +1,14 @@
 """Restoration requests: the member API's only write."""
-from starlette.concurrency import run_in_threadpool
 
 from models.restore import restore_file, restore_object
 from registry.responses import json_response
+from registry.threads import run_write
 
 ITEM_PATH = "/member-api/v3/items/show/{}"
 
 
 async def _created(restore, caller, key):
-    item = await run_in_threadpool(restore, caller, key)
+    item = await run_write(restore, caller, key)
     return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
 
 

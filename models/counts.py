@@ -22,7 +22,8 @@ statement to the first one's commit. To keep them apart, each tally is split int
 share a row, and wait, only when their transaction ids fall on the same stripe; reads sum the
 stripes. Rows within one statement are upserted in key order, so one statement never
 deadlocks with another; two transactions on one stripe that change two tally rows in opposite
-orders over several statements can, and PostgreSQL then aborts one of them.
+orders over several statements can: PostgreSQL then rolls one of them back, and
+registry.threads.run_write runs that write again.
 
 SQLite has only row-level triggers (one upsert per row written; it has one writer at a time,
 so it has no contention and uses stripe 0 alone). A TRUNCATE on PostgreSQL empties the tally

@@ -21,12 +21,15 @@ below the pool size per worker (REGISTRY_DB_POOL_SIZE, 8), or threads wait for a
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 from typing import Callable, TypeVar
 
 from models import read_budget
 from models.db import is_postgres
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # SQLite instructions, ~3 ms of a warm read: a page of a list with its count fits, and the
 # worker's other requests wait no longer than that.
 READ_BUDGET = 100_000
@@ -46,3 +49,38 @@ async def run_read(function: Callable[..., T], *args) -> T:
         except read_budget.OverBudget:
             pass
     return await run_sync(function, *args)
+
+
+# PostgreSQL's word that a transaction lost a race and was rolled back whole: a deadlock (two
+# writers of the same count-tally stripe taking its rows in opposite orders, models/counts.py)
+# or a serialization failure. Running the transaction again is the documented answer.
+RETRIED_SQLSTATES = {"40P01", "40001"}
+WRITE_ATTEMPTS = 4
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether `exc` is, or wraps, a deadlock or serialization failure (Peewee re-raises some
+    driver errors as its own, the original in `orig`, and passes others as they are)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) in RETRIED_SQLSTATES:
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+async def run_write(function: Callable[..., T], *args) -> T:
+    """`function(*args)`, one whole write transaction, in a thread; run again (up to
+    WRITE_ATTEMPTS times, after a short random pause) when the database rolled it back for
+    losing a race, so that the caller sees the write and not a 500."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return await run_sync(function, *args)
+        except Exception as exc:
+            if attempt == WRITE_ATTEMPTS or not lost_a_race(exc):
+                raise
+            log.info("%s lost a race with another write (attempt %d); running it again",
+                     getattr(function, "__name__", function), attempt)
+            await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
+    raise AssertionError("unreachable")

@@ -1,0 +1,102 @@
+"""A write transaction that PostgreSQL rolls back for losing a race (a deadlock, a
+serialization failure) runs again instead of answering 500 (registry/threads.py)."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import peewee
+import psycopg
+import pytest
+from psycopg import errors as pg_errors
+
+from models.db import connection, database
+from registry import threads
+
+
+def _attempts(failures: list[BaseException]):
+    """A write that raises each of `failures` in turn, then returns how often it was called."""
+    calls = []
+
+    def write():
+        calls.append(1)
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+        return len(calls)
+    return write, calls
+
+
+def test_a_write_that_lost_a_race_runs_again(monkeypatch):
+    monkeypatch.setattr(threads.asyncio, "sleep", _no_sleep)
+    deadlock = pg_errors.DeadlockDetected("deadlock detected")
+    wrapped = peewee.OperationalError(pg_errors.SerializationFailure("could not serialize"))
+    write, calls = _attempts([deadlock, wrapped])
+    assert asyncio.run(threads.run_write(write)) == 3
+    assert len(calls) == 3
+
+
+def test_a_write_that_keeps_losing_gives_up(monkeypatch):
+    monkeypatch.setattr(threads.asyncio, "sleep", _no_sleep)
+    write, calls = _attempts([pg_errors.DeadlockDetected("again")] * 10)
+    with pytest.raises(pg_errors.DeadlockDetected):
+        asyncio.run(threads.run_write(write))
+    assert len(calls) == threads.WRITE_ATTEMPTS
+
+
+@pytest.mark.parametrize("error", [
+    peewee.IntegrityError("duplicate key"),
+    pg_errors.UniqueViolation("duplicate key"),
+    ValueError("not a database error"),
+])
+def test_any_other_error_is_raised_at_once(error):
+    write, calls = _attempts([error])
+    with pytest.raises(type(error)):
+        asyncio.run(threads.run_write(write))
+    assert len(calls) == 1
+
+
+def test_a_real_deadlock_is_recognised(client, backend):
+    """Two transactions that lock two rows in opposite orders: PostgreSQL aborts one, and what
+    it raises, through Peewee or straight from the driver, is recognised as a lost race."""
+    if backend != "postgres":
+        pytest.skip("SQLite has one writer at a time: it never deadlocks")
+    from tests.postgres import PG_URL
+
+    with connection():
+        database.execute_sql("DROP TABLE IF EXISTS retry_probe")
+        database.execute_sql("CREATE TABLE retry_probe (id int PRIMARY KEY, n int)")
+        database.execute_sql("INSERT INTO retry_probe VALUES (1, 0), (2, 0)")
+    raised: list[BaseException] = []
+    both_locked = threading.Barrier(2)
+
+    def through_peewee():
+        try:
+            with connection(), database.atomic():
+                database.execute_sql("UPDATE retry_probe SET n = n + 1 WHERE id = 1")
+                both_locked.wait(timeout=10)
+                database.execute_sql("UPDATE retry_probe SET n = n + 1 WHERE id = 2")
+        except Exception as exc:  # noqa: BLE001 - the test looks at what was raised
+            raised.append(exc)
+
+    def straight():
+        try:
+            with psycopg.connect(PG_URL) as conn, conn.transaction():
+                conn.execute("UPDATE retry_probe SET n = n + 1 WHERE id = 2")
+                both_locked.wait(timeout=10)
+                conn.execute("UPDATE retry_probe SET n = n + 1 WHERE id = 1")
+        except Exception as exc:  # noqa: BLE001
+            raised.append(exc)
+
+    workers = [threading.Thread(target=through_peewee), threading.Thread(target=straight)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    with connection():
+        database.execute_sql("DROP TABLE retry_probe")
+    assert len(raised) == 1, raised  # one was aborted, the other committed
+    assert threads.lost_a_race(raised[0]), repr(raised[0])
+
+
+async def _no_sleep(_seconds):
+    return None
