@@ -30,7 +30,7 @@ from typing import Callable
 
 from connexion.context import _context, _operation, _receive, _scope
 from connexion.decorators.parameter import (_get_query_defaults, _get_val_from_param,
-                                            _query_args_helper, sanitized, unwrap_decorators)
+                                            sanitized, unwrap_decorators)
 from connexion.frameworks.starlette import starlettify_path
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.response_validation import ResponseValidationOperation
@@ -131,8 +131,11 @@ class HandlerArguments:
                                         else _get_val_from_param(value, definition))
         query = deep_merge(self.copy_defaults(self.defaults), query_params) if self.defaults \
             else query_params
-        kwargs.update(_query_args_helper(self.query_definitions, query, self.arguments,
-                                         self.has_kwargs, _sanitized))
+        for name, value in query.items():  # Connexion's _query_args_helper, without its logging
+            key = _sanitized(name)
+            definition = self.query_definitions.get(name)
+            if definition is not None and (self.has_kwargs or key in self.arguments):
+                kwargs[key] = _get_val_from_param(value, definition)
         kwargs = {_sanitized(k): v for k, v in kwargs.items()}
         for key, value in context.items():
             if self.has_kwargs or key in self.arguments:
