@@ -5,6 +5,8 @@ the embedded default) or a pooled PostgreSQL connection and binds the proxy to i
 """
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
@@ -59,23 +61,49 @@ def is_postgres() -> bool:
     return isinstance(database.obj, peewee.PostgresqlDatabase)
 
 
+_thread = threading.local()
+# A kept connection idle longer than this is replaced, as the pool replaces one idle longer
+# than its stale timeout: a server or a firewall may have dropped it silently.
+KEPT_IDLE_SECONDS = 300
+
+
+def keep_connections_in_this_thread() -> None:
+    """For a long-lived thread that does the app's database work (registry.threads): its pooled
+    PostgreSQL connection stays checked out between blocks instead of going back to the pool
+    after each one. A check-out and check-in (a lock, the pool's heap, a condition's notify,
+    the driver's status checks) cost more than a short read's own Python. The pool must have a
+    connection for each such thread: registry.threads sizes its pool of threads to it."""
+    _thread.keeps = True
+    _thread.last_used = time.monotonic()
+
+
 @contextmanager
 def connection():
     """Use a connection for the duration of the block, in the calling thread.
 
-    PostgreSQL connections come from the pool and go back to it at the end. The SQLite
-    connection of a worker thread stays open for that thread's next request: opening one costs
-    more than most queries (the pragmas run on every connect).
+    PostgreSQL connections come from the pool and go back to it at the end, except in a thread
+    that keeps its connection (above). The SQLite connection of a worker thread stays open for
+    that thread's next request: opening one costs more than most queries (the pragmas run on
+    every connect). A kept connection that the driver found broken, that the pool closed
+    (`close_all`), or that sat idle for KEPT_IDLE_SECONDS is given up and a new one taken.
     """
     db = database.obj
-    if not db.is_closed():  # nested: the outer block owns the connection
+    pooled = isinstance(db, PooledPostgresqlDatabase)
+    keeps = pooled and getattr(_thread, "keeps", False)
+    if keeps:
+        now = time.monotonic()
+        if (not db.is_closed() and not db.in_transaction()
+                and (db.connection().closed or now - _thread.last_used > KEPT_IDLE_SECONDS)):
+            db.manual_close()  # dropped, or idle too long: closed for good, a fresh one taken
+        _thread.last_used = now
+    if not db.is_closed():  # nested, or kept: the outer block or the thread owns it
         yield db
         return
     db.connect()
     try:
         yield db
     finally:
-        if isinstance(db, PooledPostgresqlDatabase):
+        if pooled and not keeps:
             db.close()
 
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from handlers import admin_objects
 from models.db import init_database
-from registry import errors, security, spec_files
+from registry import errors, security, spec_files, threads
 from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
 from registry.fast_reads import FastReads, read_routes
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     init_database(settings.database_url, pool_size=settings.db_pool_size)
+    threads.configure(settings.db_pool_size)
     admin_objects.configure(settings.batch_deletion_key)
     _route_integer_path_parameters_as_text()
     decorate_handlers_once()

@@ -15,18 +15,21 @@ read that outruns it is interrupted and run again in a thread, so that it cannot
 worker's other requests for longer than the budget. PostgreSQL reads always go to a thread: every query
 there waits on a socket.
 
-The loop's default executor has min(32, CPUs + 4) threads: on PostgreSQL keep that at or
-below the pool size per worker (REGISTRY_DB_POOL_SIZE, 8), or threads wait for a connection.
+The database threads are the process's own: min(32, CPUs + 4), like the loop's default
+executor, but never more than the PostgreSQL pool's size (REGISTRY_DB_POOL_SIZE, 8), since
+each thread keeps a pooled connection checked out (models/db.py).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 from models import read_budget
-from models.db import is_postgres
+from models.db import is_postgres, keep_connections_in_this_thread
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -35,9 +38,31 @@ log = logging.getLogger(__name__)
 READ_BUDGET = 100_000
 
 
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its threads)
+_pool_size = min(32, (os.cpu_count() or 1) + 4)  # the loop's default executor's size
+
+
+def configure(db_pool_size: int) -> None:
+    """At most as many database threads as the process has pooled connections: each thread
+    keeps one (models.db.keep_connections_in_this_thread)."""
+    global _pool_size
+    _pool_size = max(1, min(_pool_size, db_pool_size))
+
+
+def _threads() -> ThreadPoolExecutor:
+    """This process's database threads, made on first use: gunicorn --preload forks after the
+    app is built, and threads do not survive a fork."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(
+            max_workers=_pool_size, thread_name_prefix="registry-db",
+            initializer=keep_connections_in_this_thread))
+    return _pool[1]
+
+
 async def run_sync(function: Callable[..., T], *args) -> T:
-    """`function(*args)` in a thread of the running loop's default executor."""
-    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+    """`function(*args)` in one of the process's database threads."""
+    return await asyncio.get_running_loop().run_in_executor(_threads(), function, *args)
 
 
 async def run_read(function: Callable[..., T], *args) -> T:
