@@ -172,7 +172,9 @@ def markdown(report: dict, notes: str = "") -> str:
              f"- started {report['started']}, finished {report['finished']}; "
              f"load average before {tuple(round(x, 1) for x in report['machine']['load_before'])}, "
              f"after {tuple(round(x, 1) for x in report['machine']['load_after'])}; "
-             f"{report['machine']['cpus']} CPUs",
+             f"{report['machine']['cpus']} CPUs"
+             + (f"; commit {report['machine']['commit']}"
+                if report["machine"].get("commit") else ""),
              f"- wrk -t{c['threads']} -c{c['connections']}, {c['seconds']} s per turn, "
              f"{c['rounds']} Registry/floor pairs per scenario after a {c['warmup']} s warm-up "
              f"of each; Registry `registry serve --workers {c['workers']}` (gunicorn, uvicorn "

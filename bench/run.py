@@ -197,4 +197,17 @@ def run(config: Config) -> dict:
 
 def _machine() -> dict:
     return {"cpus": os.cpu_count(), "load_before": os.getloadavg(),
-            "python": sys.version.split()[0]}
+            "python": sys.version.split()[0], "commit": _commit()}
+
+
+def _commit() -> str | None:
+    """The commit measured, with `+changes` when the work tree differed from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True, cwd=servers.ROOT).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True,
+                               cwd=servers.ROOT).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty.strip() else "")
