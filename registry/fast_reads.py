@@ -24,6 +24,7 @@ import functools
 import inspect
 import logging
 import re
+from collections import OrderedDict
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Callable
@@ -65,7 +66,7 @@ class ReadRoute:
     pattern: re.Pattern
     convertors: dict
     uri_parser: OpenAPIURIParser
-    validator: object  # the app's parameter validator class, bound to this operation
+    parameters: ValidParameters  # the app's parameter validator, bound to this operation
     verify: Callable  # request -> true when the caller is verified (context filled in)
     endpoint: Callable  # the resolved (guarded) handler
     handler_arguments: HandlerArguments
@@ -84,7 +85,7 @@ class ReadRoute:
         try:
             if not await self.verify(request):
                 return None
-            self.validator.validate_request(request)
+            path_params, query_params = self.parameters(scope, request)
         except Exception:  # the chain answers 401, 403 or 400 the documented way
             return None
         context = request.context
@@ -92,7 +93,7 @@ class ReadRoute:
         _operation.set(self.operation)
         _scope.set(scope)
         _receive.set(receive)
-        kwargs = self.handler_arguments(request.path_params, request.query_params, context)
+        kwargs = self.handler_arguments(path_params, query_params, context)
         try:
             response = await self.endpoint(**kwargs)
         except Exception:  # NotFound, Forbidden...: the chain's error handlers shape them
@@ -102,6 +103,41 @@ class ReadRoute:
         if self.response_validation is not None:
             return self.response_validation(response)
         return response
+
+
+class ValidParameters:
+    """The parsed path and query parameters of a request that passes validation, remembered by
+    its path and query string.
+
+    Parsing them (Connexion's URI parser) and validating them is a function of those two
+    strings alone, and took a sixth of a small list's time in-process; clients ask the same
+    URLs again and again (a poll of a work item, the next page). Only requests that passed are
+    remembered, so a refused one is checked, and refused by the chain, every time. The
+    remembered dicts are only read: the handler's arguments are built from them anew
+    (HandlerArguments converts each value)."""
+
+    MAX_ENTRIES = 1024
+    LONGEST = 1024  # characters of path and query string worth remembering
+
+    def __init__(self, validator):
+        self.validator = validator
+        # Header parameters would make the answer depend on more than the URL.
+        self.remember = not validator.parameters.get("header")
+        self.known: OrderedDict = OrderedDict()
+
+    def __call__(self, scope: dict, request: ConnexionRequest) -> tuple[dict, dict]:
+        """(path parameters, query parameters), or the validator's exception."""
+        key = (scope["path"], scope["query_string"])
+        found = self.known.get(key)
+        if found is not None:
+            return found
+        self.validator.validate_request(request)
+        found = (request.path_params, request.query_params)
+        if self.remember and len(key[0]) + len(key[1]) <= self.LONGEST:
+            self.known[key] = found
+            while len(self.known) > self.MAX_ENTRIES:  # the oldest go first
+                self.known.popitem(last=False)
+        return found
 
 
 class HandlerArguments:
@@ -213,9 +249,9 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
         verify = _header_keys(operation) or _connexion_verification(operation, factory)
         routes.append(ReadRoute(
             operation=operation, pattern=regex, convertors=convertors, uri_parser=uri_parser,
-            validator=validator_map["parameter"](operation.parameters, uri_parser=uri_parser,
-                                      strict_validation=strict_validation,
-                                      security_query_params=[]),
+            parameters=ValidParameters(validator_map["parameter"](
+                operation.parameters, uri_parser=uri_parser,
+                strict_validation=strict_validation, security_query_params=[])),
             verify=verify, endpoint=operation.function,
             handler_arguments=HandlerArguments(operation),
             response_validation=_response_validation(operation, validator_map)

@@ -158,3 +158,32 @@ def test_what_the_fast_path_leaves_to_the_chain(client, world, answered):
     assert answered["fast"] == 1 and typed.status_code in (200, 415)
     head = client.head("/member-api/v3/objects", headers=user)  # not a GET: the chain's
     assert answered["fast"] == 1 and head.status_code in (200, 405)
+
+
+def test_remembered_parameters_answer_as_the_first_time(client, chain_client, world):
+    """ValidParameters remembers the parsed parameters of URLs that passed validation: asked
+    again, by another caller too, a URL answers as the chain does; a refused URL is checked
+    (and refused) every time, and not remembered."""
+    # Every app built in this session has its own routes: look at all that route this path.
+    routes = [r for r in _fast_routes() if r.pattern.match("/member-api/v3/objects")]
+    query = "sort=identifier__asc&sort=updated_at__desc&per_page=2&page=2&state=A"
+    path = f"/member-api/v3/objects?{query}"
+    for name in ("inst_user", "sysadmin", "inst_user"):
+        headers = world[name].headers
+        assert _answer(client.get(path, headers=headers)) == \
+            _answer(chain_client.get(path, headers=headers)), name
+    assert any(("/member-api/v3/objects", query.encode()) in r.parameters.known for r in routes)
+    refused = "per_page=0"
+    for _ in range(2):
+        response = client.get(f"/member-api/v3/objects?{refused}",
+                              headers=world["inst_user"].headers)
+        assert response.status_code == 400
+    assert not any(("/member-api/v3/objects", refused.encode()) in r.parameters.known
+                   for r in routes)
+
+
+def _fast_routes() -> list:
+    """The ReadRoutes of every app alive in this process."""
+    import gc
+
+    return [o for o in gc.get_objects() if isinstance(o, fast_reads.ReadRoute)]
