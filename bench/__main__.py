@@ -56,9 +56,10 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", help="default: DATABASE_URL, else SQLite")
     parser.add_argument("--objects", help="comma-separated data-set sizes, e.g. 10000,100000")
     parser.add_argument("--files-per-object", type=int)
-    parser.add_argument("--seconds", type=float, help="length of each measured turn")
+    parser.add_argument("--seconds", type=int,
+                        help="length of each measured turn, in whole seconds (wrk's unit)")
     parser.add_argument("--rounds", type=int, help="Registry/floor pairs per scenario")
-    parser.add_argument("--warmup", type=float)
+    parser.add_argument("--warmup", type=int, help="warm-up of each app, in whole seconds")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--workers", type=int, help="gunicorn workers of each app")
