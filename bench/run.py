@@ -201,11 +201,13 @@ def _machine() -> dict:
 
 
 def _commit() -> str | None:
-    """The commit measured, with `+changes` when the work tree differed from it."""
+    """The commit measured, with `+changes` when the work tree differed from it (results
+    files aside: a run rewrites them)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, check=True, cwd=servers.ROOT).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)bench/results"],
                                capture_output=True, text=True, check=True,
                                cwd=servers.ROOT).stdout
     except (OSError, subprocess.CalledProcessError):
