@@ -39,14 +39,19 @@ READ_BUDGET = 100_000
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its threads)
-_pool_size = min(32, (os.cpu_count() or 1) + 4)  # the loop's default executor's size
+DEFAULT_THREADS = min(32, (os.cpu_count() or 1) + 4)  # the loop's default executor's size
+_pool_size = DEFAULT_THREADS
 
 
 def configure(db_pool_size: int) -> None:
     """At most as many database threads as the process has pooled connections: each thread
-    keeps one (models.db.keep_connections_in_this_thread)."""
-    global _pool_size
-    _pool_size = max(1, min(_pool_size, db_pool_size))
+    keeps one (models.db.keep_connections_in_this_thread). Threads made for another size are
+    let go; the next hop makes new ones."""
+    global _pool, _pool_size
+    _pool_size = max(1, min(DEFAULT_THREADS, db_pool_size))
+    if _pool is not None and _pool[1]._max_workers != _pool_size:
+        _pool[1].shutdown(wait=False)
+        _pool = None
 
 
 def _threads() -> ThreadPoolExecutor:

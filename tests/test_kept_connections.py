@@ -57,9 +57,9 @@ def test_a_connection_idle_too_long_is_replaced(kept, monkeypatch):
 
 def test_there_are_never_more_database_threads_than_pooled_connections(monkeypatch):
     monkeypatch.setattr(threads, "_pool", None)
-    monkeypatch.setattr(threads, "_pool_size", 32)
+    monkeypatch.setattr(threads, "_pool_size", threads.DEFAULT_THREADS)
     threads.configure(3)
-    assert threads._threads()._max_workers == 3
+    assert threads._threads()._max_workers == min(3, threads.DEFAULT_THREADS)
 
     def who():
         time.sleep(0.05)
@@ -69,4 +69,8 @@ def test_there_are_never_more_database_threads_than_pooled_connections(monkeypat
         return set(await asyncio.gather(*(threads.run_sync(who) for _ in range(12))))
 
     assert 1 <= len(asyncio.run(twelve_at_once())) <= 3
+    threads._threads().shutdown(wait=True)
+    # Configured for a larger pool again, the process gets threads of that size.
+    threads.configure(8)
+    assert threads._threads()._max_workers == min(8, threads.DEFAULT_THREADS)
     threads._threads().shutdown(wait=True)
