@@ -172,7 +172,6 @@ class HandlerArguments:
             definition = self.query_definitions.get(name)
             if definition is not None and (self.has_kwargs or key in self.arguments):
                 kwargs[key] = _get_val_from_param(value, definition)
-        kwargs = {_sanitized(k): v for k, v in kwargs.items()}
         for key, value in context.items():
             if self.has_kwargs or key in self.arguments:
                 kwargs[key] = value
