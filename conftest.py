@@ -14,7 +14,7 @@ import hypothesis
 import pytest
 
 from tests import parallel
-from tests.postgres import IN_CI, PG_URL
+from tests.postgres import IN_CI, PG_URL, drop_run_database
 from tests.postgres import postgres_problem as _postgres_problem
 
 # Hypothesis's too_slow health check times input generation by the wall clock: with two test
@@ -36,6 +36,11 @@ def pytest_configure(config):
         problem = _postgres_problem()
         if problem:
             pytest.exit(f"CI=true requires PostgreSQL: {problem}", returncode=3)
+
+
+def pytest_unconfigure(config):
+    """The run's own PostgreSQL database goes with the run (tests/postgres.py)."""
+    drop_run_database()
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 OUT=build/clients  # the generator configs name it too
 HOST=127.0.0.1
-PORT=${CLIENTS_PORT:-8106}
+PORT=${CLIENTS_PORT:-$("$BIN/python" -m contract_tests.live.prepare free-port)}
 URL="http://$HOST:$PORT"
 GENERATOR="$BIN/openapi-generator-cli"
 

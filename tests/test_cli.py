@@ -6,7 +6,6 @@ and a revoked key or disabled user must stop authenticating at once.
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from contextlib import contextmanager
@@ -18,8 +17,8 @@ from models.migrations import MIGRATIONS
 from models.user import authenticate
 from registry import demo
 from registry.cli import main
+from tests.postgres import PG_URL
 
-PG_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 KEY_LINE = re.compile(r"^rgk_[A-Za-z0-9_-]{43}\n$")
 INST, EMAIL = "cli.example.edu", "someone@cli.example.edu"
 VERSIONS = [(version,) for version, _name, _step in MIGRATIONS]

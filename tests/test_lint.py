@@ -187,3 +187,53 @@ def test_the_lint_runs_on_what_the_server_publishes(app, tmp_path):
             served = client.get(f"{prefix}/openapi.{suffix}")
             assert served.status_code == 200
             assert served.content == written[f"{name}.{suffix}"], f"{prefix}/openapi.{suffix}"
+
+
+# A finding in a published document is named at its file and line in the sources
+# (registry/spec_lint.py): the admin document's paths and components live in spec/admin/*.yaml
+# and in the member spec, reached through `$ref`s in other files.
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_finding_is_named_at_its_source_file_and_line():
+    from registry.spec import ADMIN_SPEC, MEMBER_SPEC
+    from registry.spec_lint import source_place
+
+    files_yaml = ADMIN_SPEC.parent / "admin" / "files.yaml"
+    create = source_place(ADMIN_SPEC, ["paths", "/files/create/{institution_id}", "post",
+                                       "summary"])
+    assert (create.file, create.line) == (
+        files_yaml.resolve(), _line_of(files_yaml, "summary: Record a new file,"))
+    # An admin path that is the member spec's own, by a `$ref` into member_api_v3.yaml.
+    listed = source_place(ADMIN_SPEC, ["paths", "/objects", "get", "summary"])
+    assert (listed.file, listed.line) == (
+        MEMBER_SPEC.resolve(), _line_of(MEMBER_SPEC, "summary: List intellectual objects"))
+    # A component the bundler lifted into the root: found in the file that defines it.
+    field = source_place(ADMIN_SPEC, ["components", "schemas", "FileFields", "type"])
+    assert field.file == files_yaml.resolve()
+    assert field.line == _line_of(files_yaml, "    FileFields:") + 1
+    # A key the sources do not have: the deepest node that exists.
+    missing = source_place(MEMBER_SPEC, ["paths", "/member-api/v3/objects", "get", "nope"])
+    assert missing.file == MEMBER_SPEC.resolve()
+    assert (_line_of(MEMBER_SPEC, "/member-api/v3/objects:") < missing.line
+            <= _line_of(MEMBER_SPEC, "summary: List intellectual objects"))
+
+
+def test_the_lint_fails_and_names_the_source_of_a_broken_published_document(tmp_path):
+    """End to end: a published document with one rule broken fails the lint, naming the rule
+    and where it comes from in spec/."""
+    from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
+    from registry.spec_lint import report
+
+    for name, source in (("member_api_v3", MEMBER_SPEC), ("admin_api_v3", ADMIN_SPEC)):
+        document = published(load_spec(source))
+        if name == "admin_api_v3":
+            document["paths"]["/files/create/{institution_id}"]["post"]["summary"] = ""
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    lines, failing = report(tmp_path)
+    assert failing == 1
+    files_yaml = ADMIN_SPEC.parent / "admin" / "files.yaml"
+    where = f"spec/admin/files.yaml:{_line_of(files_yaml, 'summary: Record a new file,')}: "
+    assert any(line.startswith(where) and "registry-operation-summary" in line
+               for line in lines), lines

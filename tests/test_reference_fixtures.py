@@ -8,8 +8,8 @@ reference.
 The fixtures go into a database of their own, not the demo database the session fixtures of
 conftest.py use: the module fixture re-binds the global `models.db.database` proxy for its
 duration and restores the previous binding afterwards. Each test runs on SQLite and on
-PostgreSQL (REGISTRY_TEST_DATABASE_URL; `<that database>_fixtures` next to it is created and
-reset). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
+PostgreSQL (the run's own database, tests/postgres.py; `<that database>_fixtures` next to it is
+created, reset, and dropped with the run). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
     python -m contract_tests.live.prepare fresh-database URL
         drop and re-create the PostgreSQL database of URL (the live server's, nothing else)
+    python -m contract_tests.live.prepare drop-database URL
+        drop it again when the run ends
+    python -m contract_tests.live.prepare free-port
+        print a TCP port on 127.0.0.1 that nothing listens on (a run's own, unless one is set)
     python -m contract_tests.live.prepare guard --sysadmin EMAIL > guard.json
         create the stand-ins of the admin run's guard (see hooks.py) in DATABASE_URL and print
         what the guard protects and what it swaps in
@@ -21,23 +25,44 @@ from urllib.parse import urlsplit, urlunsplit
 _NEVER_DROP = {"postgres", "template0", "template1"}
 
 
-def fresh_database(url: str) -> None:
-    """DROP and CREATE the database of `url`, connected to the server's `postgres` database."""
-    import psycopg
-    from psycopg import sql
-
+def _database_of(url: str) -> tuple[str, str]:
+    """(the database's name, the URL of the server's `postgres` database), or SystemExit."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres"):
         raise SystemExit(f"the live contract run needs a PostgreSQL URL, not {url!r}")
     name = parts.path.lstrip("/")
     if not name or name in _NEVER_DROP:
         raise SystemExit(f"refusing to drop database {name!r}")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    return name, urlunsplit(parts._replace(path="/postgres"))
+
+
+def drop_database(url: str, create: bool = False) -> None:
+    """DROP (and with `create`, CREATE again) the database of `url`, connected to the server's
+    `postgres` database."""
+    import psycopg
+    from psycopg import sql
+
+    name, admin_url = _database_of(url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         # FORCE ends the connections a previous, interrupted run may have left behind.
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
             sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def fresh_database(url: str) -> None:
+    """DROP and CREATE the database of `url`."""
+    drop_database(url, create=True)
+
+
+def free_port() -> int:
+    """A port the kernel just handed out on 127.0.0.1, so two runs never pick the same one."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def guard(sysadmin_email: str) -> dict:
@@ -87,12 +112,19 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="step", required=True)
     fresh = sub.add_parser("fresh-database")
     fresh.add_argument("url")
+    dropped = sub.add_parser("drop-database")
+    dropped.add_argument("url")
+    sub.add_parser("free-port")
     guarded = sub.add_parser("guard")
     guarded.add_argument("--sysadmin", required=True)
     sub.add_parser("wfc-auth")
     args = parser.parse_args(argv)
     if args.step == "fresh-database":
         fresh_database(args.url)
+    elif args.step == "drop-database":
+        drop_database(args.url)
+    elif args.step == "free-port":
+        print(free_port())
     elif args.step == "guard":
         json.dump(guard(args.sysadmin), sys.stdout, indent=2)
     else:

@@ -13,15 +13,17 @@
 #      keys filtered out) of each in test-results/
 #   5. the server is stopped however the script ends (trap)
 #
-# Environment: CONTRACT_DATABASE_URL (PostgreSQL; the database is DROPPED first), CONTRACT_PORT,
+# Environment: CONTRACT_DATABASE_URL (PostgreSQL; the database is DROPPED first and after; by
+# default registry_contract_<pid>, the run's own), CONTRACT_PORT (by default a free port),
 # CONTRACT_DEEP=1 (many more examples and a random seed), CONTRACT_TIME_LIMIT (seconds per API).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 BIN="${BIN:-.venv/bin}"
-DATABASE_URL="${CONTRACT_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/registry_contract}"
+# Each run has a database and a port of its own: two runs on one machine never meet.
+DATABASE_URL="${CONTRACT_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/registry_contract_$$}"
 HOST=127.0.0.1
-PORT="${CONTRACT_PORT:-8765}"
+PORT="${CONTRACT_PORT:-$("$BIN/python" -m contract_tests.live.prepare free-port)}"
 BASE="http://$HOST:$PORT"
 RESULTS=test-results
 export DATABASE_URL
@@ -49,6 +51,7 @@ stop_stack() {
     tail -n 30 "$RUN_DIR/server.log" >&2
   fi
   rm -rf "$RUN_DIR"
+  "$BIN/python" -m contract_tests.live.prepare drop-database "$DATABASE_URL" || true
   exit $status
 }
 trap stop_stack EXIT
