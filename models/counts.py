@@ -30,9 +30,11 @@ so it has no contention and uses stripe 0 alone). A TRUNCATE on PostgreSQL empti
 too; SQLite's REPLACE conflict resolution would delete rows without firing delete triggers,
 and nothing here uses it.
 
-The tally tables and triggers are created by migration 5 (models/migrations.py), which also
-fills the tallies from the rows already there. Changing a table's dimensions needs a new
-migration that reinstalls them.
+The tally tables and triggers are created by migration 5, frozen SQL per dialect in
+models/sql/v0005_exact_count_tallies.*.sql, which also fills the tallies from the rows already
+there (on PostgreSQL, CREATE TRIGGER locks the table against writes until the migration
+commits, so no row is written between the fill and the triggers taking over). Changing a
+table's dimensions needs a new migration that drops and recreates them.
 """
 from __future__ import annotations
 
@@ -93,97 +95,14 @@ class CountTable:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         return f'SELECT CAST(COALESCE(SUM("n"), 0) AS BIGINT) FROM "{self.name}"{where}', slots
 
-    # -- installing: used by migration 5 --------------------------------------------------
-
-    def install(self) -> None:
-        """Create the tally table and its triggers, then fill it from the rows there now.
-
-        On PostgreSQL, CREATE TRIGGER locks the table against writes until the migration
-        commits, so no row is written between the fill and the triggers taking over.
-        """
-        dims = ", ".join(f'"{d}"' for d in self.dimensions)
-        text = 'text COLLATE "C"' if is_postgres() else "TEXT"
-        columns = ", ".join(
-            f'"{d}" {"BIGINT" if d.endswith("_id") else text} NOT NULL' for d in self.dimensions)
-        database.execute_sql(
-            f'CREATE TABLE "{self.name}" ({columns}, "stripe" INTEGER NOT NULL, '
-            f'"n" BIGINT NOT NULL, PRIMARY KEY ({dims}, "stripe"))')
-        if is_postgres():
-            self._postgres_triggers()
-        else:
-            self._sqlite_triggers()
-        database.execute_sql(
-            f'INSERT INTO "{self.name}" ({dims}, "stripe", "n") '
-            f'SELECT {dims}, 0, COUNT(*) FROM "{self.table}" GROUP BY {dims}')
-
     def uninstall(self) -> None:
-        """Drop the tally table and its triggers (for a migration that reinstalls them)."""
+        """Drop the tally table and its triggers (a test rebuilds them with migration 5)."""
         for event in ("insert", "update", "delete", "truncate"):
             database.execute_sql(f'DROP TRIGGER IF EXISTS "{self.name}_{event}"'
                                  + (f' ON "{self.table}"' if is_postgres() else ""))
         if is_postgres():
             database.execute_sql(f'DROP FUNCTION IF EXISTS "{self.name}_tally"()')
         database.execute_sql(f'DROP TABLE IF EXISTS "{self.name}"')
-
-    def _upsert(self, select: str) -> str:
-        dims = ", ".join(f'"{d}"' for d in self.dimensions)
-        return (f'INSERT INTO "{self.name}" ({dims}, "stripe", "n") {select} '
-                f'ON CONFLICT ({dims}, "stripe") '
-                f'DO UPDATE SET "n" = "{self.name}"."n" + EXCLUDED."n"')
-
-    def _postgres_triggers(self) -> None:
-        dims = ", ".join(f'"{d}"' for d in self.dimensions)
-        stripe = f"mod(txid_current(), {STRIPES})::int"
-
-        def grouped(source: str, sign: str) -> str:
-            return (f"SELECT {dims}, {stripe}, {sign}COUNT(*) FROM {source} "
-                    f"GROUP BY {dims} ORDER BY {dims}")
-
-        changed = (f"SELECT {dims}, {stripe}, SUM(d) FROM ("
-                   f"SELECT {dims}, 1 AS d FROM new_rows UNION ALL "
-                   f"SELECT {dims}, -1 FROM old_rows) AS delta "
-                   f"GROUP BY {dims} HAVING SUM(d) <> 0 ORDER BY {dims}")
-        function = f"{self.name}_tally"
-        database.execute_sql(f"""
-            CREATE FUNCTION "{function}"() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP = 'INSERT' THEN
-                    {self._upsert(grouped("new_rows", ""))};
-                ELSIF TG_OP = 'DELETE' THEN
-                    {self._upsert(grouped("old_rows", "-"))};
-                ELSIF TG_OP = 'TRUNCATE' THEN
-                    DELETE FROM "{self.name}";
-                ELSE
-                    {self._upsert(changed)};
-                END IF;
-                RETURN NULL;
-            END $$""")
-        # One trigger per event: a trigger with transition tables may have only one.
-        for event, referencing in (("INSERT", "NEW TABLE AS new_rows"),
-                                   ("DELETE", "OLD TABLE AS old_rows"),
-                                   ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows")):
-            database.execute_sql(
-                f'CREATE TRIGGER "{self.name}_{event.lower()}" AFTER {event} ON "{self.table}" '
-                f'REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION "{function}"()')
-        database.execute_sql(
-            f'CREATE TRIGGER "{self.name}_truncate" AFTER TRUNCATE ON "{self.table}" '
-            f'FOR EACH STATEMENT EXECUTE FUNCTION "{function}"()')
-
-    def _sqlite_triggers(self) -> None:
-        dims = ", ".join(f'"{d}"' for d in self.dimensions)
-
-        def add(row: str, n: int) -> str:
-            values = ", ".join(f'{row}."{d}"' for d in self.dimensions)
-            return self._upsert(f"VALUES ({values}, 0, {n})") + ";"
-
-        changed = " OR ".join(f'OLD."{d}" IS NOT NEW."{d}"' for d in self.dimensions)
-        database.execute_sql(f'CREATE TRIGGER "{self.name}_insert" AFTER INSERT ON '
-                             f'"{self.table}" BEGIN {add("NEW", 1)} END')
-        database.execute_sql(f'CREATE TRIGGER "{self.name}_delete" AFTER DELETE ON '
-                             f'"{self.table}" BEGIN {add("OLD", -1)} END')
-        database.execute_sql(f'CREATE TRIGGER "{self.name}_update" AFTER UPDATE OF {dims} ON '
-                             f'"{self.table}" WHEN {changed} '
-                             f'BEGIN {add("OLD", -1)} {add("NEW", 1)} END')
 
 
 OBJECT_COUNTS = CountTable("intellectual_objects", ("institution_id", "state"))
