@@ -9,15 +9,26 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install npm-install lint lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
+.PHONY: install upgrade-deps npm-install lint lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
 
-$(VENV)/.installed: pyproject.toml
+## Every Python dependency, of every extra, at the version and hashes of requirements.lock (what
+## CI tested); then the project itself, editable, built by the locked setuptools.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed $(REDOC_BUNDLE)
+
+## Refresh requirements.lock to the newest releases pyproject.toml allows, install them, and run
+## the lint and the tests on them (README, "Dependencies").
+LOCK_COMPILE = $(BIN)/uv pip compile pyproject.toml build-requirements.in --all-extras \
+	--generate-hashes --universal --python-version 3.11 --no-header -o requirements.lock
+upgrade-deps: $(VENV)/.installed
+	$(LOCK_COMPILE) --upgrade
+	$(MAKE) install lint test
+
 
 ## Node tools (Spectral, TypeScript, the Redoc bundle), pinned by package-lock.json.
 node_modules/.installed: package.json package-lock.json
@@ -50,15 +61,9 @@ $(REDOC_BUNDLE): node_modules/.installed
 	cp node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt $(dir $@)
 	cp node_modules/redoc/bundles/redoc.standalone.js $@
 
-## The generator (its jar ships in the PyPI wheel; needs Java 11+) and the generated client's
-## run-time libraries: the `clients` extra of pyproject.toml.
-$(VENV)/.clients-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test,clients]"
-	touch $@
-
 ## Generate Python and TypeScript clients from the served specs into build/clients/, call every
 ## operation through the Python ones against a live demo server, type-check the TypeScript ones.
-clients: $(VENV)/.clients-installed npm-install
+clients: install npm-install
 	BIN=$(BIN) bash clients/run.sh
 
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
@@ -90,12 +95,8 @@ browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 
-$(VENV)/.browser-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test,browser]"
-	touch $@
-
 ## Swagger UI and Redoc in headless Chromium against a served demo (screenshots in test-results/).
-browser-test: install browser-deps $(VENV)/.browser-installed
+browser-test: install browser-deps
 	@mkdir -p test-results
 	$(BIN)/pytest browser_tests --junitxml=test-results/browser.xml
 
@@ -115,21 +116,17 @@ contract-deep: install
 ## size is created next to it: <name>_<objects>x<files>). Results go to bench/results/.
 BENCH_ARGS ?=
 
-$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
-	touch $@
-
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 ## The quick profile (10 k and 100 k objects, a few minutes); bench-full: longer turns.
-bench: $(VENV)/.bench-installed wrk
+bench: install wrk
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
-bench-full: $(VENV)/.bench-installed wrk
+bench-full: install wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-bench-scale: $(VENV)/.bench-installed wrk
+bench-scale: install wrk
 	$(BIN)/python -m bench --scale $(BENCH_ARGS)
 
 clean:
