@@ -76,13 +76,14 @@ serve: install
 
 ## Run every test on SQLite and PostgreSQL (REGISTRY_TEST_DATABASE_URL), the two backends
 ## side by side in TEST_WORKERS pytest-xdist workers (tests/parallel.py; TEST_WORKERS=0: one process).
+## The `clients` extra too: tests/test_reference_client.py generates the reference's own client.
 TEST_WORKERS ?= 2
-test: install npm-install
+test: install npm-install $(VENV)/.clients-installed
 	@mkdir -p test-results
 	$(BIN)/pytest -n $(TEST_WORKERS) --junitxml=test-results/pytest.xml
 
 ## Only SQLite (no PostgreSQL needed).
-test-sqlite: install npm-install
+test-sqlite: install npm-install $(VENV)/.clients-installed
 	REGISTRY_TEST_DATABASE_URL= $(BIN)/pytest -k "not postgres"
 
 ## Debian's Chromium for the browser test (root and Debian's package mirror; skipped if present).
@@ -133,4 +134,4 @@ bench-scale: $(VENV)/.bench-installed wrk
 	$(BIN)/python -m bench --scale $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients
+	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients build/reference-client

@@ -108,7 +108,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str]):
             takes_user = _takes_user_param()
         if takes_user:
             value = connexion_request.query_params.get("user")
-            if value is not None:
+            if value not in (None, ""):  # empty, it is ignored like every filter (uri_parser)
                 kwargs["user"] = value
         if caller.role not in allowed:
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
