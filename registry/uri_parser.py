@@ -7,6 +7,10 @@ for a repeatable one, each of its empty values) is left out of the parsed query,
 and the handler see the request as if it had not been sent. `page`, `per_page` and `sort` do
 not say it: empty, they stay invalid (400).
 
+A parameter that takes one value and is sent several times is read from its first value, as
+the reference server reads it (Connexion's parser would take the last): `?state=A&state=D` asks
+for active records on both servers.
+
 Both ways a request is served parse with this class (the full chain through the app's
 `uri_parser_class`, the fast reads through registry/fast_reads.py), so they agree.
 """
@@ -18,14 +22,24 @@ from connexion.uri_parsing import OpenAPIURIParser
 
 
 class URIParser(OpenAPIURIParser):
-    """OpenAPIURIParser that leaves out the empty values of `allowEmptyValue` parameters."""
+    """OpenAPIURIParser that reads a single-valued parameter from its first value and leaves
+    out the empty values of `allowEmptyValue` parameters."""
 
     @functools.cached_property
     def empty_means_absent(self) -> frozenset[str]:
         return frozenset(name for name, definition in self.param_defns.items()
                          if definition.get("in") == "query" and definition.get("allowEmptyValue"))
 
+    @functools.cached_property
+    def single_valued(self) -> frozenset[str]:
+        return frozenset(name for name, definition in self.param_defns.items()
+                         if definition.get("in") == "query"
+                         and definition.get("schema", {}).get("type") != "array")
+
     def resolve_query(self, query_data):
+        single = self.single_valued
+        query_data = {name: values[:1] if name in single and isinstance(values, list) else values
+                      for name, values in query_data.items()}
         resolved = super().resolve_query(query_data)
         for name in self.empty_means_absent.intersection(resolved):
             value = resolved[name]
