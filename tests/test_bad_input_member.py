@@ -16,7 +16,7 @@ CASES = [
     ("events", "event_type=party", "event_type"),
     ("events", "outcome=Maybe", "outcome"),
     ("events", "generic_file_id__is_null=perhaps", "generic_file_id__is_null"),
-    ("events", "date_time__lteq=2024-01-01", "date_time__lteq"),
+    ("events", "date_time__lteq=2024-01-32", "date_time__lteq"),
     ("items", "action=Dance", "action"),
     ("items", "action__in=Ingest&action__in=Dance", "action__in"),
     ("items", "stage__in=Nowhere", "stage__in"),
