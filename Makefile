@@ -81,6 +81,8 @@ serve: install
 
 ## Run every test on SQLite and PostgreSQL (REGISTRY_TEST_DATABASE_URL), the two backends
 ## side by side in TEST_WORKERS pytest-xdist workers (tests/parallel.py; TEST_WORKERS=0: one process).
+## (tests/test_reference_client.py generates the reference's own client: the `clients` extra,
+## installed with every extra by `install`, and Java.)
 TEST_WORKERS ?= 2
 test: install npm-install
 	@mkdir -p test-results
@@ -130,4 +132,4 @@ bench-scale: install wrk
 	$(BIN)/python -m bench --scale $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients
+	rm -rf $(VENV) node_modules registry/redoc-bundle var test-results .pytest_cache .hypothesis build/clients build/reference-client

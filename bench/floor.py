@@ -23,6 +23,7 @@ import orjson
 
 OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 POOL_SIZE = int(os.environ.get("REGISTRY_DB_POOL_SIZE") or 8)  # Registry's default pool size
+MAX_PER_PAGE = 1000  # models.query.MAX_PER_PAGE: a larger per_page is served as this many
 HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 
@@ -104,14 +105,15 @@ class Floor:
         statements = scenario["statements"]
         if scenario["kind"] == "list":
             params = dict(parse_qsl(query))
-            page, per_page = int(params.get("page", 1)), int(params.get("per_page", 20))
+            page = int(params.get("page", 1))
+            per_page = min(int(params.get("per_page", 20)), MAX_PER_PAGE)
             _, fetched = await self.fetch(conn, statements[0]["sql"], statements[0]["params"])
             count = fetched[0][0]
             rows = await self.rows(conn, statements[1]) if count > (page - 1) * per_page else []
             has_next = count > (page - 1) * per_page + len(rows)
             return {"count": count,
-                    "next": _link(path, query, page + 1, per_page) if has_next else None,
-                    "previous": _link(path, query, page - 1, per_page) if page > 1 else None,
+                    "next": _link(path, query, page + 1, per_page) if has_next else "",
+                    "previous": _link(path, query, page - 1, per_page) if page > 1 else "",
                     "results": rows}
         rows = await self.rows(conn, statements[0])
         if not rows:

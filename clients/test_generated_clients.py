@@ -111,9 +111,9 @@ def api_set(package, api: str, host: str, user: str, key: str) -> SimpleNamespac
                               for name in dir(package.api) if name.endswith("Api")})
 
 
-def page_of(link: str | None) -> int | None:
-    """The `page` query parameter of a next/previous link."""
-    if link is None:
+def page_of(link: str) -> int | None:
+    """The `page` query parameter of a next/previous link (None for `""`, no such page)."""
+    if link == "":
         return None
     return int(parse_qs(urlsplit(link).query)["page"][0])
 
@@ -153,8 +153,10 @@ def ctx() -> SimpleNamespace:
 # -- member API steps -----------------------------------------------------------------------------
 
 def m_list_objects(c):
+    # A datetime filter as the generated client writes it (`%z`: +0000, not RFC 3339's +00:00).
     page = c.m.IntellectualObjectsApi.list_objects(
-        page=2, per_page=5, sort=["identifier__asc"], state=M.State.A)
+        page=2, per_page=5, sort=["identifier__asc"], state=M.State.A,
+        updated_at__gteq=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
     assert isinstance(page, M.IntellectualObjectViewList)
     assert len(page.results) == 5 and page.count > 10
     assert (page_of(page.previous), page_of(page.next)) == (1, 3)
@@ -182,7 +184,7 @@ def m_list_files(c):
     page = c.m.GenericFilesApi.list_files(intellectual_object_id=c.object.id, per_page=2,
                                           sort=["identifier__asc"], state=M.State.A)
     assert isinstance(page, M.GenericFileViewList) and page.count == c.object.file_count
-    assert page.previous is None and len(page.results) == min(2, page.count)
+    assert page.previous == "" and len(page.results) == min(2, page.count)
     assert all(isinstance(f, M.GenericFileView) and f.intellectual_object_id == c.object.id
                for f in page.results)
     c.file = page.results[0]
@@ -390,7 +392,7 @@ def a_list_objects(c):
         institution_id=c.example.id, identifier__starts_with="example.edu/",
         per_page=4, sort=["identifier__desc"])
     assert isinstance(page, A.IntellectualObjectViewList) and len(page.results) == 4
-    assert page_of(page.next) == 2 and page.previous is None
+    assert page_of(page.next) == 2 and page.previous == ""
     identifiers = [o.identifier for o in page.results]
     assert identifiers == sorted(identifiers, reverse=True)
     c.admin_object = page.results[0]

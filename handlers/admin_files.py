@@ -16,7 +16,7 @@ async def create_file(caller, institution_id: int, body: dict):
 async def create_file_batch(caller, institution_id: int):
     body = await request_body()  # up to 10,000 files: parsed once, by the body validator
     created = await run_write(file_writes.create_files, caller, institution_id, body)
-    return json_response({"count": len(created), "next": None, "previous": None,
+    return json_response({"count": len(created), "next": "", "previous": "",
                           "results": created}, 201)
 
 

@@ -14,9 +14,11 @@ from registry.responses import json_response
 from registry.threads import run_read
 
 
-def page_links(page: Page) -> tuple[str | None, str | None]:
+def page_links(page: Page) -> tuple[str, str]:
     """The next and previous links: the request's own path and query with `page` and
-    `per_page` replaced, keys sorted (repeated keys keep their order), or None at either end.
+    `per_page` (the effective one) replaced, keys sorted (repeated keys keep their order), or
+    "" at either end: the reference server's wire form, which its clients test for
+    (`next == ""`); a `while next:` loop stops on it too.
 
     Read from the ASGI scope as Starlette would parse it, once for both links: building a
     request object (and its URL) per link cost more than the rest of a page's envelope.
@@ -24,7 +26,7 @@ def page_links(page: Page) -> tuple[str | None, str | None]:
     has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
     has_previous = page.page > 1
     if not (has_next or has_previous):
-        return None, None
+        return "", ""
     scope = current_scope._get_current_object()
     kept = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),
                                          keep_blank_values=True)
@@ -36,8 +38,8 @@ def page_links(page: Page) -> tuple[str | None, str | None]:
         items.sort(key=itemgetter(0))
         return f"{path}?{urlencode(items)}"
 
-    return (link(page.page + 1) if has_next else None,
-            link(page.page - 1) if has_previous else None)
+    return (link(page.page + 1) if has_next else "",
+            link(page.page - 1) if has_previous else "")
 
 
 def envelope(page: Page) -> dict:

@@ -30,6 +30,9 @@ OPERATORS = ("eq", "ne", "gt", "gteq", "lt", "lteq", "starts_with", "contains", 
              "not_null")
 SORT_DIRECTIONS = ("asc", "desc")
 PAGING = ("page", "per_page", "sort")
+# The most rows a page holds: a larger `per_page` is served as this many (the links say so),
+# as the reference server does.
+MAX_PER_PAGE = 1000
 MAX_CODE_POINT = "\U0010ffff"
 MAX_ID = 2**63 - 1
 
@@ -207,7 +210,8 @@ class Listing:
         """One page of rows visible to `caller`, filtered and sorted as `params` ask."""
         filters, sort = self.parse(params)
         self._check_scope(caller, filters)
-        page, per_page = int(params.get("page") or 1), int(params.get("per_page") or 20)
+        page = int(params.get("page") or 1)
+        per_page = min(int(params.get("per_page") or 20), MAX_PER_PAGE)
         scoped = self._scoped(caller)
         filters = _without_nul(filters)
         if filters is None:
@@ -281,12 +285,15 @@ class Listing:
         return [getattr(caller, attribute) for attribute in self.scopes.values()]
 
     def _check_scope(self, caller: Caller, filters: Iterable[Filter]) -> None:
-        """Naming someone else's institution (or user) in a filter is refused, not emptied."""
+        """Naming someone else's institution (or user) in a filter is refused, not emptied.
+        An id below 1 names nobody: it matches no row (the scope still applies), as in the
+        reference."""
         if caller.is_sysadmin:
             return
         for f in filters:
             attribute = self.scopes.get(f.field)
-            if attribute and f.op == "eq" and f.value != getattr(caller, attribute):
+            if (attribute and f.op == "eq" and f.value != getattr(caller, attribute)
+                    and not (isinstance(f.value, int) and f.value < 1)):
                 raise Forbidden(
                     f"{f.param} must be your own ({attribute}: {getattr(caller, attribute)})",
                     errors=[{"name": f.param, "in": "query",

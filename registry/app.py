@@ -23,6 +23,7 @@ from registry.redoc import add_redoc
 from registry.operations import decorate_handlers_once
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
+from registry.uri_parser import URIParser
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         strict_validation=True,
         validate_responses=settings.validate_responses,
         validator_map=validator_map,
+        uri_parser_class=URIParser,
         security_map=security.SECURITY_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import inspect
 
 from connexion.context import operation as current_operation
-from connexion.context import request as connexion_request
+from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
+from starlette.datastructures import QueryParams
 
 from models.caller import Caller
 from models.errors import Forbidden
@@ -107,9 +108,10 @@ def guard(operation_id: str, handler, allowed: frozenset[str]):
         if takes_user is None:
             takes_user = _takes_user_param()
         if takes_user:
-            value = connexion_request.query_params.get("user")
-            if value is not None:
-                kwargs["user"] = value
+            # Read as registry/uri_parser.py reads every filter: the first value; empty, ignored.
+            values = QueryParams(current_scope["query_string"]).getlist("user")
+            if values and values[0] != "":
+                kwargs["user"] = values[0]
         if caller.role not in allowed:
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
         return await handler(caller, **kwargs)

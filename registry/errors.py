@@ -43,8 +43,18 @@ CREDENTIALS_HINT = (
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
 )
+# A date-time in a query parameter (a list filter) may also be written as the reference server
+# reads it (PostgreSQL's input syntax), which its clients rely on: openapi-generator's Python
+# client sends `2024-05-01T00:00:00.000000+0000` (an offset without its colon), or no offset at
+# all for a naive datetime; scripts send a bare date. No offset means UTC, a bare date its
+# midnight (models.query.parse_datetime reads all of these). Bodies stay strict RFC 3339.
+_FILTER_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
+)
 
+# Bodies are checked with `format_checker`, parameters with `parameter_format_checker`.
 format_checker = FormatChecker(formats=())
+parameter_format_checker = FormatChecker(formats=())
 
 # Where the body validator leaves the body it parsed (an ASGI scope key), so that a handler
 # of a large body (a 10,000-file batch) need not parse it a second time: handlers.common.
@@ -77,6 +87,17 @@ def _is_datetime(value) -> bool:
     return True
 
 
+@parameter_format_checker.checks("date-time", raises=ValueError)
+def _is_filter_datetime(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _FILTER_DATETIME.match(value):
+        raise ValueError("must be a date-time such as 2024-05-01T00:00:00Z (or a date)")
+    dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    return True
+
+
+@parameter_format_checker.checks("uuid", raises=ValueError)
 @format_checker.checks("uuid", raises=ValueError)
 def _is_uuid(value) -> bool:
     if isinstance(value, str):
@@ -89,6 +110,7 @@ def _is_uuid(value) -> bool:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+@parameter_format_checker.checks("email", raises=ValueError)
 @format_checker.checks("email", raises=ValueError)
 def _is_email(value) -> bool:
     if isinstance(value, str) and not _EMAIL.match(value):
@@ -112,7 +134,7 @@ def _parameter_validator(schema: dict) -> Draft4Validator:
     entry = _PARAMETER_VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         entry = _PARAMETER_VALIDATORS[id(schema)] = (
-            schema, Draft4Validator(schema, format_checker=format_checker))
+            schema, Draft4Validator(schema, format_checker=parameter_format_checker))
     return entry[1]
 
 

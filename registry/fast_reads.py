@@ -39,18 +39,19 @@ from connexion.middleware.security import SecurityOperation
 from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import Specification
-from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import deep_merge, get_function_from_name, inspect_function_arguments
 from starlette.responses import Response
 from starlette.routing import compile_path
+
+from registry.uri_parser import URIParser
 
 log = logging.getLogger(__name__)
 # Connexion's name sanitizer (three regex substitutions), remembered: names come from the spec.
 _sanitized = functools.lru_cache(maxsize=1024)(sanitized)
 
 
-class _URIParser(OpenAPIURIParser):
-    """Connexion's URI parser, but its table of parameter schemas, which it rebuilds on every
+class _URIParser(URIParser):
+    """The app's URI parser (registry/uri_parser.py), but its table of parameter schemas, which it rebuilds on every
     access (once per query parameter), is built once: a route keeps its parser."""
 
     @functools.cached_property
@@ -65,7 +66,7 @@ class ReadRoute:
     operation: OpenAPIOperation
     pattern: re.Pattern
     convertors: dict
-    uri_parser: OpenAPIURIParser
+    uri_parser: URIParser
     parameters: ValidParameters  # the app's parameter validator, bound to this operation
     verify: Callable  # request -> true when the caller is verified (context filled in)
     endpoint: Callable  # the resolved (guarded) handler
@@ -241,7 +242,7 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
             continue
         operation = OpenAPIOperation.from_spec(specification, path=path, method="get",
                                                resolver=resolver,
-                                               uri_parser_class=OpenAPIURIParser)
+                                               uri_parser_class=URIParser)
         regex, _, convertors = compile_path(
             base_path.rstrip("/") + starlettify_path(path, operation.get_path_parameter_types()))
         uri_parser = _URIParser(operation.parameters, operation.body_definition())

@@ -77,7 +77,7 @@ def test_ten_thousand_files_in_one_batch(client, world, admin, example_id, scrat
     response = post_batch(client, admin, example_id, bodies)
     assert response.status_code == 201, response.text[:2000]
     created = response.json()
-    assert (created["count"], created["next"], created["previous"]) == (BIG, None, None)
+    assert (created["count"], created["next"], created["previous"]) == (BIG, "", "")
     assert [r["identifier"] for r in created["results"]] == [b["identifier"] for b in bodies]
     assert [r["uuid"] for r in created["results"]] == [b["uuid"] for b in bodies]
     assert len({r["id"] for r in created["results"]}) == BIG

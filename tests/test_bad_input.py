@@ -19,23 +19,25 @@ COMMON = [
     ("page=abc", "page"),
     ("page=2147483648", "page"),
     ("per_page=0", "per_page"),
-    ("per_page=1001", "per_page"),
     ("per_page=-1", "per_page"),
+    ("per_page=", "per_page"),  # empty: not a filter, so not ignored (the reference: all rows)
+    ("per_page=all", "per_page"),
+    ("per_page=9223372036854775808", "per_page"),
+    ("page=", "page"),
+    ("sort=", "sort"),
+    ("bogus=", "bogus"),  # unknown, empty or not
     ("sort=bogus__asc", "sort"),
     ("sort=identifier__sideways", "sort"),
     ("sort=identifier__asc&sort=nope__desc", "sort"),
     ("created_at__gteq=yesterday", "created_at__gteq"),
     ("created_at__gteq=2024-13-01T00:00:00Z", "created_at__gteq"),
     ("updated_at__lteq=2024-02-30T00:00:00Z", "updated_at__lteq"),
-    ("size__gteq=-1", "size__gteq"),
     ("size__gteq=1.5", "size__gteq"),
     ("size__gteq=99999999999999999999", "size__gteq"),
-    ("size__lteq=", "size__lteq"),
     ("state=X", "state"),
     ("storage_option=Nowhere", "storage_option"),
-    ("identifier=", "identifier"),
-    ("institution_id=0", "institution_id"),
     ("institution_id=abc", "institution_id"),
+    ("institution_id=1.5", "institution_id"),
     ("institution_id=9223372036854775808", "institution_id"),
 ]
 CASES = (
@@ -43,13 +45,11 @@ CASES = (
     + [(FILES, query, name) for query, name in COMMON]
     + [
         (OBJECTS, "file_count__lteq=abc", "file_count__lteq"),
-        (OBJECTS, "file_count__gteq=-5", "file_count__gteq"),
         (OBJECTS, "access=everyone", "access"),
         (OBJECTS, "storage_option__in=Standard", "storage_option__in"),
         (OBJECTS, "uuid=3f2c8a52-8d6e-4c1e-9b3a-2f4d5e6a7b8c", "uuid"),
         (FILES, "storage_option__in=Nowhere", "storage_option__in"),
         (FILES, "storage_option__in=Standard&storage_option__in=Nowhere", "storage_option__in"),
-        (FILES, "uuid=not-a-uuid", "uuid"),
         (FILES, "intellectual_object_id=abc", "intellectual_object_id"),
         (FILES, "file_count__lteq=3", "file_count__lteq"),
     ]
@@ -66,11 +66,13 @@ def test_bad_parameter_is_named_in_a_400(client, world, path, query, name):
 
 @pytest.mark.parametrize("path,query,names", [
     (OBJECTS, "page=0&per_page=abc&bogus=1&size__gteq=-1&state=X&sort=x__asc",
-     {"page", "per_page", "bogus", "size__gteq", "state", "sort"}),
-    (FILES, "uuid=nope&storage_option__in=Nowhere&identifier=&institution_id=0&per_page=1001",
-     {"uuid", "storage_option__in", "identifier", "institution_id", "per_page"}),
+     {"page", "per_page", "bogus", "state", "sort"}),
+    (FILES, "uuid=nope&storage_option__in=Nowhere&identifier=&institution_id=abc&per_page=0",
+     {"storage_option__in", "institution_id", "per_page"}),
 ])
 def test_every_bad_parameter_is_named_at_once(client, world, path, query, names):
+    """Only the bad ones: values the reference accepts (a negative size, a text that is no
+    UUID, an empty filter) are not named (tests/test_reference_inputs.py)."""
     body = assert_problem(client.get(f"{path}?{query}", headers=world["inst_user"].headers), 400)
     assert error_names(body) == names
 

@@ -219,6 +219,25 @@ def test_list_filters_equal_the_query_parameters(api, operation_id, query):
 
 @pytest.mark.parametrize("api, operation_id, query", LISTS,
                          ids=[f"{api}-{op}" for api, op, _ in LISTS])
+def test_every_filter_and_only_a_filter_may_be_sent_empty(api, operation_id, query):
+    """An empty filter value is ignored, as the reference server ignores it: the spec says so
+    with `allowEmptyValue`, and registry/uri_parser.py acts on exactly that. `page`,
+    `per_page` and `sort` sent empty stay a 400."""
+    filters = {name for name in query if name not in PAGING}
+    assert sorted(n for n in filters if query[n].get("allowEmptyValue") is not True) == []
+    assert sorted(n for n in PAGING if "allowEmptyValue" in query[n]) == []
+
+
+def test_list_links_are_strings_never_null():
+    """The envelope's `next` and `previous` are `""` at either end (the reference's wire form)."""
+    for document in SPECS.values():
+        links = document["components"]["schemas"]["ListEnvelope"]["properties"]
+        for name in ("next", "previous"):
+            assert links[name]["type"] == "string" and not links[name].get("nullable"), name
+
+
+@pytest.mark.parametrize("api, operation_id, query", LISTS,
+                         ids=[f"{api}-{op}" for api, op, _ in LISTS])
 def test_list_sorts_equal_the_sort_enum(api, operation_id, query):
     listing = LIST_OPERATIONS[operation_id]
     schema = query["sort"]["schema"]

@@ -75,17 +75,23 @@ def _get_operations():
 
 
 def _queries(parameters) -> list[str]:
-    """No parameters; each query parameter alone, valid and invalid; paging; an unknown one."""
-    queries = ["", "bogus=1"]
+    """No parameters; each query parameter alone, valid and invalid, empty, and (integers) at
+    or below 0; paging, above 1000 and empty; an unknown one, empty too."""
+    queries = ["", "bogus=1", "bogus="]
     query = [p for p in parameters if p["in"] == "query"]
     if any(p["name"] == "page" for p in query):
-        queries += ["page=2&per_page=2", "per_page=0", "page=abc", "per_page=1&page=999"]
+        queries += ["page=2&per_page=2", "per_page=0", "page=abc", "per_page=1&page=999",
+                    "per_page=5000", "per_page=1001&page=2", "per_page=", "page="]
     for param in query:
-        value = _example(param["schema"])
+        name, value = param["name"], _example(param["schema"])
         values = value if isinstance(value, list) else [value]
-        queries.append(urlencode([(param["name"], v) for v in values]))
+        queries.append(urlencode([(name, v) for v in values]))
         if param["schema"].get("type") in ("integer", "boolean") or "enum" in param["schema"]:
-            queries.append(urlencode([(param["name"], "not-a-value")]))
+            queries.append(urlencode([(name, "not-a-value")]))
+        if param.get("allowEmptyValue"):  # an empty value is ignored, alone or repeated
+            queries += [f"{name}=", urlencode([(name, "")] + [(name, v) for v in values])]
+        if param["schema"].get("type") == "integer":
+            queries += [f"{name}=0", f"{name}=-1"]
     return queries
 
 

@@ -123,8 +123,8 @@ def check(client, path: str, member, rows: list[dict], query) -> None:
     for got, want in zip(body["results"], map(rendered, expected)):
         assert got.keys() == want.keys()
         assert {k: v for k, v in got.items() if v != want[k]} == {}, want
-    assert (body["next"] is not None) == (query.page * query.per_page < count)
-    assert (body["previous"] is not None) == (query.page > 1)
+    assert (body["next"] != "") == (query.page * query.per_page < count)
+    assert (body["previous"] != "") == (query.page > 1)
 
 
 @SETTINGS

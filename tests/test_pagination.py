@@ -60,7 +60,7 @@ def test_first_page_uses_default_per_page(client, shelf):
     body = get(client, shelf, OBJECTS)
     assert body["count"] == ROWS
     assert len(body["results"]) == 20
-    assert body["previous"] is None
+    assert body["previous"] == ""
     assert body["next"] == f"{OBJECTS}?page=2&per_page=20"
 
 
@@ -98,19 +98,19 @@ def test_repeated_parameters_are_kept_in_order(client, shelf):
 def test_last_page_has_no_next(client, shelf):
     body = get(client, shelf, OBJECTS, {"page": 5, "per_page": 10})
     assert len(body["results"]) == 5
-    assert body["next"] is None
+    assert body["next"] == ""
     assert body["previous"] == f"{OBJECTS}?page=4&per_page=10"
 
 
 def test_exactly_full_last_page_has_no_next(client, shelf):
     body = get(client, shelf, OBJECTS, {"page": 3, "per_page": 15})
     assert len(body["results"]) == 15
-    assert body["next"] is None
+    assert body["next"] == ""
 
 
 def test_past_the_end_is_empty_with_full_count_and_previous(client, shelf):
     body = get(client, shelf, OBJECTS, {"page": 99, "per_page": 10})
-    assert body == {"count": ROWS, "next": None, "previous": f"{OBJECTS}?page=98&per_page=10",
+    assert body == {"count": ROWS, "next": "", "previous": f"{OBJECTS}?page=98&per_page=10",
                     "results": []}
 
 
@@ -118,17 +118,36 @@ def test_far_past_the_end(client, shelf):
     body = get(client, shelf, OBJECTS, {"page": 2**31 - 1, "per_page": 1000})
     assert body["count"] == ROWS
     assert body["results"] == []
-    assert body["next"] is None
+    assert body["next"] == ""
     assert body["previous"] == f"{OBJECTS}?page={2**31 - 2}&per_page=1000"
 
 
 def test_per_page_maximum_is_1000(client, shelf):
     body = get(client, shelf, OBJECTS, {"per_page": 1000})
     assert len(body["results"]) == ROWS
-    assert body["next"] is None
-    get(client, shelf, OBJECTS, {"per_page": 1001}, status=400)
+    assert body == {**body, "next": "", "previous": ""}
     get(client, shelf, OBJECTS, {"per_page": 0}, status=400)
+    get(client, shelf, OBJECTS, {"per_page": -1}, status=400)
+    get(client, shelf, OBJECTS, {"per_page": "all"}, status=400)
+    get(client, shelf, OBJECTS, {"per_page": ""}, status=400)
     get(client, shelf, OBJECTS, {"page": 0}, status=400)
+
+
+@pytest.mark.parametrize("asked", [1001, 5000, 2**31, 2**63 - 1])
+def test_per_page_above_1000_is_served_as_1000(client, shelf, asked):
+    """As the reference server does: the page holds at most 1000 rows and the links say
+    per_page=1000 (their offsets are those of 1000-row pages)."""
+    body = get(client, shelf, OBJECTS, {"per_page": asked, "page": 2})
+    assert (body["count"], body["results"], body["next"]) == (ROWS, [], "")
+    assert body["previous"] == f"{OBJECTS}?page=1&per_page=1000"
+    first = get(client, shelf, body["previous"])
+    assert len(first["results"]) == ROWS and first["previous"] == ""
+    get(client, shelf, OBJECTS, {"per_page": 2**63}, status=400)  # beyond int64
+
+
+def test_empty_links_are_empty_strings_on_both_ends(client, shelf):
+    body = get(client, shelf, OBJECTS, {"identifier": "no such object"})
+    assert body == {"count": 0, "next": "", "previous": "", "results": []}
 
 
 @pytest.mark.parametrize("direction", ["asc", "desc"])
