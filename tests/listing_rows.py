@@ -7,6 +7,7 @@ of its own (`lst<n>.edu`) and `Scratch` deletes them, with everything hanging of
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
@@ -103,3 +104,14 @@ def purge(institution_ids: list[int]) -> None:
         User.delete().where(User.institution.in_(ids)).execute()
         Institution.update(member_institution=None).where(Institution.id.in_(ids)).execute()
         Institution.delete().where(Institution.id.in_(ids)).execute()
+
+
+_ONE_STATEMENT = re.compile(r'^SELECT "c"\."n", "p"\.\* FROM \((.*?)\) AS "c"\("n"\) ', re.S)
+
+
+def counting_sql(statement: str) -> str:
+    """The count of a list's SQL statement: on PostgreSQL a list reads its count and its page
+    in one statement (models.query.Listing._one_statement), whose first subquery counts; on
+    SQLite the count is a statement of its own."""
+    found = _ONE_STATEMENT.match(statement)
+    return found.group(1) if found else statement
