@@ -124,3 +124,25 @@ def test_a_real_deadlock_is_recognised(client, backend):
 
 async def _no_sleep(_seconds):
     return None
+
+
+def test_a_write_that_keeps_losing_answers_503_problem_with_retry_after(client, world,
+                                                                       monkeypatch):
+    """Over HTTP: the restore's transaction deadlocks on every attempt (as a PostgreSQL write
+    that loses 4 races in a row): 503 application/problem+json with Retry-After, not 500."""
+    from handlers import restores
+    from tests.fixtures_api import assert_problem
+
+    attempts = []
+
+    def deadlocks(caller, key):
+        attempts.append(key)
+        raise peewee.OperationalError(pg_errors.DeadlockDetected("deadlock detected"))
+
+    monkeypatch.setattr(restores, "restore_object", deadlocks)
+    response = client.post("/member-api/v3/objects/1/restore",
+                           headers=world["inst_user"].headers)
+    problem = assert_problem(response, 503)
+    assert response.headers["retry-after"] == str(threads.RETRY_AFTER_SECONDS)
+    assert "Nothing of it was written" in problem["detail"]
+    assert len(attempts) == threads.WRITE_ATTEMPTS
