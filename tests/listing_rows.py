@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
+from models.caller import Caller
 from models.checksum import Checksum
 from models.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
@@ -61,6 +62,18 @@ class Scratch:
         self.institution_ids.append(made.id)
         return made
 
+    def staff(self) -> Staff:
+        """A new member institution with an institutional admin and user (see Staff)."""
+        institution = self.institution()
+        callers, headers = {}, {}
+        for name, role in (("admin", "institutional_admin"), ("user", "institutional_user")):
+            user = User.create(email=f"{name}@{institution.identifier}", name=f"Staff {name}",
+                               role=role, institution=institution)
+            headers[name] = {"X-Pharos-API-User": user.email,
+                             "X-Pharos-API-Key": issue_key(user)}
+            callers[name] = Caller(user.id, user.email, role, institution.id)
+        return Staff(institution, callers["admin"], callers["user"], headers)
+
     def member(self, parent: Institution | None = None) -> Member:
         """A new institution with an institutional_user who holds an API key."""
         institution = self.institution(parent)
@@ -68,6 +81,21 @@ class Scratch:
                            role="institutional_user", institution=institution)
         key = issue_key(user)
         return Member(institution, {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": key})
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A member institution with an institutional admin and an institutional user, each with
+    a key: the callers of the member API's writes (restores, the deletion flow)."""
+
+    institution: Institution
+    admin: Caller
+    user: Caller
+    headers: dict  # "admin" and "user": their request headers
+
+    @property
+    def id(self) -> int:
+        return self.institution.id
 
 
 def purge(institution_ids: list[int]) -> None:

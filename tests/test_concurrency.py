@@ -43,12 +43,22 @@ def tallies_exact(client):
     assert mismatches() == []
 
 
-def make_object(institution_id: int, tag: str = "cc") -> IntellectualObject:
-    identifier = f"example.edu/{tag}-{uuid.uuid4().hex[:10]}-{next(_serial)}"
+@pytest.fixture(scope="module")
+def home(client):
+    """An institution of the module's own, with an institutional admin and user: what the
+    tests write goes there and is removed at the end (other modules count the demo data)."""
+    with Scratch() as scratch:
+        with connection(), database.atomic():
+            staff = scratch.staff()
+        yield staff
+
+
+def make_object(home, tag: str = "cc") -> IntellectualObject:
+    identifier = f"{home.institution.identifier}/{tag}-{uuid.uuid4().hex[:10]}-{next(_serial)}"
     with connection():
         return IntellectualObject.create(
             title="concurrency test", identifier=identifier, bag_name=identifier.split("/")[1],
-            institution=institution_id, etag="e" * 32)
+            institution=home.id, etag="e" * 32)
 
 
 def file_body(obj, path: str, size: int = 100, **extra) -> dict:
@@ -81,16 +91,16 @@ def counted(obj) -> dict:
 ROUNDS = 12
 
 
-def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, example_id):
+def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, home):
     """Batches, single creates, size updates and deletes of one object's files, all at once:
     its file_count, size, payload_file_count and payload_size equal its active files after.
     Before the fix (PostgreSQL): counts taken from a snapshot older than another writer's
     commit, on most rounds."""
     for round_ in range(ROUNDS):
-        obj = make_object(example_id)
+        obj = make_object(home)
         seed = [file_body(obj, f"data/seed/{i}" if i % 2 else f"tag/seed-{i}.txt", size=10 + i)
                 for i in range(6)]
-        created = client.post(f"{ADMIN}/files/create_batch/{example_id}", json=seed,
+        created = client.post(f"{ADMIN}/files/create_batch/{home.id}", json=seed,
                               headers=admin)
         assert created.status_code == 201, created.text
         seeded = [row["id"] for row in created.json()["results"]]
@@ -103,12 +113,12 @@ def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, exampl
         def batch(n):
             body = [file_body(obj, f"data/b{n}/{i}" if i % 3 else f"b{n}-{i}.txt", size=n + i)
                     for i in range(25)]
-            return lambda: client.post(f"{ADMIN}/files/create_batch/{example_id}", json=body,
+            return lambda: client.post(f"{ADMIN}/files/create_batch/{home.id}", json=body,
                                        headers=admin)
 
         def single(n):
             body = file_body(obj, f"data/s/{n}" if n % 2 else f"s-{n}.txt", size=1000 + n)
-            return lambda: client.post(f"{ADMIN}/files/create/{example_id}", json=body,
+            return lambda: client.post(f"{ADMIN}/files/create/{home.id}", json=body,
                                        headers=admin)
 
         def update(file_id):
@@ -129,20 +139,20 @@ def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, exampl
 
 # -- unique keys: exactly one winner -------------------------------------------------------------
 
-def test_unique_identifiers_and_uuids_have_one_winner(client, admin, example_id):
+def test_unique_identifiers_and_uuids_have_one_winner(client, admin, home):
     """The same object identifier, file identifier, file UUID or event identifier sent by
     several writers at once: exactly one 201, every other 409, one row stored."""
     for _ in range(3):
-        identifier = f"example.edu/uq-{uuid.uuid4().hex[:12]}"
+        identifier = f"{home.institution.identifier}/uq-{uuid.uuid4().hex[:12]}"
         body = {"title": "one winner", "identifier": identifier}
-        outcomes = at_once([lambda: client.post(f"{ADMIN}/objects/create/{example_id}",
+        outcomes = at_once([lambda: client.post(f"{ADMIN}/objects/create/{home.id}",
                                                 json=body, headers=admin)] * 6)
         assert statuses(outcomes) == [201] + [409] * 5
         with connection():
             assert IntellectualObject.select().where(
                 IntellectualObject.identifier == identifier).count() == 1
 
-        obj = make_object(example_id)
+        obj = make_object(home)
         same_path = [file_body(obj, "data/same.txt") for _ in range(6)]
         same_uuid = [file_body(obj, f"data/u{i}.txt") for i in range(6)]
         for body in same_uuid:
@@ -150,9 +160,9 @@ def test_unique_identifiers_and_uuids_have_one_winner(client, admin, example_id)
         event = {"identifier": str(uuid.uuid4()), "event_type": "ingestion",
                  "date_time": "2024-05-01T12:00:00Z", "outcome": "Success", "agent": "tests",
                  "detail": "d", "object": "o", "outcome_detail": "od",
-                 "outcome_information": "oi", "institution_id": example_id,
+                 "outcome_information": "oi", "institution_id": home.id,
                  "intellectual_object_id": obj.id}
-        calls = ([lambda b=b: client.post(f"{ADMIN}/files/create/{example_id}", json=b,
+        calls = ([lambda b=b: client.post(f"{ADMIN}/files/create/{home.id}", json=b,
                                           headers=admin) for b in same_path + same_uuid]
                  + [lambda: client.post(f"{ADMIN}/events/create", json=event,
                                         headers=admin)] * 6)
@@ -169,12 +179,12 @@ def test_unique_identifiers_and_uuids_have_one_winner(client, admin, example_id)
         assert counters(client, admin, obj.id) == counted(obj)
 
 
-def test_batches_are_all_or_nothing_under_concurrency(client, admin, example_id):
+def test_batches_are_all_or_nothing_under_concurrency(client, admin, home):
     """Concurrent batches into one object, each sharing one identifier with the next: a batch
     answered 201 stored all of its files, a batch answered 409 none of them, and each shared
     identifier belongs to exactly one stored file."""
     for _ in range(3):
-        obj = make_object(example_id)
+        obj = make_object(home)
         shared = [f"data/shared-{i}.txt" for i in range(6)]
         bodies = []
         for n in range(6):
@@ -182,7 +192,7 @@ def test_batches_are_all_or_nothing_under_concurrency(client, admin, example_id)
             body += [file_body(obj, shared[n]), file_body(obj, shared[(n + 1) % 6])]
             bodies.append(body)
         outcomes = at_once([lambda b=b: client.post(
-            f"{ADMIN}/files/create_batch/{example_id}", json=b, headers=admin) for b in bodies])
+            f"{ADMIN}/files/create_batch/{home.id}", json=b, headers=admin) for b in bodies])
         assert set(statuses(outcomes)) <= {201, 409}
         G = GenericFile
         with connection():
@@ -206,9 +216,10 @@ def test_batches_are_all_or_nothing_under_concurrency(client, admin, example_id)
 
 # -- restores and deletion requests: one winner, the others told which --------------------------
 
-def with_one_file(institution_id: int):
+def with_one_file(home):
     """An object with one active file and a successful ingest (what a restore copies)."""
-    obj = make_object(institution_id, "rs")
+    obj = make_object(home, "rs")
+    institution_id = home.id
     with connection(), database.atomic():
         f = GenericFile.create(file_format="text/plain", size=10,
                                identifier=f"{obj.identifier}/data/f.txt",
@@ -223,15 +234,15 @@ def with_one_file(institution_id: int):
 
 @pytest.mark.parametrize("api, kind", [("member", "objects"), ("member", "files"),
                                        ("admin", "objects")])
-def test_restore_stampede_has_one_winner_and_names_it(client, world, example_id, api, kind):
+def test_restore_stampede_has_one_winner_and_names_it(client, world, home, api, kind):
     """Restores of one object (or file) asked at once: one 201, the others 409 naming the
     work item the winner queued (`existing_id`, and `existing`, its path in the API called),
     as a client whose first answer was lost needs."""
     for _ in range(3):
-        obj, f = with_one_file(example_id)
+        obj, f = with_one_file(home)
         if api == "member":
             key = obj.id if kind == "objects" else f.id
-            url, headers = f"{MEMBER}/{kind}/{key}/restore", world["inst_user"].headers
+            url, headers = f"{MEMBER}/{kind}/{key}/restore", home.headers["user"]
         else:
             url, headers = f"{ADMIN}/objects/init_restore/{obj.id}", world["sysadmin"].headers
         outcomes = at_once([lambda: client.post(url, headers=headers)] * 8)
@@ -247,13 +258,12 @@ def test_restore_stampede_has_one_winner_and_names_it(client, world, example_id,
 
 
 @pytest.mark.parametrize("kind", ["objects", "files"])
-def test_deletion_request_stampede_has_one_winner_and_names_it(client, world, example_id,
-                                                               kind):
+def test_deletion_request_stampede_has_one_winner_and_names_it(client, home, kind):
     """Deletion requests for one object (or file) filed at once: one 201, the others 409
     naming the request that was filed."""
-    headers = world["inst_admin"].headers
+    headers = home.headers["admin"]
     for _ in range(3):
-        obj, f = with_one_file(example_id)
+        obj, f = with_one_file(home)
         key = obj.id if kind == "objects" else f.id
         outcomes = at_once([lambda: client.post(f"{MEMBER}/{kind}/{key}/delete",
                                                 headers=headers)] * 6)
@@ -269,12 +279,12 @@ def test_deletion_request_stampede_has_one_winner_and_names_it(client, world, ex
                            headers=headers).status_code == 200
 
 
-def test_approval_races_have_one_winner(client, world, example_id):
+def test_approval_races_have_one_winner(client, home):
     """Approvals, and approvals racing cancellations, of one deletion request: exactly one
     decision is taken; an approval queues one set of Delete work items."""
-    headers = world["inst_admin"].headers
+    headers = home.headers["admin"]
     for mix in ("approve", "approve or cancel", "approve", "approve or cancel"):
-        obj, _ = with_one_file(example_id)
+        obj, _ = with_one_file(home)
         filed = client.post(f"{MEMBER}/objects/{obj.id}/delete", headers=headers)
         assert filed.status_code == 201, filed.text
         request_id = filed.json()["id"]
