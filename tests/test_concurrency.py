@@ -92,19 +92,21 @@ ROUNDS = 12
 
 
 def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, home):
-    """Batches, single creates, size updates and deletes of one object's files, all at once:
-    its file_count, size, payload_file_count and payload_size equal its active files after.
+    """Batches, single creates, updates (sizes; a deleted file made active again) and deletes
+    of one object's files, all at once: its file_count, size, payload_file_count and
+    payload_size equal its active files after.
     Before the fix (PostgreSQL): counts taken from a snapshot older than another writer's
     commit, on most rounds."""
     for round_ in range(ROUNDS):
         obj = make_object(home)
         seed = [file_body(obj, f"data/seed/{i}" if i % 2 else f"tag/seed-{i}.txt", size=10 + i)
-                for i in range(6)]
+                for i in range(7)]
+        seed[6]["state"] = "D"  # a deleted file that an update brings back
         created = client.post(f"{ADMIN}/files/create_batch/{home.id}", json=seed,
                               headers=admin)
         assert created.status_code == 201, created.text
         seeded = [row["id"] for row in created.json()["results"]]
-        updated, deleted = seeded[:3], seeded[3:5]
+        updated, deleted = seeded[:3] + seeded[6:], seeded[3:5]
         for file_id in deleted:
             approve_deletion(obj.id, file_id)
         shown = {i: client.get(f"{ADMIN}/files/show/{i}", headers=admin).json()
@@ -122,7 +124,7 @@ def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, home):
                                        headers=admin)
 
         def update(file_id):
-            body = {**shown[file_id], "size": shown[file_id]["size"] + 5000}
+            body = {**shown[file_id], "size": shown[file_id]["size"] + 5000, "state": "A"}
             return lambda: client.put(f"{ADMIN}/files/update/{file_id}", json=body,
                                       headers=admin)
 
@@ -132,7 +134,7 @@ def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, home):
         calls = ([batch(n) for n in range(8)] + [single(n) for n in range(10)]
                  + [update(i) for i in updated] + [delete(i) for i in deleted])
         outcomes = at_once(calls)
-        assert statuses(outcomes) == [200] * 5 + [201] * 18, [
+        assert statuses(outcomes) == [200] * 6 + [201] * 18, [
             o.value.text for o in outcomes if o.status not in (200, 201)]
         assert counters(client, admin, obj.id) == counted(obj), f"round {round_}"
 

@@ -152,6 +152,15 @@ def test_conflicts_when_asking(client, world, example_id):
     first = requested(client, world, "objects", busy)
     again = assert_problem(post(client, world, f"/objects/{busy}/delete"), 409)
     assert f"deletion request(s) {first['id']}" in again["detail"]
+    assert (again["existing_id"], again["existing"]) == (
+        first["id"], f"{MEMBER}/deletions/show/{first['id']}")
+    # The admin API's batch request names it too, at the admin API's path.
+    batched = assert_problem(batch(client, world["sysadmin"].headers,
+                                   batch_body(world, [busy])), 409)
+    assert (batched["existing_id"], batched["existing"]) == (
+        first["id"], f"{ADMIN}/deletions/show/{first['id']}")
+    # A busy record names no request: `existing` is only for what the request would create.
+    assert "existing_id" not in problem
     # Once cancelled, the object may be asked for again.
     assert post(client, world, f"/deletions/{first['id']}/cancel").status_code == 200
     requested(client, world, "objects", busy)
