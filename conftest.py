@@ -86,8 +86,12 @@ def app(database_url):
     from registry.demo import seed_demo
     from registry.settings import Settings
 
+    # The app's database threads keep a pooled connection each (registry/threads.py), and the
+    # concurrency tests use all of them at once; the tests' own threads and helpers take theirs
+    # from the same pool: room for both.
     application = create_app(Settings(database_url=database_url, validate_responses=True,
-                                      batch_deletion_key=BATCH_DELETION_KEY))
+                                      batch_deletion_key=BATCH_DELETION_KEY,
+                                      db_pool_size=16))
     with connection():
         migrate()
         seed_demo()

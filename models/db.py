@@ -19,7 +19,8 @@ database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {
     # WAL lets readers proceed while one writer commits; busy_timeout makes writers queue
-    # instead of failing with "database is locked" under concurrent requests.
+    # instead of failing with "database is locked" under concurrent requests (a write still
+    # waiting when it runs out is run again, then answered 503: registry.threads.run_write).
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
@@ -32,7 +33,8 @@ class ConfigurationError(ValueError):
     """DATABASE_URL names something we cannot connect to."""
 
 
-def make_database(url: str, *, pool_size: int = 8) -> peewee.Database:
+def make_database(url: str, *, pool_size: int = 8,
+                  sqlite_busy_timeout_ms: int | None = None) -> peewee.Database:
     """Build (but do not connect) the Peewee database for a URL."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
@@ -40,7 +42,10 @@ def make_database(url: str, *, pool_size: int = 8) -> peewee.Database:
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
         if not path:
             raise ConfigurationError(f"DATABASE_URL {url!r} names no SQLite file")
-        return BudgetedSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        pragmas = dict(SQLITE_PRAGMAS)
+        if sqlite_busy_timeout_ms is not None:
+            pragmas["busy_timeout"] = sqlite_busy_timeout_ms
+        return BudgetedSqliteDatabase(path, pragmas=pragmas, check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
         conninfo = url.replace("postgres://", "postgresql://", 1)
         return PooledPostgresqlDatabase(
@@ -51,8 +56,9 @@ def make_database(url: str, *, pool_size: int = 8) -> peewee.Database:
     )
 
 
-def init_database(url: str, *, pool_size: int = 8) -> peewee.Database:
-    db = make_database(url, pool_size=pool_size)
+def init_database(url: str, *, pool_size: int = 8,
+                  sqlite_busy_timeout_ms: int | None = None) -> peewee.Database:
+    db = make_database(url, pool_size=pool_size, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
     database.initialize(db)
     return db
 
@@ -107,11 +113,65 @@ def connection():
             db.close()
 
 
+def locked(query):
+    """`query` (a select) locking the rows it reads until the transaction ends, on PostgreSQL;
+    SQLite's write transaction holds the whole database already. FOR NO KEY UPDATE, the lock an
+    UPDATE takes: writers of one row wait for each other, but inserting rows that refer to it
+    (a file of an object, a checksum of a file) does not wait, nor make a locker wait, as
+    under FOR UPDATE, where a batch of files and a writer of their object deadlocked."""
+    return query.for_update("FOR NO KEY UPDATE") if is_postgres() else query
+
+
+@contextmanager
 def write_transaction():
     """A transaction that will write. On SQLite it takes the write lock up front (IMMEDIATE):
     a deferred transaction that reads and then writes fails at once with "database is locked"
-    when another writer committed meanwhile, instead of waiting its turn."""
+    when another writer committed meanwhile, instead of waiting its turn. Once it has begun,
+    the thread remembers that a write began (`write_began`)."""
     db = database.obj
-    if isinstance(db, peewee.SqliteDatabase):
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
+    with db.atomic("IMMEDIATE") if isinstance(db, peewee.SqliteDatabase) else db.atomic():
+        _thread.write_began = True
+        yield
+
+
+def write_not_begun() -> None:
+    """Forget, in this thread, that a write transaction began: a request's write starts."""
+    _thread.write_began = False
+
+
+def write_began() -> bool:
+    """Whether a write transaction began in this thread since `write_not_begun`: until then,
+    a failure cannot have left anything committed."""
+    return getattr(_thread, "write_began", False)
+
+
+# SQLSTATEs of a connection that the server ended (admin shutdown at a restart, a crash) or
+# cannot serve now; class 08 is a connection exception. An error without a SQLSTATE from the
+# driver's OperationalError is the driver's own finding: the socket closed, or no connection.
+_CONNECTION_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` is, or wraps, the failure of the PostgreSQL connection itself rather
+    than of a statement (psycopg's OperationalError or InterfaceError, no statement SQLSTATE)."""
+    import psycopg
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            state = exc.sqlstate
+            return state is None or state.startswith("08") or state in _CONNECTION_SQLSTATES
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def discard_connection() -> None:
+    """Close this thread's PostgreSQL connection for good, and the pool's idle ones (after a
+    server restart they are dead too): the next block connects afresh."""
+    db = database.obj
+    if not isinstance(db, PooledPostgresqlDatabase):
+        return
+    if not db.is_closed():
+        db.manual_close()
+    db.close_idle()

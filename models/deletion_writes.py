@@ -19,7 +19,7 @@ import peewee
 from models.alert import Alert, AlertUser, AlertWorkItem
 from models.base import utcnow
 from models.caller import Caller
-from models.db import connection, is_postgres, write_transaction
+from models.db import connection, locked, write_transaction
 from models.deletion_request import (
     DELETIONS, DeletionRequest, DeletionRequestFile, DeletionRequestObject)
 from models.enums import COMPLETED_STATUSES
@@ -75,7 +75,9 @@ def request_batch_deletion(institution_id: int, requestor: User, object_ids: lis
     the caller of this function); 409 when an object is busy or already requested."""
     O = IntellectualObject
     with write_transaction():
-        objects = list(_lock(O.select(O.id, O.identifier).where(O.id.in_(object_ids))))
+        # In id order, as every writer that locks several objects does (models.stats).
+        objects = list(_lock(O.select(O.id, O.identifier).where(O.id.in_(object_ids))
+                             .order_by(O.id)))
         names = ", ".join(o.identifier for o in objects)
         _check_unfinished_items(_object_items(object_ids), names)
         _check_not_requested(_pending_for_objects(object_ids), names)
@@ -120,9 +122,9 @@ def active_admins(institution_id: int) -> peewee.ModelSelect:
 # -- looking things up ---------------------------------------------------------------------------
 
 def _lock(query):
-    """Rows locked until the transaction ends (PostgreSQL; SQLite's write transaction holds
-    the whole database already): two requests for one object are taken one after the other."""
-    return query.for_update() if is_postgres() else query
+    """Rows locked until the transaction ends (models.db.locked): two requests for one object
+    are taken one after the other."""
+    return locked(query)
 
 
 def _by_key(model, key: str):
@@ -219,10 +221,13 @@ def _pending_for_files(file_ids: Iterable[int]) -> set[int]:
 
 
 def _check_not_requested(pending: set[int], subject: str) -> None:
+    """409 when a request awaiting approval covers the subject already; the problem names the
+    first of them (`existing_id`), which a client whose first answer was lost is after."""
     if pending:
         listed = ", ".join(str(i) for i in sorted(pending))
         raise Conflict(f"{subject} is already covered by deletion request(s) {listed}, "
-                       "awaiting approval: approve or cancel that first")
+                       "awaiting approval: approve or cancel that first",
+                       existing=("deletions", min(pending)))
 
 
 def _active_admin_count(institution_id: int) -> int:

@@ -10,6 +10,10 @@ class DomainError(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    def headers(self) -> dict:
+        """Response headers that go with the problem (none by default)."""
+        return {}
+
 
 class InvalidInput(DomainError):
     status = 400
@@ -38,6 +42,30 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     title = "Conflict"
+
+    def __init__(self, detail: str, *, errors: list[dict] | None = None,
+                 existing: tuple[str, int] | None = None):
+        """`existing`: the record that is the reason for the conflict, as (collection, id),
+        e.g. ("items", 123): the request found it already there. The problem then names it
+        (`existing_id`, and `existing`, its path in the API that was called), so that a client
+        whose first answer was lost finds what its first call created."""
+        super().__init__(detail, errors=errors)
+        self.existing = existing
+
+
+class Unavailable(DomainError):
+    """The database could not take the request now (it stayed locked, or the request kept
+    losing races with other writers) and nothing was written: the client may send it again."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict:
+        return {"Retry-After": str(self.retry_after)}
 
 
 def body_error(name: str, message: str) -> dict:

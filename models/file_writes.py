@@ -18,7 +18,7 @@ from models import deletion_checks
 from models.base import utcnow
 from models.caller import Caller
 from models.checksum import Checksum
-from models.db import connection, database, is_postgres, write_transaction
+from models.db import connection, database, locked, write_transaction
 from models.errors import Conflict, NotFound
 from models.file_detail import file_detail
 from models.generic_file import NEVER_CHECKED, GenericFile
@@ -189,7 +189,7 @@ def stored_file(file_id: int) -> dict:
                       F.institution.alias("institution_id"), F.state, F.storage_option, F.uuid,
                       F.created_at)
              .where(F.id == file_id).dicts())
-    row = (query.for_update() if is_postgres() else query).first()
+    row = locked(query).first()
     if row is None:
         raise NotFound(f"No generic file has id {file_id}")
     return row

@@ -13,7 +13,7 @@ import peewee
 from models import deletion_checks
 from models.base import utcnow
 from models.caller import Caller
-from models.db import connection, database, is_postgres, write_transaction
+from models.db import connection, database, locked, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
@@ -83,7 +83,7 @@ def _locked(object_id: int) -> IntellectualObject:
     """The stored object, locked until the transaction ends (PostgreSQL; SQLite's write
     transaction excludes other writers already)."""
     query = IntellectualObject.select().where(IntellectualObject.id == object_id)
-    stored = (query.for_update() if is_postgres() else query).first()
+    stored = locked(query).first()
     if stored is None:
         raise NotFound(f"No intellectual object has id {object_id}")
     return stored

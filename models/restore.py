@@ -12,12 +12,14 @@ import peewee
 from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database, write_transaction
-from models.enums import GLACIER_ONLY
+from models.enums import COMPLETED_STATUSES, GLACIER_ONLY
 from models.errors import Conflict, NotFound
 from models.file_views import FILE_RECORDS
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
 from models.work_item import ITEMS, WorkItem
+
+OBJECT_RESTORES = ("Restore Object", "Glacier Restore")
 
 
 def restore_object(caller: Caller, key: str) -> dict:
@@ -60,7 +62,21 @@ def _create(caller, object_id, file_id, action, size, identifier) -> int:
                     created_at=now, updated_at=now,
                 ).execute()
         except peewee.IntegrityError:
-            raise Conflict(f"A restore of {identifier} is already pending") from None
+            pending = pending_restore(object_id, file_id)
+            raise Conflict(f"A restore of {identifier} is already pending: work item {pending}",
+                           existing=("items", pending)) from None
+
+
+def pending_restore(object_id: int, file_id: int | None) -> int | None:
+    """The id of the unfinished restore of the object (or of the file) that the database's
+    partial unique index let no second one join (migration 2)."""
+    W = WorkItem
+    if file_id is None:
+        target = (W.intellectual_object == object_id) & W.action.in_(OBJECT_RESTORES)
+    else:
+        target = (W.generic_file == file_id) & (W.action == "Restore File")
+    return (W.select(W.id).where(target & W.status.not_in(COMPLETED_STATUSES))
+            .order_by(W.id).scalar())
 
 
 def ingest_source(object_id: int) -> dict:

@@ -13,7 +13,7 @@ import peewee
 
 from models.base import utcnow
 from models.caller import Caller
-from models.db import connection, database, is_postgres, write_transaction
+from models.db import connection, database, locked, write_transaction
 from models.deletion_request import DeletionRequest
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.generic_file import GenericFile
@@ -89,7 +89,7 @@ def requeue_work_item(caller: Caller, item_id: int, stage: str) -> dict:
 
 def _locked(item_id: int) -> WorkItem:
     query = WorkItem.select().where(WorkItem.id == item_id)
-    stored = (query.for_update() if is_postgres() else query).first()
+    stored = locked(query).first()
     if stored is None:
         raise NotFound(f"No work item has id {item_id}")
     return stored

@@ -26,6 +26,7 @@ from connexion.json_schema import Draft4RequestValidator
 from connexion.validators.json import JSONRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -258,6 +259,25 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
 
     MAX_ERRORS = 100
 
+    async def wrap_receive(self, receive, *, scope):
+        """Connexion takes a request without a Content-Length for one without a body (400
+        "RequestBody is required"), but HTTP/1.1 also frames a body with Transfer-Encoding:
+        chunked, which has none. Such a body is read here and given the Content-Length it
+        has; then it is checked like any other (an empty one as missing)."""
+        headers = Headers(scope=scope)
+        if "content-length" not in headers and "transfer-encoding" in headers:
+            messages = []
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            length = sum(len(m.get("body", b"")) for m in messages)
+            scope = {**scope, "headers": [*scope["headers"],
+                                          (b"content-length", str(length).encode())]}
+            receive = _replay(messages, receive)
+        return await super().wrap_receive(receive, scope=scope)
+
     async def _parse(self, stream, scope):
         raw = b"".join([message async for message in stream])
         if not raw:
@@ -301,6 +321,18 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
         return _without_nul(body) if may_hold_nul else body
 
 
+def _replay(messages: list, receive):
+    """A receive channel that gives `messages` first, then what `receive` gives."""
+    pending = iter(messages)
+
+    async def replayed():
+        for message in pending:
+            return message
+        return await receive()
+
+    return replayed
+
+
 def _nul_fields(value, name: str = ""):
     """The body fields (`files[3].note`-style names) whose text contains U+0000."""
     if isinstance(value, str):
@@ -335,9 +367,26 @@ def _title(status: int) -> str:
         return "Error"
 
 
+# The API a request path belongs to, and where that API shows a record of a collection.
+ADMIN_PREFIX, MEMBER_PREFIX = "/admin-api/v3", "/member-api/v3"
+
+
+def record_path(request_path: str, collection: str, record_id: int) -> str:
+    """`/member-api/v3/items/show/123`: the record's show path in the API `request_path` is
+    in (the admin API's own for an admin request)."""
+    prefix = ADMIN_PREFIX if request_path.startswith(ADMIN_PREFIX + "/") else MEMBER_PREFIX
+    return f"{prefix}/{collection}/show/{record_id}"
+
+
 async def domain_error(request, exc: DomainError):
+    members = None
+    existing = getattr(exc, "existing", None)
+    if existing is not None:
+        collection, record_id = existing
+        members = {"existing_id": record_id,
+                   "existing": record_path(request.url.path, collection, record_id)}
     return problem(exc.status, exc.title, exc.detail, instance=request.url.path,
-                            errors=exc.errors)
+                   errors=exc.errors, headers=exc.headers() or None, members=members)
 
 
 async def problem_error(request, exc: ProblemException):

@@ -20,13 +20,16 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 
 def problem(status: int, title: str, detail: str, *, instance: str | None = None,
             errors: list | None = None, type_: str = "about:blank",
-            headers: dict | None = None) -> ConnexionResponse:
-    """A problem+json response, in the shape Connexion's error handlers must return."""
+            headers: dict | None = None, members: dict | None = None) -> ConnexionResponse:
+    """A problem+json response, in the shape Connexion's error handlers must return.
+    `members`: extension members of the problem (RFC 9457 3.2), e.g. `existing_id`."""
     body = {"type": type_, "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
     if errors:
         body["errors"] = errors
+    if members:
+        body.update(members)
     return ConnexionResponse(status_code=status, body=dumps(body), headers=headers or {},
                              content_type="application/problem+json",
                              mimetype="application/problem+json")

@@ -19,6 +19,9 @@ class Settings:
     # Response validation costs ~3 ms per page: on in tests and CI, off in production.
     validate_responses: bool = False
     db_pool_size: int = 8
+    # How long an SQLite write waits for the write lock before it is run again (and, after
+    # registry.threads.WRITE_ATTEMPTS tries, answered 503 with Retry-After).
+    sqlite_busy_timeout_ms: int = 10000
     log_level: str = "info"
     # The shared secret of POST /admin-api/v3/objects/init_batch_delete (a UUID); unset, that
     # operation answers 503.
@@ -33,6 +36,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             validate_responses=_flag(env.get("REGISTRY_VALIDATE_RESPONSES"), False),
             db_pool_size=int(env.get("REGISTRY_DB_POOL_SIZE") or 8),
+            sqlite_busy_timeout_ms=int(env.get("REGISTRY_SQLITE_BUSY_TIMEOUT_MS") or 10000),
             log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),

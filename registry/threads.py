@@ -29,7 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 from models import read_budget
-from models.db import is_postgres, keep_connections_in_this_thread
+from models.db import (connection_lost, discard_connection, is_postgres,
+                       keep_connections_in_this_thread, write_began, write_not_begun)
+from models.errors import Unavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -72,45 +74,103 @@ async def run_sync(function: Callable[..., T], *args) -> T:
 
 async def run_read(function: Callable[..., T], *args) -> T:
     """`function(*args)`, which only reads: on the loop while it is short (SQLite), else in a
-    thread."""
+    thread, where a read whose PostgreSQL connection turned out dead runs once more."""
     if not is_postgres():
         try:
             return read_budget.within(READ_BUDGET, function, *args)
         except read_budget.OverBudget:
             pass
-    return await run_sync(function, *args)
+    return await run_sync(_read_reconnecting, function, args)
+
+
+def _read_reconnecting(function: Callable[..., T], args: tuple) -> T:
+    """A read run again, once, on a fresh connection when its connection was dead: a kept
+    connection learns that the server restarted (or dropped it) only when it is next used,
+    and failing that request would answer 500 for a database that is up again."""
+    try:
+        return function(*args)
+    except Exception as exc:
+        if not connection_lost(exc):
+            raise
+        log.warning("%s: the database connection was lost (%s); reading again on a new one",
+                    getattr(function, "__name__", function), exc)
+        discard_connection()
+        return function(*args)
 
 
 # PostgreSQL's word that a transaction lost a race and was rolled back whole: a deadlock (two
 # writers of the same count-tally stripe taking its rows in opposite orders, models/counts.py)
 # or a serialization failure. Running the transaction again is the documented answer.
 RETRIED_SQLSTATES = {"40P01", "40001"}
+# SQLite's: the write lock stayed taken for the whole busy timeout (SQLITE_BUSY, "database is
+# locked"), or a table was locked (SQLITE_LOCKED). The transaction never began, or was rolled
+# back; running it again is safe.
+RETRIED_SQLITE_CODES = {5, 6}
 WRITE_ATTEMPTS = 4
+# What a 503 tells the client to wait before it sends the write again (Retry-After, seconds).
+RETRY_AFTER_SECONDS = 2
 
 
-def lost_a_race(exc: BaseException) -> bool:
-    """Whether `exc` is, or wraps, a deadlock or serialization failure (Peewee re-raises some
-    driver errors as its own, the original in `orig`, and passes others as they are)."""
+def _causes(exc: BaseException | None):
+    """`exc` and the exceptions it wraps (Peewee re-raises some driver errors as its own, the
+    original in `orig` or as the context, and passes others as they are)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if getattr(exc, "sqlstate", None) in RETRIED_SQLSTATES:
-            return True
+        yield exc
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """Whether `exc` is, or wraps, a deadlock or serialization failure (PostgreSQL), or a lock
+    that was not granted in time (SQLite)."""
+    for cause in _causes(exc):
+        if getattr(cause, "sqlstate", None) in RETRIED_SQLSTATES:
+            return True
+        code = getattr(cause, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in RETRIED_SQLITE_CODES:
+            return True
     return False
 
 
 async def run_write(function: Callable[..., T], *args) -> T:
     """`function(*args)`, one whole write transaction, in a thread; run again (up to
     WRITE_ATTEMPTS times, after a short random pause) when the database rolled it back for
-    losing a race, so that the caller sees the write and not a 500."""
+    losing a race, so that the caller sees the write and not a 500. A write that loses every
+    time answers 503 with Retry-After (models.errors.Unavailable): nothing of it was written."""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            return await run_sync(function, *args)
+            return await run_sync(_write_reconnecting, function, args)
         except Exception as exc:
-            if attempt == WRITE_ATTEMPTS or not lost_a_race(exc):
+            if not lost_a_race(exc):
                 raise
+            name = getattr(function, "__name__", function)
+            if attempt == WRITE_ATTEMPTS:
+                log.warning("%s lost a race with other writes %d times; answering 503: %s",
+                            name, attempt, exc)
+                raise Unavailable(
+                    f"The database was too busy to take this write: it lost to other writes "
+                    f"{attempt} times (a lock wait that timed out, a deadlock or a serialization "
+                    f"failure). Nothing of it was written; send it again after "
+                    f"{RETRY_AFTER_SECONDS} s.", retry_after=RETRY_AFTER_SECONDS) from exc
             log.info("%s lost a race with another write (attempt %d); running it again",
-                     getattr(function, "__name__", function), attempt)
+                     name, attempt)
             await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
     raise AssertionError("unreachable")
+
+
+def _write_reconnecting(function: Callable[..., T], args: tuple) -> T:
+    """A write run again, once, on a fresh connection when its connection was found dead
+    before its first transaction began (at BEGIN at the latest): nothing of it can have been
+    committed then. A connection lost later (a COMMIT whose answer never came) is not
+    retried: whether the write happened is unknown."""
+    write_not_begun()
+    try:
+        return function(*args)
+    except Exception as exc:
+        if not connection_lost(exc) or write_began():
+            raise
+        log.warning("%s: the database connection was lost before the write began (%s); "
+                    "writing on a new one", getattr(function, "__name__", function), exc)
+        discard_connection()
+        return function(*args)

@@ -7,9 +7,11 @@ of its own (`lst<n>.edu`) and `Scratch` deletes them, with everything hanging of
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
+from models.caller import Caller
 from models.checksum import Checksum
 from models.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
@@ -60,6 +62,18 @@ class Scratch:
         self.institution_ids.append(made.id)
         return made
 
+    def staff(self) -> Staff:
+        """A new member institution with an institutional admin and user (see Staff)."""
+        institution = self.institution()
+        callers, headers = {}, {}
+        for name, role in (("admin", "institutional_admin"), ("user", "institutional_user")):
+            user = User.create(email=f"{name}@{institution.identifier}", name=f"Staff {name}",
+                               role=role, institution=institution)
+            headers[name] = {"X-Pharos-API-User": user.email,
+                             "X-Pharos-API-Key": issue_key(user)}
+            callers[name] = Caller(user.id, user.email, role, institution.id)
+        return Staff(institution, callers["admin"], callers["user"], headers)
+
     def member(self, parent: Institution | None = None) -> Member:
         """A new institution with an institutional_user who holds an API key."""
         institution = self.institution(parent)
@@ -67,6 +81,21 @@ class Scratch:
                            role="institutional_user", institution=institution)
         key = issue_key(user)
         return Member(institution, {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": key})
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A member institution with an institutional admin and an institutional user, each with
+    a key: the callers of the member API's writes (restores, the deletion flow)."""
+
+    institution: Institution
+    admin: Caller
+    user: Caller
+    headers: dict  # "admin" and "user": their request headers
+
+    @property
+    def id(self) -> int:
+        return self.institution.id
 
 
 def purge(institution_ids: list[int]) -> None:
@@ -103,3 +132,14 @@ def purge(institution_ids: list[int]) -> None:
         User.delete().where(User.institution.in_(ids)).execute()
         Institution.update(member_institution=None).where(Institution.id.in_(ids)).execute()
         Institution.delete().where(Institution.id.in_(ids)).execute()
+
+
+_ONE_STATEMENT = re.compile(r'^SELECT "c"\."n", "p"\.\* FROM \((.*?)\) AS "c"\("n"\) ', re.S)
+
+
+def counting_sql(statement: str) -> str:
+    """The count of a list's SQL statement: on PostgreSQL a list reads its count and its page
+    in one statement (models.query.Listing._one_statement), whose first subquery counts; on
+    SQLite the count is a statement of its own."""
+    found = _ONE_STATEMENT.match(statement)
+    return found.group(1) if found else statement

@@ -26,7 +26,7 @@ from models.intellectual_object import OBJECTS, IntellectualObject
 from models.premis_event import EVENTS, PremisEvent
 from models.work_item import ITEMS, WorkItem
 from tests.deletion_setup import approve_deletion
-from tests.listing_rows import Scratch
+from tests.listing_rows import Scratch, counting_sql
 
 ADMIN = "/admin-api/v3"
 MEMBER = "/member-api/v3"
@@ -305,7 +305,7 @@ def test_lists_fall_back_to_count_star_outside_the_dimensions(client, count_quer
     ]:
         count_queries.statements.clear()
         listing.list(member, {**params, "per_page": 1})
-        sql = count_queries.statements[0][0]
+        sql = counting_sql(count_queries.statements[0][0])
         assert ('_counts"' in sql) is tallied, (listing.name, params, sql)
         assert sql.startswith("SELECT COUNT(*)") is not tallied
 

@@ -6,7 +6,6 @@ institutional admin is admin@example.edu (persona inst_admin): the session datab
 """
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -16,7 +15,6 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database
 from models.deletion_writes import approve_deletion
-from models.errors import Conflict
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.stats import refresh_object_stats
@@ -24,6 +22,7 @@ from models.user import User
 from models.work_item import WorkItem
 from tests.deletion_setup import add_object_event
 from tests.deletion_setup import approve_deletion as prepared_deletion
+from tests.concurrency import at_once
 from tests.fixtures_api import assert_problem, error_names
 
 MEMBER = "/member-api/v3"
@@ -153,6 +152,15 @@ def test_conflicts_when_asking(client, world, example_id):
     first = requested(client, world, "objects", busy)
     again = assert_problem(post(client, world, f"/objects/{busy}/delete"), 409)
     assert f"deletion request(s) {first['id']}" in again["detail"]
+    assert (again["existing_id"], again["existing"]) == (
+        first["id"], f"{MEMBER}/deletions/show/{first['id']}")
+    # The admin API's batch request names it too, at the admin API's path.
+    batched = assert_problem(batch(client, world["sysadmin"].headers,
+                                   batch_body(world, [busy])), 409)
+    assert (batched["existing_id"], batched["existing"]) == (
+        first["id"], f"{ADMIN}/deletions/show/{first['id']}")
+    # A busy record names no request: `existing` is only for what the request would create.
+    assert "existing_id" not in problem
     # Once cancelled, the object may be asked for again.
     assert post(client, world, f"/deletions/{first['id']}/cancel").status_code == 200
     requested(client, world, "objects", busy)
@@ -251,29 +259,9 @@ def test_concurrent_approvals_create_one_set_of_work_items(client, world, exampl
     request = requested(client, world, "objects", obj)
     persona = world["inst_admin"]
     caller = Caller(persona.user_id, persona.email, persona.role, persona.institution_id)
-    start = threading.Barrier(6)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def approve():
-        start.wait()
-        try:
-            approve_deletion(caller, request["id"])
-            result = "approved"
-        except Conflict:
-            result = "conflict"
-        finally:
-            if not database.obj.is_closed():
-                database.obj.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=approve) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(outcomes) == ["approved"] + ["conflict"] * 5
+    outcomes = [type(o.error).__name__ if o.error else "approved"
+                for o in at_once([lambda: approve_deletion(caller, request["id"])] * 6)]
+    assert sorted(outcomes) == ["Conflict"] * 5 + ["approved"]
     assert len(delete_items(client, world, obj)) == 1
     assert alerts_of(client, world, request["id"]) == ["Deletion Confirmed", "Deletion Requested"]
 
@@ -500,29 +488,9 @@ def test_concurrent_requests_file_one_request(client, world, example_id, app):
     obj, _ = make_object(example_id)
     persona = world["inst_admin"]
     caller = Caller(persona.user_id, persona.email, persona.role, persona.institution_id)
-    start = threading.Barrier(6)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def ask():
-        start.wait()
-        try:
-            request_object_deletion(caller, str(obj))
-            result = "filed"
-        except Conflict:
-            result = "conflict"
-        finally:
-            if not database.obj.is_closed():
-                database.obj.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=ask) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(outcomes) == ["conflict"] * 5 + ["filed"]
+    outcomes = [type(o.error).__name__ if o.error else "filed"
+                for o in at_once([lambda: request_object_deletion(caller, str(obj))] * 6)]
+    assert sorted(outcomes) == ["Conflict"] * 5 + ["filed"]
     listed = get(client, world, "/deletions", status="Awaiting Approval", per_page=1000)
     with connection():
         from models.deletion_request import DeletionRequestObject as DO

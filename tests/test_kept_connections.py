@@ -74,3 +74,78 @@ def test_there_are_never_more_database_threads_than_pooled_connections(monkeypat
     threads.configure(8)
     assert threads._threads()._max_workers == min(8, threads.DEFAULT_THREADS)
     threads._threads().shutdown(wait=True)
+
+
+def _end_every_other_connection() -> int:
+    """End every connection to the session's database but this one's, as a restart of
+    PostgreSQL ends them (pg_terminate_backend; the cluster itself keeps running)."""
+    import psycopg
+
+    from tests.postgres import PG_URL
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        ended = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    # This thread's own connection (a helper may have left one open) and the pool's idle ones
+    # are dead too: given up, so that the test's helpers connect afresh.
+    if not database.obj.is_closed():
+        database.obj.manual_close()
+    database.obj.close_idle()
+    return ended
+
+
+def test_requests_after_the_database_ended_its_connections_answer_as_usual(client, world,
+                                                                          backend):
+    """The app's database threads keep their connections; after the database ended them all,
+    the next reads (one retried on a fresh connection) and writes (retried when their
+    connection was found dead before their transaction began) answer as usual. Before the
+    fix, the first request in each thread answered 500."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no server that ends connections")
+    from tests.test_restore import make_object
+
+    user = world["inst_user"]
+    reads = ["/member-api/v3/objects?per_page=3", "/member-api/v3/items?per_page=3",
+             "/member-api/v3/objects/show/example.edu/bag-0001"]
+    assert [client.get(path, headers=user.headers).status_code for path in reads] == [200] * 3
+    for _ in range(2):
+        assert _end_every_other_connection() >= 1
+        answers = [client.get(path, headers=user.headers).status_code for path in reads * 3]
+        objects = [make_object(user.institution_id) for _ in range(3)]
+        assert _end_every_other_connection() >= 1
+        answers += [client.post(f"/member-api/v3/objects/{obj.id}/restore",
+                                headers=user.headers).status_code for obj in objects]
+        assert answers == [200] * 9 + [201] * 3
+
+
+def test_a_write_runs_again_only_if_its_connection_died_before_it_began(client, backend,
+                                                                       monkeypatch):
+    """A write whose connection is found dead before its transaction began is run once more
+    (nothing of it can have been committed); one whose connection died after it began is not
+    (its COMMIT may have happened): that error goes to the client."""
+    import psycopg
+
+    from models.db import write_transaction
+
+    dead = psycopg.OperationalError("server closed the connection unexpectedly")
+    calls = []
+
+    def dies_before_it_begins():
+        calls.append("before")
+        if len(calls) == 1:
+            raise dead
+        with connection(), write_transaction():
+            return "written"
+
+    def dies_after_it_began():
+        with connection(), write_transaction():
+            calls.append("began")  # (a kept connection found dead at BEGIN is retried first)
+            raise dead
+
+    assert asyncio.run(threads.run_write(dies_before_it_begins)) == "written"
+    assert calls == ["before", "before"]
+    calls.clear()
+    with pytest.raises(psycopg.OperationalError):
+        asyncio.run(threads.run_write(dies_after_it_began))
+    assert calls == ["began"]

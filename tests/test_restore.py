@@ -6,7 +6,6 @@ the pending restore of a previous test changes the outcome.
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 
 import peewee
@@ -15,12 +14,12 @@ import pytest
 from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, database
-from models.errors import Conflict
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.restore import restore_object
 from models.stats import refresh_object_stats
 from models.work_item import WorkItem
+from tests.concurrency import at_once
 
 BASE = "/member-api/v3"
 _serial = itertools.count(1)
@@ -166,33 +165,14 @@ def test_unknown_and_unauthenticated(client, world):
 
 
 def test_concurrent_requests_create_exactly_one_work_item(world, example_id, app):
-    """Many threads, each with its own database connection, ask at the same instant."""
+    """Many threads, each with its own database connection, ask at the same instant (more
+    stampedes, through the API: tests/test_concurrency.py)."""
     obj = make_object(example_id)
     persona = world["inst_user"]
     caller = Caller(persona.user_id, persona.email, persona.role, persona.institution_id)
-    start = threading.Barrier(8)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def ask():
-        start.wait()
-        try:
-            restore_object(caller, str(obj.id))
-            result = "created"
-        except Conflict:
-            result = "conflict"
-        finally:
-            if not database.obj.is_closed():
-                database.obj.close()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=ask) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(outcomes) == ["conflict"] * 7 + ["created"]
+    outcomes = at_once([lambda: restore_object(caller, str(obj.id))] * 8)
+    assert sorted("created" if o.error is None else type(o.error).__name__
+                  for o in outcomes) == ["Conflict"] * 7 + ["created"]
     with connection():
         count = WorkItem.select().where((WorkItem.intellectual_object == obj.id)
                                         & (WorkItem.action == "Restore Object")).count()

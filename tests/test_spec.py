@@ -4,7 +4,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from registry.spec import MEMBER_SPEC, load_spec, operation_ids
+from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
 
 SPEC = load_spec(MEMBER_SPEC)
 OPERATIONS = [
@@ -45,3 +45,31 @@ def test_security_requires_both_headers():
     schemes = SPEC["components"]["securitySchemes"]
     assert schemes["apiUser"]["name"] == "X-Pharos-API-User"
     assert schemes["apiKey"]["name"] == "X-Pharos-API-Key"
+
+
+WRITES = [(document.name, op["operationId"], op) for document in (MEMBER_SPEC, ADMIN_SPEC)
+          for item in load_spec(document)["paths"].values()
+          for method, op in item.items() if method in ("post", "put", "delete", "patch")]
+
+
+@pytest.mark.parametrize("document, operation_id, op", WRITES, ids=[w[1] for w in WRITES])
+def test_every_write_documents_503_with_retry_after(document, operation_id, op):
+    """A write the database could not take (a lock wait that timed out, lost races) answers
+    503 with Retry-After (registry.threads.run_write): every write of both APIs says so."""
+    response = op["responses"].get("503", {})
+    if "$ref" in response:
+        assert response["$ref"] == "#/components/responses/ServiceUnavailable", operation_id
+        response = SPEC["components"]["responses"]["ServiceUnavailable"]
+    assert "Retry-After" in response.get("headers", {}), operation_id
+    assert "application/problem+json" in response["content"], operation_id
+
+
+@pytest.mark.parametrize("operation_id", ["request_object_restore", "request_file_restore",
+                                          "request_object_deletion", "request_file_deletion"])
+def test_a_409_of_a_restore_or_deletion_request_names_the_existing_one(operation_id):
+    [op] = [op for _, oid, op in WRITES if oid == operation_id]
+    name = op["responses"]["409"]["$ref"].rsplit("/", 1)[-1]
+    schema = SPEC["components"]["responses"][name]["content"]["application/problem+json"]
+    assert schema["schema"]["$ref"] == "#/components/schemas/ConflictProblem"
+    extension = SPEC["components"]["schemas"]["ConflictProblem"]["allOf"][1]["properties"]
+    assert {"existing_id", "existing"} <= extension.keys()

@@ -11,6 +11,7 @@ import pytest
 from psycopg import errors as pg_errors
 
 from models.db import connection, database
+from models.errors import Unavailable
 from registry import threads
 
 
@@ -35,12 +36,35 @@ def test_a_write_that_lost_a_race_runs_again(monkeypatch):
     assert len(calls) == 3
 
 
-def test_a_write_that_keeps_losing_gives_up(monkeypatch):
+def test_a_write_that_keeps_losing_gives_up_with_503(monkeypatch):
+    """After WRITE_ATTEMPTS lost races the write answers 503 with Retry-After (the problem is
+    Unavailable), not the driver's error, which would be a 500."""
     monkeypatch.setattr(threads.asyncio, "sleep", _no_sleep)
     write, calls = _attempts([pg_errors.DeadlockDetected("again")] * 10)
-    with pytest.raises(pg_errors.DeadlockDetected):
+    with pytest.raises(Unavailable) as raised:
         asyncio.run(threads.run_write(write))
     assert len(calls) == threads.WRITE_ATTEMPTS
+    assert raised.value.status == 503
+    assert raised.value.headers() == {"Retry-After": str(threads.RETRY_AFTER_SECONDS)}
+    assert isinstance(raised.value.__cause__, pg_errors.DeadlockDetected)
+
+
+def test_an_sqlite_lock_timeout_is_a_lost_race():
+    """"database is locked" after the busy timeout (SQLITE_BUSY), as the sqlite3 module raises
+    it and as Peewee wraps it, is run again like a deadlock."""
+    import sqlite3
+
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = 5  # SQLITE_BUSY (set by the module on errors it raises)
+    assert threads.lost_a_race(locked)
+    try:
+        with peewee.__exception_wrapper__:
+            raise locked
+    except peewee.OperationalError as wrapped:
+        assert threads.lost_a_race(wrapped)
+    other = sqlite3.OperationalError("no such table: x")
+    other.sqlite_errorcode = 1  # SQLITE_ERROR
+    assert not threads.lost_a_race(other)
 
 
 @pytest.mark.parametrize("error", [
@@ -100,3 +124,25 @@ def test_a_real_deadlock_is_recognised(client, backend):
 
 async def _no_sleep(_seconds):
     return None
+
+
+def test_a_write_that_keeps_losing_answers_503_problem_with_retry_after(client, world,
+                                                                       monkeypatch):
+    """Over HTTP: the restore's transaction deadlocks on every attempt (as a PostgreSQL write
+    that loses 4 races in a row): 503 application/problem+json with Retry-After, not 500."""
+    from handlers import restores
+    from tests.fixtures_api import assert_problem
+
+    attempts = []
+
+    def deadlocks(caller, key):
+        attempts.append(key)
+        raise peewee.OperationalError(pg_errors.DeadlockDetected("deadlock detected"))
+
+    monkeypatch.setattr(restores, "restore_object", deadlocks)
+    response = client.post("/member-api/v3/objects/1/restore",
+                           headers=world["inst_user"].headers)
+    problem = assert_problem(response, 503)
+    assert response.headers["retry-after"] == str(threads.RETRY_AFTER_SECONDS)
+    assert "Nothing of it was written" in problem["detail"]
+    assert len(attempts) == threads.WRITE_ATTEMPTS
