@@ -5,9 +5,9 @@ from operator import itemgetter
 from urllib.parse import parse_qsl, urlencode
 
 from connexion.context import request as current_request
-from connexion.context import scope as current_scope
 
 from models.caller import Caller
+from registry.connexion_seam import request_scope
 from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
@@ -27,7 +27,7 @@ def page_links(page: Page) -> tuple[str, str]:
     has_previous = page.page > 1
     if not (has_next or has_previous):
         return "", ""
-    scope = current_scope._get_current_object()
+    scope = request_scope()
     kept = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),
                                          keep_blank_values=True)
             if k not in ("page", "per_page")]

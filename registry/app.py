@@ -6,7 +6,6 @@ import functools
 import logging
 
 import connexion
-import connexion.frameworks.starlette as connexion_starlette
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
@@ -15,12 +14,11 @@ from starlette.responses import Response
 
 from handlers import admin_objects
 from models.db import init_database
-from registry import errors, security, spec_files, threads
+from registry import connexion_seam, errors, security, spec_files, threads
 from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
 from registry.fast_reads import FastReads, read_routes
 from registry.redoc import add_redoc
-from registry.operations import decorate_handlers_once
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.uri_parser import URIParser
@@ -47,13 +45,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _route_integer_path_parameters_as_text() -> None:
-    """Let `/items/show/abc` reach parameter validation (400 naming `id`) instead of failing to
-    route (a bare 404): Connexion would otherwise give integer path parameters Starlette's `int`
-    converter, which only matches digits. Validation still types and bounds the value."""
-    connexion_starlette.PATH_PARAMETER_CONVERTERS.pop("integer", None)
 
 
 def _publish(app, prefix: str, document: dict) -> None:
@@ -85,8 +76,9 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
                   sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     threads.configure(settings.db_pool_size)
     admin_objects.configure(settings.batch_deletion_key)
-    _route_integer_path_parameters_as_text()
-    decorate_handlers_once()
+    connexion_seam.check()
+    connexion_seam.route_integer_path_parameters_as_text()
+    connexion_seam.decorate_handlers_once()
     validator_map = {
         "parameter": errors.NamingParameterValidator,
         "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": errors.NamingJSONBodyValidator}),

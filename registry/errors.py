@@ -23,7 +23,6 @@ import orjson
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest
 from connexion.json_schema import Draft4RequestValidator
-from connexion.validators.json import JSONRequestBodyValidator
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.datastructures import Headers
@@ -33,6 +32,7 @@ from starlette.requests import ClientDisconnect
 from models.errors import DomainError
 from registry.responses import problem
 from registry.body_check import compile_schema
+from registry.connexion_seam import JSONBodyValidator
 
 log = logging.getLogger("registry.errors")
 
@@ -251,7 +251,7 @@ def _accepts(schema: dict):
     return entry[1]
 
 
-class NamingJSONBodyValidator(JSONRequestBodyValidator):
+class NamingJSONBodyValidator(JSONBodyValidator):
     """Connexion's JSON body validator, reporting every offending field at once, by name.
 
     A valid body is recognised by jsonschema-rs first (registry.body_check), many
@@ -278,12 +278,11 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
             receive = _replay(messages, receive)
         return await super().wrap_receive(receive, scope=scope)
 
-    async def _parse(self, stream, scope):
-        raw = b"".join([message async for message in stream])
+    async def parse(self, raw: bytes, scope: dict):
         if not raw:
             return None
         try:
-            body = loads_body(raw, self._encoding)
+            body = loads_body(raw, self.encoding)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             detail = str(exc)
             raise ProblemException(status=400, title="Bad Request",
@@ -293,21 +292,21 @@ class NamingJSONBodyValidator(JSONRequestBodyValidator):
         # JSON writes U+0000 in a string only as the escape \u0000 (a raw control character is
         # invalid JSON, refused by both parsers): a UTF-8 body without that escape holds no
         # U+0000 at all, and the walk of every text in it (a tenth of a batch's time) is skipped.
-        self._may_hold_nul = not _is_utf8(self._encoding) or b"\\u0000" in raw
+        self._may_hold_nul = not _is_utf8(self.encoding) or b"\\u0000" in raw
         scope[PARSED_BODY] = body
         return body
 
-    def _validate(self, body):
-        if not self._nullable and body is None:
+    def check(self, body):
+        if not self.nullable and body is None:
             raise ProblemException(status=400, title="Bad Request",
                                    detail="The request body must not be empty",
                                    ext={"errors": [{"name": "", "in": "body",
                                                     "message": "is required"}]})
-        accepts = _accepts(self._schema)
+        accepts = _accepts(self.schema)
         may_hold_nul = getattr(self, "_may_hold_nul", True)
         if accepts is not None and accepts(body):
             return _without_nul(body) if may_hold_nul else body
-        validator = Draft4RequestValidator(self._schema, format_checker=format_checker)
+        validator = Draft4RequestValidator(self.schema, format_checker=format_checker)
         errors = []
         for error in validator.iter_errors(body):
             errors.append({"name": _body_field(error), "in": "body", "message": _message(error)})

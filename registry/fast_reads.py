@@ -29,13 +29,8 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Callable
 
-from connexion.context import _context, _operation, _receive, _scope
-from connexion.decorators.parameter import (_get_query_defaults, _get_val_from_param,
-                                            sanitized, unwrap_decorators)
 from connexion.frameworks.starlette import starlettify_path
 from connexion.lifecycle import ConnexionRequest
-from connexion.middleware.response_validation import ResponseValidationOperation
-from connexion.middleware.security import SecurityOperation
 from connexion.operations import OpenAPIOperation
 from connexion.security import SecurityHandlerFactory
 from connexion.spec import Specification
@@ -43,11 +38,11 @@ from connexion.utils import deep_merge, get_function_from_name, inspect_function
 from starlette.responses import Response
 from starlette.routing import compile_path
 
+from registry import connexion_seam
+from registry.connexion_seam import sanitized, unwrap_decorators
 from registry.uri_parser import URIParser
 
 log = logging.getLogger(__name__)
-# Connexion's name sanitizer (three regex substitutions), remembered: names come from the spec.
-_sanitized = functools.lru_cache(maxsize=1024)(sanitized)
 
 
 class _URIParser(URIParser):
@@ -90,10 +85,7 @@ class ReadRoute:
         except Exception:  # the chain answers 401, 403 or 400 the documented way
             return None
         context = request.context
-        _context.set(context)
-        _operation.set(self.operation)
-        _scope.set(scope)
-        _receive.set(receive)
+        connexion_seam.bind_handler_context(context, self.operation, scope, receive)
         kwargs = self.handler_arguments(path_params, query_params, context)
         try:
             response = await self.endpoint(**kwargs)
@@ -153,7 +145,7 @@ class HandlerArguments:
         self.path_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "path"}
         self.query_definitions = {
             p["name"]: p for p in operation.parameters if p["in"] == "query"}
-        self.defaults = _get_query_defaults(self.query_definitions)
+        self.defaults = connexion_seam.query_defaults(self.query_definitions)
         # Connexion deep-copies the defaults on every call; scalars need no copy.
         self.copy_defaults = deepcopy if any(
             isinstance(v, (list, dict)) for v in self.defaults.values()) else dict
@@ -164,15 +156,15 @@ class HandlerArguments:
         kwargs = {}
         for name, value in path_params.items():
             definition = self.path_definitions.get(name)
-            kwargs[_sanitized(name)] = (value if definition is None
-                                        else _get_val_from_param(value, definition))
+            kwargs[sanitized(name)] = (value if definition is None
+                                        else connexion_seam.value_from_param(value, definition))
         query = deep_merge(self.copy_defaults(self.defaults), query_params) if self.defaults \
             else query_params
         for name, value in query.items():  # Connexion's _query_args_helper, without its logging
-            key = _sanitized(name)
+            key = sanitized(name)
             definition = self.query_definitions.get(name)
             if definition is not None and (self.has_kwargs or key in self.arguments):
-                kwargs[key] = _get_val_from_param(value, definition)
+                kwargs[key] = connexion_seam.value_from_param(value, definition)
         for key, value in context.items():
             if self.has_kwargs or key in self.arguments:
                 kwargs[key] = value
@@ -261,8 +253,7 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
 
 def _connexion_verification(operation, factory):
     """Connexion's own verification of the operation's security (raises when it fails)."""
-    verification = SecurityOperation.from_operation(
-        operation, next_app=None, security_handler_factory=factory).verification_fn
+    verification = connexion_seam.security_verification(operation, factory)
 
     async def verify(request) -> bool:
         await verification(request)
@@ -308,6 +299,5 @@ def _header_keys(operation):
 def _response_validation(operation, validator_map):
     """Connexion's response check of `operation`, around a ready response."""
     def validated(response):
-        return ResponseValidationOperation(response, operation=operation,
-                                           validator_map=validator_map)
+        return connexion_seam.validated_response(response, operation, validator_map)
     return validated

@@ -5,12 +5,10 @@ function only records it; the key's function reads both headers and checks them 
 """
 from __future__ import annotations
 
-import functools
-
 from connexion.exceptions import Forbidden
-from connexion.security import AbstractSecurityHandler, ApiKeySecurityHandler
 
 from models import user as users
+from registry.connexion_seam import ApiKeyHandler
 from registry.threads import run_read
 
 USER_HEADER = "X-Pharos-API-User"
@@ -37,16 +35,6 @@ async def authenticate_sysadmin(api_key: str, request, required_scopes=None):
         raise Forbidden("The admin API is for sysadmins; use the member API "
                         "(/member-api/v3) with this key")
     return token
-
-
-class ApiKeyHandler(ApiKeySecurityHandler):
-    """Connexion's API-key handler, but it reads our functions' signatures once.
-
-    Connexion asks, on every request and for each of the two schemes, whether the security
-    function accepts `request` and `required_scopes`, through `inspect.signature`: four
-    signature reads a request, which the function's identity fully determines."""
-
-    _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
 
 
 # The `security_map` of the app: which handler verifies each scheme type of the spec.
