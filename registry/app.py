@@ -106,11 +106,13 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
                                  validator_map=validator_map,
                                  security_map=security.SECURITY_MAP, strict_validation=True,
                                  validate_responses=settings.validate_responses)
-    errors.install(app, allowed_methods=AllowedMethods(served))
+    error_handlers = errors.handlers(AllowedMethods(served))
+    errors.install(app, error_handlers)
     # Outside Connexion's exception middleware, so that the problem responses of the security,
     # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
     app.add_middleware(SecurityHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
     if reads:
         # Inside SecurityHeaders, so that its answers carry the headers too.
-        app.add_middleware(FastReads, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=reads)
+        app.add_middleware(FastReads, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=reads,
+                           error_handlers=error_handlers)
     return app

@@ -4,7 +4,8 @@
 - Domain errors raised by the data layer map to their status (400/403/404/409/422).
 - A schema-valid body with text holding U+0000 answers 422 naming each such field.
 - Connexion's own problems (401, 404 no route, 405) keep their status, with our wording.
-- Anything unexpected is logged with its traceback and answers a bare 500: no internals leak.
+- Anything unexpected is logged with its traceback and answers a problem+json 500: no internals
+  leak.
 """
 from __future__ import annotations
 
@@ -436,9 +437,22 @@ async def unexpected_error(request, exc: Exception):
                             instance=request.url.path)
 
 
-def install(app, allowed_methods=None) -> None:
-    app.add_error_handler(DomainError, domain_error)
-    app.add_error_handler(ProblemException, problem_error)
-    app.add_error_handler(HTTPException, http_error_handler(allowed_methods))
-    app.add_error_handler(ClientDisconnect, client_disconnected)
-    app.add_error_handler(Exception, unexpected_error)
+def handlers(allowed_methods=None) -> dict:
+    """The app's error handlers by exception class: the chain's exception middleware and the
+    fast reads (registry/fast_reads.py) answer with these same ones."""
+    return {DomainError: domain_error, ProblemException: problem_error,
+            HTTPException: http_error_handler(allowed_methods),
+            ClientDisconnect: client_disconnected, Exception: unexpected_error}
+
+
+def handler_for(table: dict, exc: Exception):
+    """The handler of `table` for `exc`: that of its nearest class, as Starlette looks one up."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def install(app, table: dict) -> None:
+    for exc_class, handler in table.items():
+        app.add_error_handler(exc_class, handler)

@@ -10,11 +10,12 @@ This middleware sits in front of that chain and answers the GET operations of bo
 the same parts the chain would use, put together once per operation at start-up: the spec's
 parameters and Connexion's URI parser, the parameter validator of the app's validator map,
 Connexion's own security verification over our security functions, and the handler as the
-resolver wrapped it (role check included). It answers only a request that passes all of them
-and whose handler returns a response. Anything else (a path it does not route, a missing or bad
-key, a parameter the validator refuses, a handler that raises, a request with a body) goes,
-untouched, to the full chain, which then gives its one documented answer (401, 400, 404, ...).
-A GET reads, so running the same request again on that path changes nothing.
+resolver wrapped it (role check included). A request that fails one of them (a missing or bad
+key, a parameter the validator refuses, a handler that raises) is answered here too, in the
+same pass, by the app's own error handler for the exception (registry/errors.py), as the
+chain's exception middleware would answer it. Only a path it does not route, a request with a
+body or content type, or a handler that returns no response goes, untouched, to the full chain
+(logged at debug level, with the reason).
 
 `tests/test_fast_reads.py` holds the two paths to the same bytes, request by request.
 """
@@ -29,6 +30,7 @@ from copy import deepcopy
 from dataclasses import dataclass
 from typing import Callable
 
+from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.frameworks.starlette import starlettify_path
 from connexion.lifecycle import ConnexionRequest
 from connexion.operations import OpenAPIOperation
@@ -40,6 +42,7 @@ from starlette.routing import compile_path
 
 from registry import connexion_seam
 from registry.connexion_seam import sanitized, unwrap_decorators
+from registry.errors import handler_for
 from registry.uri_parser import URIParser
 
 log = logging.getLogger(__name__)
@@ -63,14 +66,17 @@ class ReadRoute:
     convertors: dict
     uri_parser: URIParser
     parameters: ValidParameters  # the app's parameter validator, bound to this operation
-    verify: Callable  # request -> true when the caller is verified (context filled in)
+    verify: Callable  # fills in the request's context, or raises the chain's 401/403
     endpoint: Callable  # the resolved (guarded) handler
     handler_arguments: HandlerArguments
 
     response_validation: Callable | None = None  # wraps the response when validation is on
 
-    async def answer(self, scope: dict, receive) -> Response | None:
-        """The handler's response, or None when the full chain must answer instead."""
+    async def answer(self, scope: dict, receive):
+        """The handler's response (an ASGI app), or None when the full chain must answer
+        instead (the handler returned something else than a response). Raises what the
+        chain's layers would raise: the security's 401 or 403, the validator's 400, the
+        handler's errors."""
         match = self.pattern.match(scope["path"])
         if match is None:
             return None
@@ -78,19 +84,12 @@ class ReadRoute:
                  "path_params": {name: self.convertors[name].convert(value)
                                  for name, value in match.groupdict().items()}}
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
-        try:
-            if not await self.verify(request):
-                return None
-            path_params, query_params = self.parameters(scope, request)
-        except Exception:  # the chain answers 401, 403 or 400 the documented way
-            return None
+        await self.verify(request)
+        path_params, query_params = self.parameters(scope, request)
         context = request.context
         connexion_seam.bind_handler_context(context, self.operation, scope, receive)
         kwargs = self.handler_arguments(path_params, query_params, context)
-        try:
-            response = await self.endpoint(**kwargs)
-        except Exception:  # NotFound, Forbidden...: the chain's error handlers shape them
-            return None
+        response = await self.endpoint(**kwargs)
         if not isinstance(response, Response):
             return None
         if self.response_validation is not None:
@@ -172,10 +171,16 @@ class HandlerArguments:
 
 
 class FastReads:
-    """ASGI middleware: GETs of the routed operations answered here, the rest passed on."""
+    """ASGI middleware: GETs of the routed operations answered here, the rest passed on.
 
-    def __init__(self, app, routes: list[ReadRoute]):
+    An answer, error answers included, is given in one pass: an exception raised on the way
+    (the security's 401 or 403, the validator's 400, the handler's 404, anything unexpected)
+    is answered by the app's own error handler for it (`error_handlers`: registry/errors.py),
+    its response converted as Connexion's exception middleware converts it."""
+
+    def __init__(self, app, routes: list[ReadRoute], error_handlers: dict):
         self.app = app
+        self.error_handlers = error_handlers
         self.static = {}
         self.dynamic = []
         for route in routes:
@@ -194,16 +199,55 @@ class FastReads:
                 return route
         return None
 
+    async def answer(self, route: ReadRoute, scope: dict, receive):
+        """The route's answer, an error answer, or None (the chain must answer)."""
+        try:
+            return await route.answer(scope, receive)
+        except Exception as exc:
+            return await self.error_answer(scope, receive, exc)
+
+    async def error_answer(self, scope: dict, receive, exc: Exception) -> Response:
+        handler = handler_for(self.error_handlers, exc)
+        if handler is None:  # the table handles Exception: only a table without it
+            raise exc
+        return await connexion_seam.error_response(handler, scope, receive, exc)
+
     async def __call__(self, scope, receive, send):
-        if (scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path")
-                and not _has_body(scope)):
-            route = self.route(scope["path"])
-            if route is not None:
-                response = await route.answer(scope, receive)
-                if response is not None:
-                    await response(scope, receive, send)
-                    return
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        route = self.route(scope["path"])
+        if route is None:
+            reason = "no GET operation at this path"
+        elif scope.get("root_path"):
+            reason = "mounted under a root path"
+        elif _has_body(scope):
+            reason = "a body or content type"
+        else:
+            response = await self.answer(route, scope, receive)
+            if response is not None:
+                if route.response_validation is None:
+                    return await response(scope, receive, send)
+                return await self.send_validated(response, scope, receive, send)
+            reason = "the handler returned no response"
+        log.debug("GET %s to Connexion's chain: %s", scope["path"], reason)
         await self.app(scope, receive, send)
+
+    async def send_validated(self, response, scope, receive, send):
+        """Send a response that is validated as it is sent: one the spec refuses is answered
+        (before its start was sent) by the error handlers, as in the chain."""
+        started = False
+
+        async def tracking(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await response(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            await (await self.error_answer(scope, receive, exc))(scope, receive, send)
 
 
 def _has_body(scope) -> bool:
@@ -253,12 +297,7 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
 
 def _connexion_verification(operation, factory):
     """Connexion's own verification of the operation's security (raises when it fails)."""
-    verification = connexion_seam.security_verification(operation, factory)
-
-    async def verify(request) -> bool:
-        await verification(request)
-        return True
-    return verify
+    return connexion_seam.security_verification(operation, factory)
 
 
 def _header_keys(operation):
@@ -277,22 +316,21 @@ def _header_keys(operation):
         takes_request = "request" in inspect.signature(function).parameters
         schemes.append((name, scheme["name"], function, takes_request))
 
-    async def verify(request) -> bool:
+    async def verify(request) -> None:
         token_info = {}
         headers = request.headers
         for name, header, function, takes_request in schemes:
             value = headers.get(header)
             if value is None:
-                return False
+                raise OAuthProblem(detail="No authorization token provided")
             result = function(value, request=request) if takes_request else function(value)
             while inspect.isawaitable(result):
                 result = await result
             if result is None:
-                return False
+                raise OAuthResponseProblem(detail="Provided apikey is not valid")
             token_info[name] = result
         request.context.update(
             {"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info})
-        return True
     return verify
 
 
