@@ -19,7 +19,7 @@ as_member = schemathesis.pytest.from_fixture("member_schema")
 as_deletion_admin = schemathesis.pytest.from_fixture("deletion_admin_schema")
 
 
-# Not declared in the spec, but promised for every response by registry.app.SecurityHeaders,
+# Not declared in the spec, but promised for every response by registry.pipeline.SecurityHeaders,
 # error responses included.
 SECURITY_HEADERS = {"cache-control": ["no-store"], "x-content-type-options": ["nosniff"]}
 

@@ -7,14 +7,13 @@ import logging
 
 import connexion
 from connexion.datastructures import MediaTypeDict
-from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
 from handlers import admin_objects
 from models.db import init_database
-from registry import connexion_seam, errors, security, spec_files, threads
+from registry import connexion_seam, errors, pipeline, security, spec_files, threads
 from registry.allowed_methods import AllowedMethods
 from registry.authz import AuthorizingResolver
 from registry.fast_reads import FastReads, read_routes
@@ -22,29 +21,6 @@ from registry.redoc import add_redoc
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.uri_parser import URIParser
-
-SECURITY_HEADERS = [
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-]
-
-
-class SecurityHeaders:
-    """Pure ASGI middleware: adds the headers every response of an authenticated API needs."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def _publish(app, prefix: str, document: dict) -> None:
@@ -108,11 +84,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
                                  validate_responses=settings.validate_responses)
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
-    # Outside Connexion's exception middleware, so that the problem responses of the security,
-    # routing and validation middlewares (401, 404, 405, 400) carry the headers too.
-    app.add_middleware(SecurityHeaders, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    if reads:
-        # Inside SecurityHeaders, so that its answers carry the headers too.
-        app.add_middleware(FastReads, position=MiddlewarePosition.BEFORE_EXCEPTION, routes=reads,
-                           error_handlers=error_handlers)
+    # Every request, answered by the fast reads or by the chain, passes through the pipeline.
+    pipeline.install(app, inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})]
+                     if reads else [])
     return app

@@ -1,0 +1,52 @@
+"""The one place for cross-cutting behaviour: middleware that runs for every request.
+
+Security headers today; request ids, limits, metrics and logging belong here too. `create_app`
+adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a request is
+served: the fast reads (registry/fast_reads.py) and Connexion's chain. They sit inside only
+Starlette's server-error middleware, and outside Connexion's exception middleware, so that they
+see every answer, error answers included (401, 404 no route, 405, 400). A middleware added at
+one of Connexion's own positions instead would miss every GET the fast reads answer.
+
+Each entry is a pure ASGI middleware class, `Middleware(app)`.
+"""
+from __future__ import annotations
+
+from connexion.middleware import MiddlewarePosition
+
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: adds the headers every response of an authenticated API needs."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# Outermost first.
+MIDDLEWARE: list = [SecurityHeaders]
+
+
+def install(app, inner: list = ()) -> None:
+    """Add MIDDLEWARE to the Connexion app, outermost first, then `inner` (ASGI middleware
+    class and its keyword arguments: the fast reads) inside them."""
+    # Connexion inserts each middleware just before its exception middleware: one added later
+    # runs inside those added before it.
+    for middleware in MIDDLEWARE:
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    for middleware, options in inner:
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
