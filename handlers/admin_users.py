@@ -14,10 +14,10 @@ def _write_then_read(caller, write, *args) -> dict:
     return USERS.get(caller, write(*args))
 
 
-async def list_users(caller, **params):
+async def list_users(caller, target, **params):
     if isinstance(params.get("email"), str):
         params["email"] = params["email"].lower()  # stored in lower case
-    return await list_response(USERS, caller, params)
+    return await list_response(USERS, caller, params, target)
 
 
 async def show_user(caller, id: int):

@@ -4,8 +4,8 @@ from models.alert import show_alert as find_alert
 from models.alert import ALERTS
 
 
-async def list_alerts(caller, **params):
-    return await list_response(ALERTS, caller, params)
+async def list_alerts(caller, target, **params):
+    return await list_response(ALERTS, caller, params, target)
 
 
 async def show_alert(caller, id: int, user_id: int):

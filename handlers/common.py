@@ -7,31 +7,31 @@ from urllib.parse import parse_qsl, urlencode
 from connexion.context import request as current_request
 
 from models.caller import Caller
-from registry.connexion_seam import request_scope
+from registry.binding import RequestTarget
 from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
 from registry.threads import run_read
 
 
-def page_links(page: Page) -> tuple[str, str]:
+def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
     """The next and previous links: the request's own path and query with `page` and
     `per_page` (the effective one) replaced, keys sorted (repeated keys keep their order), or
     "" at either end: the reference server's wire form, which its clients test for
     (`next == ""`); a `while next:` loop stops on it too.
 
-    Read from the ASGI scope as Starlette would parse it, once for both links: building a
-    request object (and its URL) per link cost more than the rest of a page's envelope.
+    Read from the request target (registry/binding.py) as Starlette would parse it, once for
+    both links: building a request object (and its URL) per link cost more than the rest of a
+    page's envelope.
     """
     has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
     has_previous = page.page > 1
     if not (has_next or has_previous):
         return "", ""
-    scope = request_scope()
-    kept = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"),
+    kept = [(k, v) for k, v in parse_qsl(target.query_string.decode("latin-1"),
                                          keep_blank_values=True)
             if k not in ("page", "per_page")]
-    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    path = target.path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
     def link(number: int) -> str:
         items = kept + [("page", str(number)), ("per_page", str(page.per_page))]
@@ -42,15 +42,16 @@ def page_links(page: Page) -> tuple[str, str]:
             link(page.page - 1) if has_previous else "")
 
 
-def envelope(page: Page) -> dict:
-    next_link, previous_link = page_links(page)
+def envelope(page: Page, target: RequestTarget) -> dict:
+    next_link, previous_link = page_links(page, target)
     return {"count": page.count, "next": next_link, "previous": previous_link,
             "results": page.rows}
 
 
-async def list_response(listing: Listing, caller: Caller, params: dict):
+async def list_response(listing: Listing, caller: Caller, params: dict,
+                        target: RequestTarget):
     page = await run_read(listing.list, caller, params)
-    return json_response(envelope(page))
+    return json_response(envelope(page, target))
 
 
 async def show_response(fetch, caller: Caller, key: str):

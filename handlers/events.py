@@ -3,8 +3,8 @@ from handlers.common import list_response, show_response
 from models.premis_event import EVENTS
 
 
-async def list_events(caller, **params):
-    return await list_response(EVENTS, caller, params)
+async def list_events(caller, target, **params):
+    return await list_response(EVENTS, caller, params, target)
 
 
 async def show_event(caller, id: str):

@@ -4,8 +4,8 @@ from models.file_detail import file_detail
 from models.file_views import FILES
 
 
-async def list_files(caller, **params):
-    return await list_response(FILES, caller, params)
+async def list_files(caller, target, **params):
+    return await list_response(FILES, caller, params, target)
 
 
 async def show_file(caller, id: str):

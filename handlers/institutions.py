@@ -3,8 +3,8 @@ from handlers.common import list_response, show_response
 from models.institution import INSTITUTIONS
 
 
-async def list_institutions(caller, **params):
-    return await list_response(INSTITUTIONS, caller, params)
+async def list_institutions(caller, target, **params):
+    return await list_response(INSTITUTIONS, caller, params, target)
 
 
 async def show_institution(caller, id: str):

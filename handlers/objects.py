@@ -3,8 +3,8 @@ from handlers.common import list_response, show_response
 from models.intellectual_object import OBJECTS
 
 
-async def list_objects(caller, **params):
-    return await list_response(OBJECTS, caller, params)
+async def list_objects(caller, target, **params):
+    return await list_response(OBJECTS, caller, params, target)
 
 
 async def show_object(caller, id: str):

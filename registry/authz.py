@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 
-from connexion.context import operation as current_operation
 from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
 from starlette.datastructures import QueryParams
+
+from registry.binding import RequestTarget
 
 from models.caller import Caller
 from models.errors import Forbidden
@@ -90,32 +91,44 @@ def caller_from(token_info: dict | None) -> Caller:
     return token_info["apiKey"]["caller"]
 
 
-def _takes_user_param() -> bool:
-    return any(p["name"] == "user" and p["in"] == "query" for p in current_operation.parameters)
+def _takes_user_param(operation) -> bool:
+    return any(p["name"] == "user" and p["in"] == "query" for p in operation.parameters)
 
 
-def guard(operation_id: str, handler, allowed: frozenset[str]):
-    """The handler, callable only by the roles in `allowed`; it receives the caller first."""
+def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
+    """The handler, callable only by the roles in `allowed`; it receives the caller first, and
+    the request target (registry/binding.py) if it takes a `target`.
+
+    `endpoint(**kwargs)` is what Connexion's chain calls (the target read from its request
+    context); `endpoint.bound(target, kwargs)` is the binding itself, which the fast reads call
+    with the target of the request they answer."""
 
     takes_user = None  # whether the operation has a `user` query parameter: read once
+    takes_target = "target" in inspect.signature(handler).parameters
 
-    async def endpoint(**kwargs):
+    async def bound(target: RequestTarget, kwargs: dict):
         nonlocal takes_user
         caller = caller_from(kwargs.pop("token_info", None))
         # Connexion passes its context entry `user` (the auth subject) under the same name as
         # the work items' `user` query filter, overwriting it: take the filter from the query.
         kwargs.pop("user", None)
         if takes_user is None:
-            takes_user = _takes_user_param()
+            takes_user = operation is not None and _takes_user_param(operation)
         if takes_user:
             # Read as registry/uri_parser.py reads every filter: the first value; empty, ignored.
-            values = QueryParams(current_scope["query_string"]).getlist("user")
+            values = QueryParams(target.query_string).getlist("user")
             if values and values[0] != "":
                 kwargs["user"] = values[0]
         if caller.role not in allowed:
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
+        if takes_target:
+            kwargs["target"] = target
         return await handler(caller, **kwargs)
 
+    async def endpoint(**kwargs):
+        return await bound(RequestTarget.of(current_scope), kwargs)
+
+    endpoint.bound = bound
     endpoint.__name__ = operation_id
     endpoint.__qualname__ = operation_id
     endpoint.__signature__ = _signature(handler)
@@ -127,9 +140,11 @@ def _signature(handler) -> inspect.Signature:
     plus the context entries the endpoint takes. Connexion reads it to decide what to supply;
     with a bare **kwargs it would parse a JSON body (again) even for a handler that reads the
     body the validator parsed (handlers.common.request_body)."""
-    own = list(inspect.signature(handler).parameters.values())[1:]
+    own = [p for p in list(inspect.signature(handler).parameters.values())[1:]
+           if p.name != "target"]  # bound here, not by Connexion
     if any(p.kind is p.VAR_KEYWORD for p in own):
-        return inspect.signature(handler)
+        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                                  if p.kind is not p.VAR_KEYWORD else p for p in own])
     names = {p.name for p in own}
     context = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
                for name in ("token_info", "user") if name not in names]
@@ -146,4 +161,4 @@ class AuthorizingResolver(Resolver):
                 f"operation {operation_id!r} has no entry in registry.authz.PERMISSIONS"
             )
         handler = self.resolve_function_from_operation_id(self.resolve_operation_id(operation))
-        return Resolution(guard(operation_id, handler, allowed), operation_id)
+        return Resolution(guard(operation_id, handler, allowed, operation), operation_id)

@@ -1,7 +1,6 @@
 """Every use of a Connexion (or Starlette) internal, in this one module.
 
-The project relies on a few names Connexion does not publish: its context variables, two of its
-parameter helpers, two private hooks of its body validator and security handler, the module
+The project relies on a few names Connexion does not publish: two of its parameter helpers, two private hooks of its body validator and security handler, the module
 table of path converters, and the classes of its decorator chain and middlewares. They may move
 in any minor release (the pin is `connexion>=3.3,<4`), so they are used here only, under public
 names of our own, and `check()` (called by the app factory) verifies at start-up that each of
@@ -31,8 +30,8 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
 __all__ = [
-    "SeamError", "check", "bind_handler_context", "query_defaults", "value_from_param",
-    "sanitized", "request_scope", "unwrap_decorators", "security_verification", "validated_response",
+    "SeamError", "check", "query_defaults", "value_from_param",
+    "sanitized", "unwrap_decorators", "security_verification", "validated_response",
     "decorate_handlers_once", "route_integer_path_parameters_as_text", "ApiKeyHandler",
     "JSONBodyValidator", "error_response",
 ]
@@ -56,9 +55,6 @@ def _parameters(function) -> list[str]:
 # What this module relies on: (description, test). Each test returns true when the name is
 # there as we use it.
 _REQUIREMENTS = [
-    ("connexion.context._context, _operation, _scope, _receive (context variables)",
-     lambda: all(hasattr(getattr(connexion_context, name, None), "set")
-                 for name in ("_context", "_operation", "_scope", "_receive"))),
     ("connexion.decorators.parameter._get_val_from_param(value, param_definitions)",
      lambda: _parameters(connexion_parameter._get_val_from_param)
      == ["value", "param_definitions"]),
@@ -132,21 +128,6 @@ def query_defaults(query_definitions: dict) -> dict:
 def value_from_param(value, definition: dict):
     """`value` cast as its parameter definition says, as Connexion casts it."""
     return connexion_parameter._get_val_from_param(value, definition)
-
-
-def bind_handler_context(context: dict, operation, scope: dict, receive) -> None:
-    """Set Connexion's context variables for a handler called outside its chain (what its
-    ContextMiddleware sets): handlers and the resolver read them (connexion.context)."""
-    connexion_context._context.set(context)
-    connexion_context._operation.set(operation)
-    connexion_context._scope.set(scope)
-    connexion_context._receive.set(receive)
-
-
-def request_scope() -> dict:
-    """The ASGI scope of the request being answered (the dict itself, not Connexion's proxy:
-    read once per page, it is read a dozen times)."""
-    return connexion_context._scope.get()
 
 
 # Security and response validation of one operation, as Connexion's middlewares do them.

@@ -42,6 +42,7 @@ from starlette.routing import compile_path
 
 from registry import connexion_seam
 from registry.connexion_seam import sanitized, unwrap_decorators
+from registry.binding import RequestTarget
 from registry.errors import handler_for
 from registry.uri_parser import URIParser
 
@@ -67,7 +68,7 @@ class ReadRoute:
     uri_parser: URIParser
     parameters: ValidParameters  # the app's parameter validator, bound to this operation
     verify: Callable  # fills in the request's context, or raises the chain's 401/403
-    endpoint: Callable  # the resolved (guarded) handler
+    endpoint: Callable  # the guarded handler's binding (registry.authz.guard): (target, kwargs)
     handler_arguments: HandlerArguments
 
     response_validation: Callable | None = None  # wraps the response when validation is on
@@ -86,10 +87,8 @@ class ReadRoute:
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
         await self.verify(request)
         path_params, query_params = self.parameters(scope, request)
-        context = request.context
-        connexion_seam.bind_handler_context(context, self.operation, scope, receive)
-        kwargs = self.handler_arguments(path_params, query_params, context)
-        response = await self.endpoint(**kwargs)
+        kwargs = self.handler_arguments(path_params, query_params, request.context)
+        response = await self.endpoint(RequestTarget.of(scope), kwargs)
         if not isinstance(response, Response):
             return None
         if self.response_validation is not None:
@@ -288,7 +287,7 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
             parameters=ValidParameters(validator_map["parameter"](
                 operation.parameters, uri_parser=uri_parser,
                 strict_validation=strict_validation, security_query_params=[])),
-            verify=verify, endpoint=operation.function,
+            verify=verify, endpoint=operation.function.bound,
             handler_arguments=HandlerArguments(operation),
             response_validation=_response_validation(operation, validator_map)
             if validate_responses else None))
