@@ -1,6 +1,5 @@
 """Admin writes of generic files: create (one or a batch), update, delete."""
 
-from handlers.common import request_body
 from models import file_writes
 from registry.responses import json_response
 from registry.threads import run_write
@@ -13,9 +12,9 @@ async def create_file(caller, institution_id: int, body: dict):
     return json_response(record, 201, headers={"Location": FILE_PATH.format(record["id"])})
 
 
-async def create_file_batch(caller, institution_id: int):
-    body = await request_body()  # up to 10,000 files: parsed once, by the body validator
-    created = await run_write(file_writes.create_files, caller, institution_id, body)
+async def create_file_batch(caller, institution_id: int, parsed_body):
+    # Up to 10,000 files: parsed once, by the body validator (registry/binding.py).
+    created = await run_write(file_writes.create_files, caller, institution_id, parsed_body)
     return json_response({"count": len(created), "next": "", "previous": "",
                           "results": created}, 201)
 

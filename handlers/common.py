@@ -4,11 +4,8 @@ from __future__ import annotations
 from operator import itemgetter
 from urllib.parse import parse_qsl, urlencode
 
-from connexion.context import request as current_request
-
 from models.caller import Caller
 from registry.binding import RequestTarget
-from registry.errors import PARSED_BODY
 from models.query import Listing, Page
 from registry.responses import json_response
 from registry.threads import run_read
@@ -56,13 +53,3 @@ async def list_response(listing: Listing, caller: Caller, params: dict,
 
 async def show_response(fetch, caller: Caller, key: str):
     return json_response(await run_read(fetch, caller, key))
-
-
-async def request_body():
-    """The JSON body as the body validator parsed (and validated) it; parsed again only if the
-    validator did not run. For handlers of large bodies: a `body` argument would make Connexion
-    parse the request a second time, with the slower json module."""
-    scope = current_request.scope
-    if PARSED_BODY in scope:
-        return scope[PARSED_BODY]
-    return await current_request.json()

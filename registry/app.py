@@ -46,13 +46,13 @@ def _publish(app, prefix: str, document: dict) -> None:
 
 
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
+    connexion_seam.check()  # before anything is set up: a Connexion it cannot use stops here
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     init_database(settings.database_url, pool_size=settings.db_pool_size,
                   sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     threads.configure(settings.db_pool_size)
     admin_objects.configure(settings.batch_deletion_key)
-    connexion_seam.check()
     connexion_seam.route_integer_path_parameters_as_text()
     connexion_seam.decorate_handlers_once()
     validator_map = {

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import inspect
 
+from connexion.context import request as current_request
 from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
 from starlette.datastructures import QueryParams
 
-from registry.binding import RequestTarget
+from registry.binding import RequestTarget, parsed_body
 
 from models.caller import Caller
 from models.errors import Forbidden
@@ -105,6 +106,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
 
     takes_user = None  # whether the operation has a `user` query parameter: read once
     takes_target = "target" in inspect.signature(handler).parameters
+    takes_body = "parsed_body" in inspect.signature(handler).parameters
 
     async def bound(target: RequestTarget, kwargs: dict):
         nonlocal takes_user
@@ -126,6 +128,8 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
         return await handler(caller, **kwargs)
 
     async def endpoint(**kwargs):
+        if takes_body:
+            kwargs["parsed_body"] = await parsed_body(current_request)
         return await bound(RequestTarget.of(current_scope), kwargs)
 
     endpoint.bound = bound
@@ -139,9 +143,9 @@ def _signature(handler) -> inspect.Signature:
     """What Connexion should pass the endpoint: the handler's own parameters after `caller`,
     plus the context entries the endpoint takes. Connexion reads it to decide what to supply;
     with a bare **kwargs it would parse a JSON body (again) even for a handler that reads the
-    body the validator parsed (handlers.common.request_body)."""
+    body the validator parsed (registry.binding.parsed_body)."""
     own = [p for p in list(inspect.signature(handler).parameters.values())[1:]
-           if p.name != "target"]  # bound here, not by Connexion
+           if p.name not in ("target", "parsed_body")]  # bound here, not by Connexion
     if any(p.kind is p.VAR_KEYWORD for p in own):
         return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                                   if p.kind is not p.VAR_KEYWORD else p for p in own])
