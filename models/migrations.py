@@ -162,6 +162,30 @@ def _v5_exact_count_tallies() -> None:
         tally.install()
 
 
+# The daily jobs' memory (models/internal_metadata.py): when the failed-fixity alerts and the
+# restoration spot tests last ran. Written as SQL per dialect, not from the model class, so
+# that this migration creates the same table whatever the model later becomes.
+INTERNAL_METADATA_V6 = {
+    "postgres": 'CREATE TABLE IF NOT EXISTS "internal_metadata" ('
+                '"key" VARCHAR(100) COLLATE "C" NOT NULL PRIMARY KEY, "value" TEXT, '
+                '"created_at" TIMESTAMP NOT NULL, "updated_at" TIMESTAMP NOT NULL)',
+    "sqlite": 'CREATE TABLE IF NOT EXISTS "internal_metadata" ('
+              '"key" VARCHAR(100) NOT NULL PRIMARY KEY, "value" TEXT, '
+              '"created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL)',
+}
+# A member's unread alerts (list_alerts?read_at__is_null=true, mark_all_alerts_read) are an
+# index range of the recipient's rows.
+INDEXES_V6: list[tuple[str, tuple[str, ...]]] = [
+    ("alerts_users", ("user_id", "read_at", "alert_id")),
+]
+
+
+def _v6_internal_metadata_and_read_alerts() -> None:
+    database.execute_sql(INTERNAL_METADATA_V6["postgres" if is_postgres() else "sqlite"])
+    for table, columns in INDEXES_V6:
+        _create_index(table, columns)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
     (1, "initial schema", _v1_initial_schema),
     (2, "member read indexes, one pending restore per object or file",
@@ -170,6 +194,8 @@ MIGRATIONS: list[tuple[int, str, Callable[[], None]]] = [
      _v3_drop_prefix_covered_indexes),
     (4, "work item indexes for action and status together", _v4_work_items_by_action_and_status),
     (5, "exact count tallies kept by triggers", _v5_exact_count_tallies),
+    (6, "internal metadata of the daily jobs; alert recipients by read state",
+     _v6_internal_metadata_and_read_alerts),
 ]
 
 
