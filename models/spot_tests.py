@@ -25,6 +25,7 @@ from models.base import utcnow
 from models.caller import Caller
 from models.db import connection, write_transaction
 from models.enums import COMPLETED_STATUSES, SYSADMIN
+from models.errors import Conflict
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.internal_metadata import SPOT_TESTS_LAST_RUN, as_text, claim, from_text, store
@@ -99,7 +100,11 @@ def _spot_test(run: SpotTestRun, institution: Institution, system: Caller) -> No
         run.lines.append(f"{name}: due (every {days} days), but no active object of at least "
                          f"{MIN_SIZE} bytes is free to restore: nothing queued")
         return
-    item = restore_object(system, str(obj.id))
+    try:
+        item = restore_object(system, str(obj.id))
+    except Conflict as exc:  # requested meanwhile by a member: the institution stays due
+        run.lines.append(f"{name}: due (every {days} days), but {exc.detail}: nothing queued")
+        return
     Institution.update(last_spot_restore_work_item_id=item["id"]).where(
         Institution.id == institution.id).execute()
     run.queued.append({"institution": name, "work_item_id": item["id"], "object": obj.identifier,
