@@ -1,5 +1,5 @@
-"""`Restoration Completed` alerts: a restore work item that reaches `Success` tells its
-institution's active users where the object (or file) was restored.
+"""`Restoration Completed` alerts: a restore work item that an update takes to `Success` tells
+its institution's active users where the object (or file) was restored.
 
 The restore services say where in the item's `note` (`... restored to <URL>.`), and the
 reference takes the URL from there; when the note carries none, the reference sends nothing
@@ -24,9 +24,9 @@ ALERTING_ACTIONS = ("Restore Object", "Restore File")
 URL_MARKER = " restored to "
 
 
-def alerts_on_success(action: str, old_status: str | None, new_status: str | None) -> bool:
-    """Whether a write that takes a work item from `old_status` (None: a new item) to
-    `new_status` completes a restore: each restore alerts once, when it reaches Success."""
+def alerts_on_success(action: str, old_status: str, new_status: str | None) -> bool:
+    """Whether an update that takes a work item from `old_status` to `new_status` completes a
+    restore: each restore alerts once, when it reaches Success."""
     return action in ALERTING_ACTIONS and new_status == "Success" and old_status != "Success"
 
 

@@ -22,6 +22,7 @@ from models.institution import Institution
 from models.internal_metadata import FIXITY_ALERTS_LAST_RUN, as_text, from_text
 from models.premis_event import PremisEvent
 from models.user import User
+from registry import threads
 from tests.alert_setup import Places, get_metadata, make_object, set_metadata
 
 URL = "/admin-api/v3/alerts/generate_failed_fixity_alerts"
@@ -192,7 +193,21 @@ def _concurrent_http_runs(app, headers, n) -> list[httpx.Response]:
     return asyncio.run(go())
 
 
-def test_runs_at_once_alert_each_failure_once(app, admin, places):
+@pytest.fixture
+def database_threads_reset(app):
+    """The app's database threads each keep a pooled connection once used (registry/threads.py),
+    and six requests at once start six of them: the pool's eight connections would then be
+    mostly held by threads, and later tests that need several connections at once would wait
+    for them in vain. So the threads are let go, with their connections, when the test ends;
+    the next request starts a thread again."""
+    yield
+    threads._threads().shutdown(wait=True)
+    threads._pool = None
+    if hasattr(database.obj, "close_all"):
+        database.obj.close_all()
+
+
+def test_runs_at_once_alert_each_failure_once(app, admin, places, database_threads_reset):
     """Six callers at once, through the app (its database threads, a connection each): one
     run alerts, the other five find nothing new. Without the row lock of the last run
     (models.internal_metadata.claim), several PostgreSQL runs alerted the same failures."""
