@@ -368,6 +368,35 @@ def m_show_alert(c):
     assert isinstance(shown, M.AlertView) and shown == c.alert
 
 
+NO_ALERT = 2**62  # an id no alert has
+
+
+def m_mark_alerts_read(c):
+    result = c.m.AlertsApi.mark_alerts_read(
+        M.AlertIds.from_dict({"id__in": [c.alert.id, NO_ALERT]}))
+    assert isinstance(result, M.AlertReadResult)
+    assert (result.succeeded, result.failed) == ([c.alert.id], [NO_ALERT])
+    assert str(NO_ALERT) in result.error
+    assert c.m.AlertsApi.show_alert(c.alert.id, c.alert.user_id).read_at is not None
+    read = c.m.AlertsApi.list_alerts(read_at__not_null=True, sort=["read_at__desc"],
+                                     per_page=1000)
+    assert c.alert.id in [a.id for a in read.results]
+
+
+def m_mark_alerts_unread(c):
+    result = c.m.AlertsApi.mark_alerts_unread(M.AlertIds.from_dict({"id__in": [c.alert.id]}))
+    assert isinstance(result, M.AlertReadResult)
+    assert (result.succeeded, result.failed, result.error) == ([c.alert.id], [], None)
+    assert c.m.AlertsApi.show_alert(c.alert.id, c.alert.user_id).read_at is None
+
+
+def m_mark_all_alerts_read(c):
+    result = c.m.AlertsApi.mark_all_alerts_read()
+    assert isinstance(result, M.AlertReadResult)
+    assert c.alert.id in result.succeeded and result.failed == []
+    assert c.m.AlertsApi.list_alerts(read_at__is_null=True).count == 0
+
+
 # -- admin API: the member reads, as a sysadmin ---------------------------------------------------
 
 def a_list_institutions(c):
@@ -678,6 +707,27 @@ def a_create_event(c):
         **event_write().to_dict(), institution_id=c.inst.id, intellectual_object_id=c.doomed.id))
     assert (ingested.event_type, ingested.intellectual_object_id, ingested.generic_file_id) == (
         A.EventType.INGESTION, c.doomed.id, None)
+
+
+def a_generate_failed_fixity_alerts(c):
+    """A fixity check of the new file failed just now: the run alerts the institution's
+    active admin; a second run finds nothing new."""
+    failed = A.PremisEventCreate(**event_write().to_dict(), institution_id=c.inst.id,
+                                 intellectual_object_id=c.obj.id, generic_file_id=c.new_file.id)
+    failed.event_type, failed.outcome = A.EventType.FIXITY_CHECK, A.EventOutcome.FAILURE
+    failed.date_time = dt.datetime.now(dt.timezone.utc)
+    c.a.PremisEventsApi.create_event(failed)
+    response = c.a.AlertsApi.generate_failed_fixity_alerts_with_http_info()
+    run = response.data
+    assert response.status_code == 201 and isinstance(run, A.FailedFixityRun)
+    assert (run.next, run.previous) == ("", "")
+    [mine] = [s for s in run.results if s.institution_id == c.inst.id]
+    assert (mine.failures, mine.error) == (1, None)
+    alerts = c.a.AlertsApi.list_alerts(institution_id=c.inst.id,
+                                       type=A.AlertType.FAILED_FIXITY_CHECK)
+    assert [a.user_email for a in alerts.results] == [c.deleter.email]
+    again = c.a.AlertsApi.generate_failed_fixity_alerts_with_http_info()
+    assert again.status_code == 200 and again.data.count == 0 and again.data.results == []
 
 
 def a_create_storage_record(c):

@@ -195,7 +195,10 @@ SHOWS = {"show_object": "object", "show_file": "file"}
 
 
 def _tables():
-    """What the machine writes, children before parents (the order rows are removed in)."""
+    """What the machine writes, children before parents (the order rows are removed in). The
+    registry writes alerts by itself too: a restore item that reaches Success, and the
+    failed-fixity run, link their alerts to the machine's work items and events."""
+    from models.alert import Alert
     from models.checksum import Checksum
     from models.generic_file import GenericFile
     from models.institution import Institution
@@ -205,7 +208,7 @@ def _tables():
     from models.user import ApiKey, User
     from models.work_item import WorkItem
 
-    return [ApiKey, User, WorkItem, PremisEvent, Checksum, StorageRecord, GenericFile,
+    return [Alert, ApiKey, User, WorkItem, PremisEvent, Checksum, StorageRecord, GenericFile,
             IntellectualObject, Institution]
 
 
@@ -221,6 +224,7 @@ def _marks() -> dict:
 
 def _delete_after(marks: dict) -> None:
     """Remove every row the machine added since `marks`, newest tables first."""
+    from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
     from models.db import connection, database
     from models.generic_file import GenericFile as F
     from models.stats import refresh_object_stats
@@ -228,6 +232,9 @@ def _delete_after(marks: dict) -> None:
     with connection(), database.atomic():
         older_objects = {row.intellectual_object_id for row in F.select(F.intellectual_object)
                          .where(F.id > marks[F])}
+        alerts = Alert.select(Alert.id).where(Alert.id > marks[Alert])
+        for link in (AlertUser, AlertWorkItem, AlertPremisEvent):
+            link.delete().where(link.alert.in_(alerts)).execute()
         for model in _tables():
             model.delete().where(model.id > marks[model]).execute()
         refresh_object_stats(sorted(older_objects))

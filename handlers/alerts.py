@@ -1,7 +1,10 @@
-"""Alerts: list and show one alert as received by one user."""
+"""Alerts: list and show one alert as received by one user; a member marks their own read."""
 from handlers.common import list_response, show_response
+from models import alert_writes
 from models.alert import show_alert as find_alert
 from models.alert import ALERTS
+from registry.responses import json_response
+from registry.threads import run_write
 
 
 async def list_alerts(caller, target, **params):
@@ -10,3 +13,15 @@ async def list_alerts(caller, target, **params):
 
 async def show_alert(caller, id: int, user_id: int):
     return await show_response(find_alert, caller, (id, user_id))
+
+
+async def mark_alerts_read(caller, body: dict):
+    return json_response(await run_write(alert_writes.mark_alerts, caller, body["id__in"], True))
+
+
+async def mark_alerts_unread(caller, body: dict):
+    return json_response(await run_write(alert_writes.mark_alerts, caller, body["id__in"], False))
+
+
+async def mark_all_alerts_read(caller):
+    return json_response(await run_write(alert_writes.mark_all_alerts_read, caller))

@@ -85,10 +85,11 @@ def _view():
         filters={
             "created_at": ("gteq", "lteq"),
             "institution_id": ("eq",),
+            "read_at": ("gteq", "lteq", "is_null", "not_null"),
             "type": ("eq",),
             "user_id": ("eq",),
         },
-        sorts=("created_at", "type"),
+        sorts=("created_at", "type", "read_at"),
         default_sort=[("created_at", "desc")],
         # One row per alert and recipient: members see only the copies addressed to them.
         scopes={"institution_id": "institution_id", "user_id": "user_id"},

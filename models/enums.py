@@ -10,6 +10,9 @@ GLACIER_ONLY = tuple(s for s in STORAGE_OPTIONS if s.startswith("Glacier"))
 INSTITUTION_TYPES = ("MemberInstitution", "SubscriptionInstitution")
 ROLES = ("admin", "institutional_admin", "institutional_user", "none")
 SYSADMIN = "admin"
+# The reference's service account (a sysadmin of the operator's institution): it requests the
+# spot-test restores and is left out of the operator staff's fixity alerts.
+SYSTEM_USER = "system@aptrust.org"
 CHECKSUM_ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
 EVENT_TYPES = (
     "access assignment", "creation", "deletion", "fixity check", "identifier assignment",

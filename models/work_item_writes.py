@@ -3,7 +3,10 @@
 The spec checks types, enums, lengths and e-mail formats; the references to objects, files and
 deletion requests, the fields that must not change, and the stages an ingest may go back to are
 checked here. At most one restore of an object (or file) may be unfinished: the database's
-partial unique indexes refuse a second one, which answers 409.
+partial unique indexes refuse a second one, which answers 409. A restore item that an update
+takes to `Success` sends its `Restoration Completed` alert in the same transaction
+(models.restore_alerts); one created at `Success` records a restore finished elsewhere (history
+being loaded, as `registry seed --from-fixtures` does) and sends nothing.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.query import parse_datetime
+from models.restore_alerts import alert_restoration_completed, alerts_on_success
 from models.work_item import ITEMS, WorkItem
 
 TEXT = ("name", "etag", "bucket", "user", "note", "action", "stage", "status", "outcome", "node",
@@ -67,8 +71,11 @@ def update_work_item(caller: Caller, item_id: int, body: dict) -> dict:
             elif current is not None and values[name] != current:
                 errors.append(body_error(name, f"cannot change once set (it is {current})"))
         _check(values, errors, stored.institution_id)
-        _saved(lambda: WorkItem.update(**_columns(values), updated_at=utcnow())
+        now = utcnow()
+        _saved(lambda: WorkItem.update(**_columns(values), updated_at=now)
                .where(WorkItem.id == item_id).execute())
+        if alerts_on_success(stored.action, stored.status, values["status"]):
+            alert_restoration_completed(item_id, now)
         return ITEMS.find_by(caller, id=item_id)
 
 

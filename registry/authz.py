@@ -38,6 +38,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "show_deletion": MEMBERS,
     "list_alerts": MEMBERS,
     "show_alert": MEMBERS,
+    # Every role that reads alerts marks its own copies (the reference's AlertUpdate); the
+    # data layer touches only the caller's own alerts_users rows.
+    "mark_alerts_read": MEMBERS,
+    "mark_alerts_unread": MEMBERS,
+    "mark_all_alerts_read": MEMBERS,
     # Every role of the owning institution may ask for a restore (scoping is the data layer's).
     "request_object_restore": MEMBERS,
     "request_file_restore": MEMBERS,
@@ -73,6 +78,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "create_work_item": SYSADMIN,
     "update_work_item": SYSADMIN,
     "requeue_work_item": SYSADMIN,
+    "generate_failed_fixity_alerts": SYSADMIN,
     # Admin writes: files, checksums, PREMIS events, storage records.
     "create_file": SYSADMIN,
     "create_file_batch": SYSADMIN,

@@ -42,6 +42,11 @@ def _format_functions(checker: FormatChecker) -> dict[str, Callable[[str], bool]
 
 def compile_schema(schema: dict, format_checker: FormatChecker) -> Callable[[Any], bool] | None:
     """`is_valid` for `schema`, or None when jsonschema-rs cannot take the schema."""
+    # Connexion hangs the API's whole `components` section on a body schema, for `$ref`s its
+    # resolver has inlined already. Once a response component shared by two operations has
+    # been validated against, that section contains itself (Connexion hangs it on the shared
+    # response schema too), and walking it never ends. It states no rule of the body.
+    schema = {key: value for key, value in schema.items() if key != "components"}
     try:
         validator = jsonschema_rs.Draft4Validator(
             _with_nullable_as_null(copy.deepcopy(schema)),

@@ -8,7 +8,7 @@ import sys
 import peewee
 
 from models.db import database, init_database
-from models.enums import INSTITUTION_TYPES, ROLES
+from models.enums import INSTITUTION_TYPES, ROLES, SYSTEM_USER
 from models.errors import DomainError
 from registry.settings import Settings
 
@@ -172,6 +172,17 @@ def cmd_keys_revoke(args, settings):
     print(f"revoked {count} key(s) of {user.email}", file=sys.stderr)
 
 
+def cmd_spot_tests_run(args, settings):
+    from models.spot_tests import SpotTestError, run_spot_tests
+
+    try:
+        run = run_spot_tests(args.user)
+    except SpotTestError as exc:
+        raise SystemExit(f"registry spot-tests run: {exc}") from None
+    for line in run.lines:
+        print(f"spot tests: {line}")
+
+
 def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
     """How production runs an ASGI app: gunicorn, uvicorn workers, the app loaded once before
     the fork (--preload), one access-log line per request on stdout. The benchmark runs its
@@ -242,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("--email", required=True)
     kr.add_argument("--prefix", help="only the key starting with this (rgk_ + 8 characters)")
     kr.set_defaults(func=cmd_keys_revoke, needs_db=True)
+
+    spot = sub.add_parser("spot-tests", help="restoration spot tests").add_subparsers(
+        dest="sub", required=True)
+    sr = spot.add_parser("run", help="queue a spot-test restore for each institution that is due "
+                                     "(for cron: at most one run in 24 hours, never two at once)")
+    sr.add_argument("--user", default=SYSTEM_USER,
+                    help="the sysadmin the restores are requested by (default: %(default)s)")
+    sr.set_defaults(func=cmd_spot_tests_run, needs_db=True)
 
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")

@@ -52,6 +52,16 @@ def spec_operations() -> list[tuple[str, str, str]]:
     ]
 
 
+def request_example(operation_id: str):
+    """The spec's example request body of a member operation, or None if it takes none."""
+    for item in load_spec()["paths"].values():
+        for method, op in item.items():
+            if method in METHODS and op["operationId"] == operation_id:
+                body = op.get("requestBody")
+                return body["content"]["application/json"]["example"] if body else None
+    raise KeyError(operation_id)
+
+
 def schema_fields(name: str) -> tuple[set[str], set[str]]:
     """(properties, required) of a component schema, following `$ref` and `allOf`."""
     schemas = load_spec()["components"]["schemas"]

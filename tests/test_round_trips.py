@@ -108,6 +108,14 @@ TIMES = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(20
     lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+# Any text is a profile to the API; these two are the ones real bags name.
+PROFILES = [
+    "https://github.com/dpscollaborative/btr_bagit_profile/releases/download/1.0/"
+    "btr-bagit-profile.json",
+    "https://raw.githubusercontent.com/APTrust/preservation-services/master/profiles/"
+    "aptrust-v2.2.json",
+]
+
 EMAILS = st.sampled_from(["admin@example.edu", "user@example.edu"])
 
 
@@ -118,7 +126,8 @@ def object_bodies(draw, home):
         "description": text(200), "alt_identifier": text(), "access": enum("Access"),
         "etag": st.text("0123456789abcdef", min_size=32, max_size=32),
         "bag_group_identifier": text(), "storage_option": enum("StorageOption"),
-        "bagit_profile_identifier": enum("BagItProfile"), "source_organization": text(),
+        "bagit_profile_identifier": st.one_of(st.sampled_from(PROFILES), text()),
+        "source_organization": text(),
         "internal_sender_identifier": text(), "internal_sender_description": text(200)})
 
 
