@@ -124,12 +124,15 @@ def header(response, name: str) -> str | None:
     return {k.lower(): v for k, v in (response.headers or {}).items()}.get(name.lower())
 
 
-def assert_problem(package, exception: type, status: int, call: Callable[[], Any]):
-    """`call` raises the generated client's `exception`, carrying a deserialized Problem."""
+def assert_problem(package, exception: type, status: int, call: Callable[[], Any],
+                   model: str = "Problem"):
+    """`call` raises the generated client's `exception`, carrying a deserialized Problem (or
+    the problem `model` the operation documents, e.g. ConflictProblem)."""
     with pytest.raises(exception) as raised:
         call()
     problem = raised.value.data
-    assert isinstance(problem, package.Problem) and problem.status == status == raised.value.status
+    assert isinstance(problem, getattr(package, model))
+    assert problem.status == status == raised.value.status
     return problem
 
 
@@ -306,8 +309,12 @@ def m_request_object_deletion(c):
         c.bag_to_delete.identifier)
     c.object_request = requested(c, response, "object")
     again = assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
-        c.mi.DeletionRequestsApi.request_object_deletion(str(c.bag_to_delete.id))))
+        c.mi.DeletionRequestsApi.request_object_deletion(str(c.bag_to_delete.id))),
+        model="ConflictProblem")
     assert str(c.object_request.id) in again.detail
+    # The request awaiting approval is named, so a client whose first answer was lost finds it.
+    assert again.existing_id == c.object_request.id
+    assert again.existing == f"/member-api/v3/deletions/show/{c.object_request.id}"
 
 
 def m_request_file_deletion(c):
