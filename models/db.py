@@ -156,14 +156,21 @@ def connection_lost(exc: BaseException) -> bool:
     than of a statement (psycopg's OperationalError or InterfaceError, no statement SQLSTATE)."""
     import psycopg
 
+    for cause in causes(exc):
+        if isinstance(cause, (psycopg.OperationalError, psycopg.InterfaceError)):
+            state = cause.sqlstate
+            return state is None or state.startswith("08") or state in _CONNECTION_SQLSTATES
+    return False
+
+
+def causes(exc: BaseException | None):
+    """`exc` and the exceptions it wraps (Peewee re-raises some driver errors as its own, the
+    original in `orig` or as the context, and passes others as they are)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-            state = exc.sqlstate
-            return state is None or state.startswith("08") or state in _CONNECTION_SQLSTATES
+        yield exc
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    return False
 
 
 def discard_connection() -> None:

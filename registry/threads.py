@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
 from models import read_budget
-from models.db import (connection_lost, discard_connection, is_postgres,
+from models.db import (causes, connection_lost, discard_connection, is_postgres,
                        keep_connections_in_this_thread, write_began, write_not_begun)
 from models.errors import Unavailable
 
@@ -111,20 +111,10 @@ WRITE_ATTEMPTS = 4
 RETRY_AFTER_SECONDS = 2
 
 
-def _causes(exc: BaseException | None):
-    """`exc` and the exceptions it wraps (Peewee re-raises some driver errors as its own, the
-    original in `orig` or as the context, and passes others as they are)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-
-
 def lost_a_race(exc: BaseException) -> bool:
     """Whether `exc` is, or wraps, a deadlock or serialization failure (PostgreSQL), or a lock
     that was not granted in time (SQLite)."""
-    for cause in _causes(exc):
+    for cause in causes(exc):
         if getattr(cause, "sqlstate", None) in RETRIED_SQLSTATES:
             return True
         code = getattr(cause, "sqlite_errorcode", None)
