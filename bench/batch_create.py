@@ -90,11 +90,11 @@ def reset(url: str) -> None:
 
 
 async def in_process(args) -> list[float]:
-    from models.db import connection, database
-    from models.migrations import migrate
+    from models.storage.db import connection, database
+    from models.storage.migrations import migrate
     from models.user import User, issue_key
     from registry.app import create_app
-    from registry.demo import seed_demo
+    from registry.seed.demo import seed_demo
     from registry.settings import Settings
 
     reset(args.database_url)

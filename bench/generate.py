@@ -1,4 +1,4 @@
-"""A deterministic data set at scale, loaded through Registry's own bulk path (models.bulk_insert).
+"""A deterministic data set at scale, loaded through Registry's own bulk path (models.storage.bulk_insert).
 
     python -m bench.generate --objects 100000 --files-per-object 3 [--database-url URL]
 
@@ -24,9 +24,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from models import bulk_insert
+from models.storage import bulk_insert
 from models.checksum import Checksum
-from models.db import database, init_database, is_postgres
+from models.storage.db import database, init_database, is_postgres
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.generic_file import GenericFile
 from models.institution import Institution
@@ -104,7 +104,7 @@ def _reset() -> None:
 
 def generate(ds: DataSet, *, progress=print) -> float:
     """Load `ds` into the bound database (emptied first); return the seconds it took."""
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
 
     started = time.perf_counter()
     _reset()
@@ -248,7 +248,7 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
     database.connect(reuse_if_open=True)
     try:
         if is_generated(ds):
-            from models.migrations import migrate
+            from models.storage.migrations import migrate
 
             applied = migrate()  # a data set generated before a new migration gets it too
             if applied:

@@ -1,5 +1,5 @@
 """Endpoints, one module per resource, functions named by operationId.
 
-Each is a few lines: the spec has validated the input and registry.authz has checked the role;
+Each is a few lines: the spec has validated the input and registry.web.authz has checked the role;
 a handler calls the data layer in a worker thread and shapes the response.
 """

@@ -1,8 +1,8 @@
 """Admin writes of generic files: create (one or a batch), update, delete."""
 
 from models import file_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 FILE_PATH = "/admin-api/v3/files/show/{}"
 
@@ -13,7 +13,7 @@ async def create_file(caller, institution_id: int, body: dict):
 
 
 async def create_file_batch(caller, institution_id: int, parsed_body):
-    # Up to 10,000 files: parsed once, by the body validator (registry/binding.py).
+    # Up to 10,000 files: parsed once, by the body validator (registry/web/binding.py).
     created = await run_write(file_writes.create_files, caller, institution_id, parsed_body)
     return json_response({"count": len(created), "next": "", "previous": "",
                           "results": created}, 201)

@@ -2,8 +2,8 @@
 
 from models import institution_writes as writes
 from models.institution import INSTITUTIONS
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 SHOW_PATH = "/admin-api/v3/institutions/show/{}"
 

@@ -4,20 +4,12 @@ batch deletion request."""
 from models import object_writes
 from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 OBJECT_PATH = "/admin-api/v3/objects/show/{}"
 ITEM_PATH = "/admin-api/v3/items/show/{}"
 DELETION_PATH = "/admin-api/v3/deletions/show/{}"
-
-# The shared secret of init_batch_delete, from the settings the app was created with.
-_batch_deletion = {"key": None}
-
-
-def configure(batch_deletion_key: str | None) -> None:
-    _batch_deletion["key"] = batch_deletion_key
-
 
 async def create_object(caller, institution_id: int, body: dict):
     obj = await run_write(object_writes.create_object, caller, institution_id, body)
@@ -38,6 +30,7 @@ async def init_object_restore(caller, id: int):
     return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
 
 
-async def init_batch_delete(caller, body: dict):
-    request = await run_write(file_batch_deletion, caller, body, _batch_deletion["key"])
+async def init_batch_delete(caller, body: dict, settings):
+    # The shared secret comes from the settings the app was created with.
+    request = await run_write(file_batch_deletion, caller, body, settings.batch_deletion_key)
     return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})

@@ -1,8 +1,8 @@
 """Admin writes of checksums, PREMIS events and storage records."""
 
 from models import record_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 BASE = "/admin-api/v3"
 

@@ -3,8 +3,8 @@
 from handlers.common import list_response, show_response
 from models import user_writes as writes
 from models.user import USERS
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 SHOW_PATH = "/admin-api/v3/users/show/{}"
 

@@ -1,8 +1,8 @@
 """Admin writes of work items: create, update, and requeue."""
 
 from models import work_item_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 ITEM_PATH = "/admin-api/v3/items/show/{}"
 

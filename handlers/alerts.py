@@ -3,8 +3,8 @@ from handlers.common import list_response, show_response
 from models import alert_writes
 from models.alert import show_alert as find_alert
 from models.alert import ALERTS
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 
 async def list_alerts(caller, target, **params):

@@ -2,8 +2,8 @@
 deletion (models.deletion_writes)."""
 
 from models import deletion_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 DELETION_PATH = "/member-api/v3/deletions/show/{}"
 

@@ -1,8 +1,8 @@
 """Restoration requests: the member API's only write."""
 
 from models.restore import restore_file, restore_object
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 ITEM_PATH = "/member-api/v3/items/show/{}"
 

@@ -1,7 +1,7 @@
 """Alerts sent to users, and the records they point at."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
+from models.storage.base import BaseModel, Char, Text, utcnow
 from models.deletion_request import DeletionRequest
 from models.institution import Institution
 from models.premis_event import PremisEvent
@@ -9,7 +9,7 @@ from models.user import User
 from models.work_item import WorkItem
 from models.caller import Caller
 from models.errors import Forbidden, NotFound
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class Alert(BaseModel):

@@ -17,9 +17,9 @@ from typing import Iterable
 import peewee
 
 from models.alert import Alert, AlertUser, AlertWorkItem
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, locked, write_transaction
+from models.storage.db import connection, locked, write_transaction
 from models.deletion_request import (
     DELETIONS, DeletionRequest, DeletionRequestFile, DeletionRequestObject)
 from models.enums import COMPLETED_STATUSES
@@ -122,7 +122,7 @@ def active_admins(institution_id: int) -> peewee.ModelSelect:
 # -- looking things up ---------------------------------------------------------------------------
 
 def _lock(query):
-    """Rows locked until the transaction ends (models.db.locked): two requests for one object
+    """Rows locked until the transaction ends (models.storage.db.locked): two requests for one object
     are taken one after the other."""
     return locked(query)
 

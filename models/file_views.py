@@ -1,10 +1,10 @@
 """The two views of generic files: list rows (with their latest digests) and show records."""
 from models.checksum import Checksum
-from models.counts import FILE_COUNTS
+from models.storage.counts import FILE_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 def _digest(algorithm: str):

@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import peewee
 
 from models.alert_writes import create_alert
-from models.base import utcnow
-from models.db import connection, write_transaction
+from models.storage.base import utcnow
+from models.storage.db import connection, write_transaction
 from models.deletion_writes import active_admins
 from models.enums import SYSTEM_USER
 from models.errors import Conflict

@@ -1,11 +1,11 @@
 """Intellectual objects (bags) and their denormalised file statistics."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
-from models.counts import OBJECT_COUNTS
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import OBJECT_COUNTS
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.institution import Institution
-from models.query import Column, DATETIME, INT, Listing
+from models.storage.query import Column, DATETIME, INT, Listing
 
 
 class IntellectualObject(BaseModel):

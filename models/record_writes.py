@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
-from models.db import connection, database, write_transaction
+from models.storage.db import connection, database, write_transaction
 from models.errors import Conflict, NotFound, RuleViolation
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import EVENTS, PremisEvent
-from models.query import parse_datetime
+from models.storage.query import parse_datetime
 from models.storage_record import STORAGE_RECORDS, StorageRecord
 
 DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}

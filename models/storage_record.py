@@ -1,9 +1,9 @@
 """Storage records: where each copy of a file lives in preservation storage."""
 import peewee
 
-from models.base import BaseModel, Text
+from models.storage.base import BaseModel, Text
 from models.generic_file import GenericFile
-from models.query import Column, INT, Listing
+from models.storage.query import Column, INT, Listing
 
 
 class StorageRecord(BaseModel):

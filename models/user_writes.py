@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import peewee
 
-from models.base import utcnow
-from models.db import connection, database, write_transaction
+from models.storage.base import utcnow
+from models.storage.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution

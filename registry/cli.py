@@ -7,7 +7,7 @@ import sys
 
 import peewee
 
-from models.db import database, init_database
+from models.storage.db import database, init_database
 from models.enums import INSTITUTION_TYPES, ROLES, SYSTEM_USER
 from models.errors import DomainError
 from registry.settings import Settings
@@ -19,7 +19,7 @@ def _connect(settings: Settings) -> None:
 
 
 def cmd_migrate(args, settings):
-    from models.migrations import current_version, migrate
+    from models.storage.migrations import current_version, migrate
 
     applied = migrate()
     if applied:
@@ -31,7 +31,7 @@ def cmd_migrate(args, settings):
 
 def cmd_seed(args, settings):
     from models.institution import Institution
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
 
     if getattr(args, "from_fixtures", None) is not None:
         return _seed_from_fixtures(args, settings)
@@ -43,7 +43,7 @@ def cmd_seed(args, settings):
             print("database already has data; demo seed skipped", file=sys.stderr)
             return
         raise SystemExit("registry seed --demo: the database is not empty")
-    from registry.demo import seed_demo
+    from registry.seed.demo import seed_demo
 
     counts = seed_demo()
     print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
@@ -52,13 +52,13 @@ def cmd_seed(args, settings):
 
 def _seed_from_fixtures(args, settings):
     """The reference system's test fixtures (CSV files), written through the admin API
-    (registry.fixture_loader): of an in-process app on DATABASE_URL, or of the server --url
+    (registry.seed.fixture_loader): of an in-process app on DATABASE_URL, or of the server --url
     names (credentials from REGISTRY_API_USER and REGISTRY_API_KEY)."""
     if args.demo:
         raise SystemExit("registry seed: --demo and --from-fixtures exclude each other")
     import httpx
 
-    from registry.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
+    from registry.seed.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
 
     try:
         if args.url:
@@ -85,9 +85,9 @@ def _seed_from_fixtures(args, settings):
 
 def _seed_fixtures_in_process(args, settings):
     from models.institution import Institution
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
     from registry.app import create_app
-    from registry.fixture_loader import load_fixtures
+    from registry.seed.fixture_loader import load_fixtures
 
     migrate()
     if Institution.select().exists():
@@ -96,7 +96,7 @@ def _seed_fixtures_in_process(args, settings):
             return None
         raise SystemExit("registry seed --from-fixtures: the database is not empty")
     database.close()
-    app = create_app(settings)  # binds models.db.database to settings.database_url again
+    app = create_app(settings)  # binds models.storage.db.database to settings.database_url again
     return load_fixtures(args.from_fixtures, app=app)
 
 
@@ -146,7 +146,7 @@ def cmd_users_create(args, settings):
 
 
 def cmd_users_disable(args, settings):
-    from models.base import utcnow
+    from models.storage.base import utcnow
 
     user = _user(args.email)
     user.deactivated_at = utcnow()

@@ -11,8 +11,8 @@ import datetime as dt
 import pytest
 
 from models.alert import Alert, AlertUser
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from tests.alert_setup import Places
 
 BASE = "/member-api/v3/alerts"

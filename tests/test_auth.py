@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.user import KEY_PREFIX, ApiKey, User, issue_key, new_secret, revoke_keys
 from tests.fixtures_api import assert_problem, request_example, spec_operations
 

@@ -17,14 +17,14 @@ import uuid
 
 import pytest
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.file_views import FILES
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.work_item import WorkItem
-from registry.threads import run_read
+from registry.web.threads import run_read
 from tests.concurrency import at_once, statuses
 from tests.deletion_setup import approve_deletion
 from tests.fixtures_api import assert_problem
@@ -351,7 +351,7 @@ def test_a_list_answers_its_count_and_page_from_one_snapshot(client, backend):
                         G.update(state="D").where(G.id == oldest).execute()
 
         async def listing(seed):
-            """The list as the app reads it: in its database threads (registry.threads)."""
+            """The list as the app reads it: in its database threads (registry.web.threads)."""
             rng = random.Random(seed)
             wrong = []
             for _ in range(LIST_CALLS):

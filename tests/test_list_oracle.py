@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.enums import ACCESS, BAGIT_PROFILES, CHECKSUM_ALGORITHMS, STATES, STORAGE_OPTIONS
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject

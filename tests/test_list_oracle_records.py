@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from models.alert import Alert, AlertUser
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.enums import (ALERT_TYPES, BAGIT_PROFILES, CHECKSUM_ALGORITHMS, COMPLETED_STATUSES,
                           EVENT_OUTCOMES,

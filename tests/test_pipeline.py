@@ -1,4 +1,4 @@
-"""A middleware added through registry/pipeline.py runs for every request, whoever answers it.
+"""A middleware added through registry/web/pipeline.py runs for every request, whoever answers it.
 
 An app is built with one more middleware in the pipeline, which records what passes through
 it; every GET operation of both specs (answered by the fast reads), error answers and writes
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from connexion.spec import Specification
 
-from models.db import database
-from registry import fast_reads, pipeline
+from models.storage.db import database
+from registry.web import fast_reads, pipeline
 from registry.app import create_app
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec

@@ -8,8 +8,8 @@ from __future__ import annotations
 from connexion.exceptions import Forbidden
 
 from models import user as users
-from registry.connexion_seam import ApiKeyHandler
-from registry.threads import run_read
+from registry.web.connexion_seam import ApiKeyHandler
+from registry.web.threads import run_read
 
 USER_HEADER = "X-Pharos-API-User"
 KEY_HEADER = "X-Pharos-API-Key"

@@ -110,7 +110,7 @@ def check() -> None:
     if missing:
         raise SeamError(
             f"Connexion {connexion_version()} lacks internals Registry relies on "
-            f"(registry/connexion_seam.py; the project is tested with the version in its "
+            f"(registry/web/connexion_seam.py; the project is tested with the version in its "
             f"lock file): " + "; ".join(missing))
 
 

@@ -14,7 +14,7 @@ import functools
 
 import peewee
 
-from models.db import database, is_postgres
+from models.storage.db import database, is_postgres
 
 # Values per SQLite statement: under its limit of 32,766 variables.
 _SQLITE_MAX_VALUES = 30000

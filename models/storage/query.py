@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import peewee
 
 from models.caller import Caller
-from models.db import connection, database, is_postgres
+from models.storage.db import connection, database, is_postgres
 from models.errors import Forbidden, InvalidInput, NotFound
 
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
@@ -149,7 +149,7 @@ class Listing:
     # every row to join it (38 ms to count 25,000 objects of an institution) instead of
     # counting index entries (1 ms). Never for a join to many rows, which multiplies rows.
     joins_to_one: bool = False
-    # A tally table kept by the database (models.counts): a list filtered only by `eq`/`in` on
+    # A tally table kept by the database (models.storage.counts): a list filtered only by `eq`/`in` on
     # its dimensions reads its count there instead of running COUNT(*).
     counts: Any = None
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 MEMBER_SPEC = SPEC_DIR / "member_api_v3.yaml"
 ADMIN_SPEC = SPEC_DIR / "admin_api_v3.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
