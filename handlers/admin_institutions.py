@@ -2,10 +2,12 @@
 
 from models import institution_writes as writes
 from models.institution import INSTITUTIONS
+from registry.locations import Location, created
 from registry.responses import json_response
+from registry.spec import ADMIN_SPEC
 from registry.threads import run_write
 
-SHOW_PATH = "/admin-api/v3/institutions/show/{}"
+SHOW_INSTITUTION = Location(ADMIN_SPEC, "show_institution")
 
 
 def _write_then_read(caller, write, *args) -> dict:
@@ -15,7 +17,7 @@ def _write_then_read(caller, write, *args) -> dict:
 
 async def create_institution(caller, body: dict):
     view = await run_write(_write_then_read, caller, writes.create_institution, body)
-    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+    return created(view, SHOW_INSTITUTION)
 
 
 async def update_institution(caller, id: int, body: dict):

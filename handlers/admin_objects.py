@@ -4,12 +4,14 @@ batch deletion request."""
 from models import object_writes
 from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
+from registry.locations import Location, created
 from registry.responses import json_response
+from registry.spec import ADMIN_SPEC
 from registry.threads import run_write
 
-OBJECT_PATH = "/admin-api/v3/objects/show/{}"
-ITEM_PATH = "/admin-api/v3/items/show/{}"
-DELETION_PATH = "/admin-api/v3/deletions/show/{}"
+SHOW_OBJECT = Location(ADMIN_SPEC, "show_object")
+SHOW_ITEM = Location(ADMIN_SPEC, "show_item")
+SHOW_DELETION = Location(ADMIN_SPEC, "show_deletion")
 
 # The shared secret of init_batch_delete, from the settings the app was created with.
 _batch_deletion = {"key": None}
@@ -21,7 +23,7 @@ def configure(batch_deletion_key: str | None) -> None:
 
 async def create_object(caller, institution_id: int, body: dict):
     obj = await run_write(object_writes.create_object, caller, institution_id, body)
-    return json_response(obj, 201, headers={"Location": OBJECT_PATH.format(obj["id"])})
+    return created(obj, SHOW_OBJECT)
 
 
 async def update_object(caller, id: int, body: dict):
@@ -35,9 +37,9 @@ async def delete_object(caller, id: int):
 async def init_object_restore(caller, id: int):
     # The member API's restore request, made by a sysadmin: one rule set for both APIs.
     item = await run_write(restore_object, caller, str(id))
-    return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+    return created(item, SHOW_ITEM)
 
 
 async def init_batch_delete(caller, body: dict):
     request = await run_write(file_batch_deletion, caller, body, _batch_deletion["key"])
-    return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})
+    return created(request, SHOW_DELETION)

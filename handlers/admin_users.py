@@ -3,10 +3,12 @@
 from handlers.common import list_response, show_response
 from models import user_writes as writes
 from models.user import USERS
+from registry.locations import Location, created
 from registry.responses import json_response
+from registry.spec import ADMIN_SPEC
 from registry.threads import run_write
 
-SHOW_PATH = "/admin-api/v3/users/show/{}"
+SHOW_USER = Location(ADMIN_SPEC, "show_user")
 
 
 def _write_then_read(caller, write, *args) -> dict:
@@ -26,7 +28,7 @@ async def show_user(caller, id: int):
 
 async def create_user(caller, body: dict):
     view = await run_write(_write_then_read, caller, writes.create_user, body)
-    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+    return created(view, SHOW_USER)
 
 
 async def disable_user(caller, id: int):

@@ -2,15 +2,17 @@
 deletion (models.deletion_writes)."""
 
 from models import deletion_writes
+from registry.locations import Location, created
 from registry.responses import json_response
+from registry.spec import MEMBER_SPEC
 from registry.threads import run_write
 
-DELETION_PATH = "/member-api/v3/deletions/show/{}"
+SHOW_DELETION = Location(MEMBER_SPEC, "show_deletion")
 
 
 async def _created(write, caller, key):
     request = await run_write(write, caller, key)
-    return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})
+    return created(request, SHOW_DELETION)
 
 
 async def request_object_deletion(caller, id: str):

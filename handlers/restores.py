@@ -1,15 +1,16 @@
 """Restoration requests: the member API's only write."""
 
 from models.restore import restore_file, restore_object
-from registry.responses import json_response
+from registry.locations import Location, created
+from registry.spec import MEMBER_SPEC
 from registry.threads import run_write
 
-ITEM_PATH = "/member-api/v3/items/show/{}"
+SHOW_ITEM = Location(MEMBER_SPEC, "show_item")
 
 
 async def _created(restore, caller, key):
     item = await run_write(restore, caller, key)
-    return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+    return created(item, SHOW_ITEM)
 
 
 async def request_object_restore(caller, id: str):
