@@ -10,17 +10,14 @@ from registry.threads import run_write
 SHOW_DELETION = Location(MEMBER_SPEC, "show_deletion")
 
 
-async def _created(write, caller, key):
-    request = await run_write(write, caller, key)
-    return created(request, SHOW_DELETION)
-
-
 async def request_object_deletion(caller, id: str):
-    return await _created(deletion_writes.request_object_deletion, caller, id)
+    return created(await run_write(deletion_writes.request_object_deletion, caller, id),
+                   SHOW_DELETION)
 
 
 async def request_file_deletion(caller, id: str):
-    return await _created(deletion_writes.request_file_deletion, caller, id)
+    return created(await run_write(deletion_writes.request_file_deletion, caller, id),
+                   SHOW_DELETION)
 
 
 async def approve_deletion(caller, id: int):

@@ -8,14 +8,9 @@ from registry.threads import run_write
 SHOW_ITEM = Location(MEMBER_SPEC, "show_item")
 
 
-async def _created(restore, caller, key):
-    item = await run_write(restore, caller, key)
-    return created(item, SHOW_ITEM)
-
-
 async def request_object_restore(caller, id: str):
-    return await _created(restore_object, caller, id)
+    return created(await run_write(restore_object, caller, id), SHOW_ITEM)
 
 
 async def request_file_restore(caller, id: str):
-    return await _created(restore_file, caller, id)
+    return created(await run_write(restore_file, caller, id), SHOW_ITEM)
