@@ -34,7 +34,6 @@ class Location:
         if operation_id not in paths:
             raise LookupError(f"{spec.name} has no operation {operation_id!r}: no Location "
                               "can be built for it")
-        self.operation_id = operation_id
         self.template = paths[operation_id]
         # Literal text at even positions, parameter names at odd ones.
         self._parts = _PARAMETER.split(self.template)
