@@ -32,9 +32,6 @@ from models.user import User
 from models.work_item import WorkItem
 
 INSTITUTIONAL_ADMIN = "institutional_admin"
-# Reads the whole registry: the caller's institution is checked here (_check_own), after the
-# record is locked, so that another institution's record answers the same 404 as a missing one.
-_EVERYONE = Caller(user_id=0, email="", role="admin", institution_id=0)
 
 
 def request_object_deletion(caller: Caller, key: str) -> dict:

@@ -137,7 +137,6 @@ def ref(request, tmp_path_factory):
     saved = database.obj
     try:
         application = create_app(Settings(database_url=url, validate_responses=True))
-        db = database.obj
         with connection():
             migrate()
         recorder = RecordingApp(application)
@@ -219,7 +218,6 @@ def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
 
 
 def test_loader_refuses_a_database_that_has_rows(ref):
-    from models.storage.db import connection
     from registry.seed.fixture_loader import FixtureError, load_fixtures
 
     with pytest.raises(FixtureError, match="not empty"):

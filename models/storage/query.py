@@ -128,7 +128,14 @@ def _bool_out(value):
 
 @dataclass
 class Listing:
-    """The declaration of one listable resource; see the module docstring."""
+    """The declaration of one listable resource; see the module docstring.
+
+    Naming: a resource module builds each of its listings in a private factory, `_view()` for
+    the one its list and show operations answer (a plural constant: `OBJECTS = _view()`) and
+    `_records()` for the bare rows another resource's show nests (`EVENT_RECORDS =
+    _records()`), and a show that is more than `get` is a function `<resource>_detail(caller,
+    key)` beside them (`file_detail`, `alert_detail`).
+    """
 
     name: str
     model: type[peewee.Model]
