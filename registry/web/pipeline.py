@@ -7,11 +7,15 @@ Starlette's server-error middleware, and outside Connexion's exception middlewar
 see every answer, error answers included (401, 404 no route, 405, 400). A middleware added at
 one of Connexion's own positions instead would miss every GET the fast reads answer.
 
-Each entry is a pure ASGI middleware class, `Middleware(app)`.
+Each entry is a pure ASGI middleware class, `Middleware(app)`; one that needs settings has a
+static `options(settings)` giving its keyword arguments (the request deadline,
+registry/web/deadline.py).
 """
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
+
+from registry.web.deadline import Deadline
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -38,15 +42,17 @@ class SecurityHeaders:
 
 
 # Outermost first.
-MIDDLEWARE: list = [SecurityHeaders]
+MIDDLEWARE: list = [SecurityHeaders, Deadline]
 
 
-def install(app, inner: list = ()) -> None:
+def install(app, inner: list = (), settings=None) -> None:
     """Add MIDDLEWARE to the Connexion app, outermost first, then `inner` (ASGI middleware
     class and its keyword arguments: the fast reads) inside them."""
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+        options = middleware.options(settings) \
+            if settings is not None and hasattr(middleware, "options") else {}
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
     for middleware, options in inner:
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)

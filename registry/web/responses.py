@@ -33,3 +33,12 @@ def problem(status: int, title: str, detail: str, *, instance: str | None = None
     return ConnexionResponse(status_code=status, body=dumps(body), headers=headers or {},
                              content_type="application/problem+json",
                              mimetype="application/problem+json")
+
+
+def unavailable_response(detail: str, instance: str, retry_after: int) -> Response:
+    """A 503 problem+json with Retry-After, as a Starlette response: for the answers given
+    outside Connexion's error handlers (the deadline, the readiness probe)."""
+    body = {"type": "about:blank", "title": "Service Unavailable", "status": 503,
+            "detail": detail, "instance": instance}
+    return Response(dumps(body), status_code=503, headers={"Retry-After": str(retry_after)},
+                    media_type="application/problem+json")
