@@ -201,7 +201,7 @@ def test_batches_are_all_or_nothing_under_concurrency(client, admin, home):
             stored = dict(G.select(G.uuid, G.identifier).where(
                 G.intellectual_object == obj.id).tuples())
         winners = 0
-        for body, outcome in zip(bodies, outcomes):
+        for body, outcome in zip(bodies, outcomes, strict=True):
             mine = [f["uuid"] for f in body]
             if outcome.status == 201:
                 winners += 1

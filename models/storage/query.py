@@ -500,7 +500,7 @@ class Listing:
         converters = self._converters()
         out = []
         for row in rows:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=True))
             for name, convert in converters:
                 record[name] = convert(record[name])
             out.append(record)
