@@ -49,7 +49,7 @@ def _column_kinds() -> dict[str, list[str]]:
 
     kinds = {}
     for listing in (o for o in gc.get_objects() if isinstance(o, Listing)):
-        for key, value in listing._cache.items():
+        for value in listing._cache.values():
             if isinstance(value, tuple) and len(value) == 2:
                 kinds[value[0].sql] = [c.kind for c in listing.columns]
     return kinds

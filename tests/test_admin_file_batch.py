@@ -218,8 +218,8 @@ def _seed(operation_id: str, schema: dict):
 def _request_schemas() -> dict:
     spec = resolve_refs(load_spec(ADMIN_SPEC))
     schemas = {}
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
+    for item in spec["paths"].values():
+        for operation in item.values():
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
                 # As Connexion hands it to the validator: components attached.

@@ -146,7 +146,7 @@ def test_a_burst_of_batches_from_both_workers_is_all_or_nothing(live, backend, e
     admin = live.headers("sysadmin")
     with live.client() as client:
         objects = []
-        for n in range(8):
+        for _ in range(8):
             made = client.post(f"{ADMIN}/objects/create/{example_id}", headers=admin, json={
                 "title": "burst", "identifier": f"example.edu/burst-{uuid.uuid4().hex[:8]}"})
             assert made.status_code == 201, made.text

@@ -137,7 +137,6 @@ def ref(request, tmp_path_factory):
     saved = database.obj
     try:
         application = create_app(Settings(database_url=url, validate_responses=True))
-        db = database.obj
         with connection():
             migrate()
         recorder = RecordingApp(application)
