@@ -1,4 +1,5 @@
-"""A deterministic data set at scale, loaded through Registry's own bulk path (models.storage.bulk_insert).
+"""A deterministic data set at scale, loaded through Registry's own bulk path
+(models.storage.bulk_insert).
 
     python -m bench.generate --objects 100000 --files-per-object 3 [--database-url URL]
 

@@ -140,7 +140,7 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
 def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(client, world, admin,
                                                                    example_id, scratch):
     """The U+0000 walk is skipped for a UTF-8 body without the escape `\\u0000`
-    (registry/web/validation.py): a NUL deep in a batch is still found, and a text that merely spells
+    (registry/web/validation.py): a NUL deep in a batch is still found, and text that merely spells
     the escape (a backslash, then `u0000`) is stored as it is."""
     objects = [scratch()]
     bodies = batch(objects, 50, "nul")

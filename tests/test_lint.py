@@ -104,7 +104,7 @@ BAD = _document({
 BAD["components"]["securitySchemes"]["unusedKey"] = {"type": "apiKey", "in": "header",
                                                      "name": "X-Other"}
 
-# No global `security` at all: an operation without its own is unprotected; one with its own is fine.
+# No global `security`: an operation without its own is unprotected; one with its own is fine.
 UNSECURED = _document({
     "/p": {"get": _operation("inherits_nothing")},
     "/q": {"get": _operation("secures_itself", security=[{"apiKey": []}])},
