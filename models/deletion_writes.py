@@ -119,8 +119,8 @@ def active_admins(institution_id: int) -> peewee.ModelSelect:
 # -- looking things up ---------------------------------------------------------------------------
 
 def _lock(query):
-    """Rows locked until the transaction ends (models.storage.db.locked): two requests for one object
-    are taken one after the other."""
+    """Rows locked until the transaction ends (models.storage.db.locked): two requests for one
+    object are taken one after the other."""
     return locked(query)
 
 

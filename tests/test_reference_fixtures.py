@@ -9,7 +9,8 @@ The fixtures go into a database of their own, not the demo database the session 
 conftest.py use: the module fixture re-binds the global `models.storage.db.database` proxy for its
 duration and restores the previous binding afterwards. Each test runs on SQLite and on
 PostgreSQL (the run's own database, tests/postgres.py; `<that database>_fixtures` next to it is
-created, reset, and dropped with the run). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
+created, reset, and dropped with the run).
+The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
 from __future__ import annotations
