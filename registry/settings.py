@@ -1,4 +1,5 @@
 """Configuration, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,7 @@ class Settings:
     fast_reads: bool = True
 
     @classmethod
-    def from_env(cls, env=None) -> "Settings":
+    def from_env(cls, env=None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -65,7 +66,8 @@ class Settings:
             db_statement_timeout_ms=_number(env, "REGISTRY_DB_STATEMENT_TIMEOUT_MS", 20000),
             db_lock_timeout_ms=_number(env, "REGISTRY_DB_LOCK_TIMEOUT_MS", 5000),
             db_idle_in_transaction_timeout_ms=_number(
-                env, "REGISTRY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60000),
+                env, "REGISTRY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60000
+            ),
             log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),

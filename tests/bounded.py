@@ -5,6 +5,7 @@ database URL of the test's choosing, and a request that must be answered in time
 handle and database threads to it; afterwards the session's are bound again (their threads
 are left running, untouched) and the outage log forgets its episode.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,11 +23,15 @@ QUEUE_TIMEOUT = 1.0
 CONNECT_TIMEOUT = 2  # libpq's least
 STATEMENT_TIMEOUT = 1.5
 LOCK_TIMEOUT = 1.0
-SHORT = dict(request_deadline_ms=int(DEADLINE * 1000),
-             db_queue_timeout_ms=int(QUEUE_TIMEOUT * 1000), db_connect_timeout_s=CONNECT_TIMEOUT,
-             db_statement_timeout_ms=int(STATEMENT_TIMEOUT * 1000),
-             db_lock_timeout_ms=int(LOCK_TIMEOUT * 1000), db_pool_size=3,
-             validate_responses=True)
+SHORT = dict(
+    request_deadline_ms=int(DEADLINE * 1000),
+    db_queue_timeout_ms=int(QUEUE_TIMEOUT * 1000),
+    db_connect_timeout_s=CONNECT_TIMEOUT,
+    db_statement_timeout_ms=int(STATEMENT_TIMEOUT * 1000),
+    db_lock_timeout_ms=int(LOCK_TIMEOUT * 1000),
+    db_pool_size=3,
+    validate_responses=True,
+)
 
 
 @contextmanager
@@ -59,8 +64,9 @@ def drain_threads(timeout: float = 30) -> None:
     pool = threads._pool
     if pool is not None:
         done = threading.Event()
-        waiter = threading.Thread(target=lambda: (pool[1].shutdown(wait=True), done.set()),
-                                  daemon=True)
+        waiter = threading.Thread(
+            target=lambda: (pool[1].shutdown(wait=True), done.set()), daemon=True
+        )
         waiter.start()
         assert done.wait(timeout), "the database threads did not finish"
         threads._pool = None  # the next request makes new ones

@@ -12,6 +12,7 @@ back, without touching the cluster itself (which other test runs share).
 Also `silent_server()`: a port that accepts connections and never answers (a database that
 accepts but never answers), and `closed_port()`.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -2,6 +2,7 @@
 database or not; `/readyz` answers 200 when the database answers a `SELECT 1`, else 503
 problem+json with Retry-After within about a second; neither asks for credentials, and both
 pass through the request pipeline."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,10 @@ def test_readyz_answers_within_a_second_when_the_database_never_answers():
     """A server that accepts and never answers: 503 after READY_TIMEOUT, long before the
     connect timeout; a second check while the first is still out answers 503 at once,
     without taking another database thread."""
-    with silent_server() as port, bounded_app(f"postgresql://postgres@127.0.0.1:{port}/x",
-                                              db_connect_timeout_s=5) as app:
+    with (
+        silent_server() as port,
+        bounded_app(f"postgresql://postgres@127.0.0.1:{port}/x", db_connect_timeout_s=5) as app,
+    ):
         with app.test_client() as client:  # one event loop for both requests
             response, took = answered(lambda: client.get("/readyz"), within=1 + SLACK)
             assert "did not answer within 1 s" in _not_ready(response)["detail"]

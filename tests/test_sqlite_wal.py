@@ -3,6 +3,7 @@ registry/web/threads.py): SQLite's own checkpoints after commits copy the WAL in
 database, but start it over only when no reader is using it, and under reads that overlap
 one always is; the file then grows with every write (2.5 GB beside a 1.2 GB database, after
 a heavy ingest under constant reads)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,10 @@ def test_the_wal_stays_bounded_under_constant_reads(wal_database, monkeypatch):
     # may grow by that much writing meanwhile.
     monkeypatch.setattr(threads, "CHECKPOINT_BACKOFF", 0.05)
     stop = threading.Event()
-    readers = [threading.Thread(target=_keep_reading, args=(stop, i * 0.0015), daemon=True)
-               for i in range(3)]
+    readers = [
+        threading.Thread(target=_keep_reading, args=(stop, i * 0.0015), daemon=True)
+        for i in range(3)
+    ]
     for reader in readers:
         reader.start()
     largest = 0

@@ -8,6 +8,7 @@ which is never stopped itself. Bounds are short (tests/bounded.py): a deadline o
 queue timeout of 1 s, a connect timeout of 2 s, a statement timeout of 1.5 s, a lock
 timeout of 1 s.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,16 @@ from models.intellectual_object import IntellectualObject
 from models.storage.db import connection, database, discard_connection, write_transaction
 from models.work_item import WorkItem
 from registry.web import threads
-from tests.bounded import (CONNECT_TIMEOUT, DEADLINE, LOCK_TIMEOUT, STATEMENT_TIMEOUT,
-                           answered, bounded_app, database_records, drain_threads)
+from tests.bounded import (
+    CONNECT_TIMEOUT,
+    DEADLINE,
+    LOCK_TIMEOUT,
+    STATEMENT_TIMEOUT,
+    answered,
+    bounded_app,
+    database_records,
+    drain_threads,
+)
 from tests.db_proxy import DatabaseProxy, silent_server
 from tests.fixtures_api import assert_problem
 
@@ -42,8 +51,13 @@ def _unavailable(response) -> dict:
 def _restores_of(object_id: int) -> int:
     discard_connection()  # this thread's, and the pool's idle ones: the proxy may have cut them
     with connection():
-        return WorkItem.select().where((WorkItem.intellectual_object == object_id)
-                                       & (WorkItem.action == "Restore Object")).count()
+        return (
+            WorkItem.select()
+            .where(
+                (WorkItem.intellectual_object == object_id) & (WorkItem.action == "Restore Object")
+            )
+            .count()
+        )
 
 
 @pytest.fixture
@@ -68,11 +82,13 @@ def test_a_database_that_is_down_answers_503_and_logs_one_line(proxy, world, cap
         assert client.get(LIST, headers=user.headers).status_code == 200
         proxy.down()
         with caplog.at_level(logging.INFO):
-            calls = [lambda: client.get(LIST, headers=user.headers),
-                     lambda: client.get(f"/member-api/v3/objects/show/{obj.id}",
-                                        headers=user.headers),
-                     lambda: client.post(f"/member-api/v3/objects/{obj.id}/restore",
-                                         headers=user.headers)]
+            calls = [
+                lambda: client.get(LIST, headers=user.headers),
+                lambda: client.get(f"/member-api/v3/objects/show/{obj.id}", headers=user.headers),
+                lambda: client.post(
+                    f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers
+                ),
+            ]
             for call in calls:
                 response, took = answered(call, within=SLACK)
                 problem = _unavailable(response)
@@ -84,8 +100,9 @@ def test_a_database_that_is_down_answers_503_and_logs_one_line(proxy, world, cap
             assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
             caplog.clear()
             proxy.up()
-            response, _ = answered(lambda: client.get(LIST, headers=user.headers),
-                                   within=CONNECT_TIMEOUT + SLACK)
+            response, _ = answered(
+                lambda: client.get(LIST, headers=user.headers), within=CONNECT_TIMEOUT + SLACK
+            )
             assert response.status_code == 200, response.text
             [line] = database_records(caplog)
             assert line.levelno == logging.INFO
@@ -99,9 +116,12 @@ def test_a_database_that_never_answers_fails_within_the_connect_timeout():
     passes, within the deadline. Before: the request waited for psycopg's own default (130 s)."""
     with silent_server() as port, bounded_app(f"postgresql://postgres@127.0.0.1:{port}/x") as app:
         client = app.test_client()
-        response, took = answered(lambda: client.get(LIST, headers={
-            "X-Pharos-API-User": "user@example.edu", "X-Pharos-API-Key": "rgk_x"}),
-            within=DEADLINE + SLACK)
+        response, took = answered(
+            lambda: client.get(
+                LIST, headers={"X-Pharos-API-User": "user@example.edu", "X-Pharos-API-Key": "rgk_x"}
+            ),
+            within=DEADLINE + SLACK,
+        )
         problem = _unavailable(response)
         assert "connect timeout" in problem["detail"]
         assert CONNECT_TIMEOUT - 0.5 <= took <= CONNECT_TIMEOUT + SLACK
@@ -118,17 +138,25 @@ def test_a_frozen_database_answers_503_at_the_deadline_and_sheds_the_queue(proxy
         assert client.get(LIST, headers=user.headers).status_code == 200
         proxy.freeze()
         with caplog.at_level(logging.INFO):
-            response, took = answered(lambda: client.get(LIST, headers=user.headers),
-                                      within=DEADLINE + SLACK)
+            response, took = answered(
+                lambda: client.get(LIST, headers=user.headers), within=DEADLINE + SLACK
+            )
             # (a thread that has its connection waits for the deadline; one that connects
             # now, for the connect timeout)
             detail = _unavailable(response)["detail"]
             assert "deadline of 3 s" in detail or "connect timeout" in detail, detail
             assert took >= CONNECT_TIMEOUT - 0.2
             results = []
-            burst = [threading.Thread(target=lambda: results.append(answered(
-                lambda: client.get(LIST, headers=user.headers), within=DEADLINE + SLACK)))
-                for _ in range(6)]
+            burst = [
+                threading.Thread(
+                    target=lambda: results.append(
+                        answered(
+                            lambda: client.get(LIST, headers=user.headers), within=DEADLINE + SLACK
+                        )
+                    )
+                )
+                for _ in range(6)
+            ]
             for thread in burst:
                 thread.start()
             for thread in burst:
@@ -141,8 +169,9 @@ def test_a_frozen_database_answers_503_at_the_deadline_and_sheds_the_queue(proxy
             assert "database unavailable" in line.getMessage()
             caplog.clear()
             proxy.up()
-            response, _ = answered(lambda: client.get(LIST, headers=user.headers),
-                                   within=DEADLINE + SLACK)
+            response, _ = answered(
+                lambda: client.get(LIST, headers=user.headers), within=DEADLINE + SLACK
+            )
             assert response.status_code == 200
             [line] = database_records(caplog)
             assert "7 request(s) were refused" in line.getMessage()
@@ -150,7 +179,8 @@ def test_a_frozen_database_answers_503_at_the_deadline_and_sheds_the_queue(proxy
 
 @pytest.mark.parametrize("freeze_at", ["first statement", "commit"])
 def test_a_write_the_deadline_abandons_rolls_back_unless_its_commit_went_out(
-        proxy, world, monkeypatch, freeze_at):
+    proxy, world, monkeypatch, freeze_at
+):
     """The database freezes during a write. Frozen before the write's COMMIT went out, the
     write answers 503 at the deadline saying nothing of it was written, and when the database
     thaws the write rolls back instead of committing. Frozen as its COMMIT goes out, the 503
@@ -178,9 +208,10 @@ def test_a_write_the_deadline_abandons_rolls_back_unless_its_commit_went_out(
             return real_restore(caller, key)
 
         monkeypatch.setattr(restores, "restore_object", freezing_restore)
-        response, took = answered(lambda: client.post(
-            f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers),
-            within=DEADLINE + SLACK)
+        response, took = answered(
+            lambda: client.post(f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers),
+            within=DEADLINE + SLACK,
+        )
         problem = _unavailable(response)
         assert took >= DEADLINE - 0.2, problem
         proxy.up()
@@ -211,8 +242,9 @@ def test_a_statement_past_the_statement_timeout_answers_503(proxy, world, monkey
     with bounded_app(proxy.url) as app:
         client = app.test_client()
         monkeypatch.setattr(users, "authenticate", slow)
-        response, took = answered(lambda: client.get(LIST, headers=user.headers),
-                                  within=DEADLINE + SLACK)
+        response, took = answered(
+            lambda: client.get(LIST, headers=user.headers), within=DEADLINE + SLACK
+        )
         assert "statement timeout" in _unavailable(response)["detail"]
         assert took <= STATEMENT_TIMEOUT + SLACK
         monkeypatch.setattr(users, "authenticate", real)
@@ -230,11 +262,16 @@ def test_a_write_kept_waiting_past_the_lock_timeout_answers_503(proxy, world, da
         client = app.test_client()
         obj = make_object(user.institution_id)
         with psycopg.connect(database_url) as holder:
-            holder.execute(f"SELECT 1 FROM {IntellectualObject._meta.table_name} "
-                           "WHERE id = %s FOR UPDATE", [obj.id])
-            response, took = answered(lambda: client.post(
-                f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers),
-                within=DEADLINE + SLACK)
+            holder.execute(
+                f"SELECT 1 FROM {IntellectualObject._meta.table_name} WHERE id = %s FOR UPDATE",
+                [obj.id],
+            )
+            response, took = answered(
+                lambda: client.post(
+                    f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers
+                ),
+                within=DEADLINE + SLACK,
+            )
             problem = _unavailable(response)
             assert "lock timeout" in problem["detail"]
             assert "Nothing of it was written" in problem["detail"]
@@ -245,8 +282,9 @@ def test_a_write_kept_waiting_past_the_lock_timeout_answers_503(proxy, world, da
 
 
 @pytest.mark.parametrize("dies", ["after BEGIN", "at COMMIT"])
-def test_a_write_whose_connection_dies_answers_503_not_500(proxy, world, monkeypatch, dies,
-                                                           database_url):
+def test_a_write_whose_connection_dies_answers_503_not_500(
+    proxy, world, monkeypatch, dies, database_url
+):
     """The server ends the write's connection (pg_terminate_backend) inside its transaction:
     503, nothing written; or just before its COMMIT: 503, outcome unknown, not to be sent
     again blindly. Before: 500 with a traceback."""
@@ -278,8 +316,9 @@ def test_a_write_whose_connection_dies_answers_503_not_500(proxy, world, monkeyp
             assert "may or may not have been written" in problem["detail"]
 
 
-def test_an_sqlite_write_waits_for_the_lock_no_longer_than_the_deadline(backend, world,
-                                                                         database_url):
+def test_an_sqlite_write_waits_for_the_lock_no_longer_than_the_deadline(
+    backend, world, database_url
+):
     """The SQLite write lock held by another connection: the write's attempts stop before the
     deadline (503, nothing written), instead of four busy timeouts in a row; once the lock
     is gone, the refused write has not been applied. Before: 4 x the busy timeout."""
@@ -291,11 +330,15 @@ def test_an_sqlite_write_waits_for_the_lock_no_longer_than_the_deadline(backend,
     with bounded_app(database_url, request_deadline_ms=2500, sqlite_busy_timeout_ms=1000) as app:
         client = app.test_client()
         obj = make_object(user.institution_id)
-        holder = sqlite3.connect(database_url[len("sqlite:///"):])
+        holder = sqlite3.connect(database_url[len("sqlite:///") :])
         holder.execute("BEGIN IMMEDIATE")
         try:
-            response, took = answered(lambda: client.post(
-                f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers), within=10)
+            response, took = answered(
+                lambda: client.post(
+                    f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers
+                ),
+                within=10,
+            )
             problem = _unavailable(response)
             assert "Nothing of it was written" in problem["detail"]
             # Answered by the write's own attempts, which stopped when another would have

@@ -3,6 +3,7 @@
 A `DatabaseProxy` keeps import free of side effects: `init_database(url)` picks SQLite (a file,
 the embedded default) or a pooled PostgreSQL connection and binds the proxy to it.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,13 +39,17 @@ class ConfigurationError(ValueError):
     """DATABASE_URL names something we cannot connect to."""
 
 
-def make_database(url: str, *, pool_size: int = 8,
-                  sqlite_busy_timeout_ms: int | None = None,
-                  sqlite_wal_limit_bytes: int | None = None,
-                  connect_timeout_s: int | None = None,
-                  statement_timeout_ms: int | None = None,
-                  lock_timeout_ms: int | None = None,
-                  idle_in_transaction_timeout_ms: int | None = None) -> peewee.Database:
+def make_database(
+    url: str,
+    *,
+    pool_size: int = 8,
+    sqlite_busy_timeout_ms: int | None = None,
+    sqlite_wal_limit_bytes: int | None = None,
+    connect_timeout_s: int | None = None,
+    statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
+    idle_in_transaction_timeout_ms: int | None = None,
+) -> peewee.Database:
     """Build (but do not connect) the Peewee database for a URL. The timeouts bound what a
     request can wait on PostgreSQL (None or 0: no bound): libpq's connect_timeout, and the
     server's statement_timeout, lock_timeout and idle_in_transaction_session_timeout, set
@@ -52,7 +57,7 @@ def make_database(url: str, *, pool_size: int = 8,
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
         if not path:
             raise ConfigurationError(f"DATABASE_URL {url!r} names no SQLite file")
         pragmas = dict(SQLITE_PRAGMAS)
@@ -66,19 +71,28 @@ def make_database(url: str, *, pool_size: int = 8,
     if parsed.scheme in ("postgres", "postgresql"):
         conninfo = url.replace("postgres://", "postgresql://", 1)
         return PooledPostgresqlDatabase(
-            conninfo, max_connections=pool_size, stale_timeout=300, timeout=30,
-            **_postgres_limits(conninfo, connect_timeout_s, {
-                "statement_timeout": statement_timeout_ms,
-                "lock_timeout": lock_timeout_ms,
-                "idle_in_transaction_session_timeout": idle_in_transaction_timeout_ms}),
+            conninfo,
+            max_connections=pool_size,
+            stale_timeout=300,
+            timeout=30,
+            **_postgres_limits(
+                conninfo,
+                connect_timeout_s,
+                {
+                    "statement_timeout": statement_timeout_ms,
+                    "lock_timeout": lock_timeout_ms,
+                    "idle_in_transaction_session_timeout": idle_in_transaction_timeout_ms,
+                },
+            ),
         )
     raise ConfigurationError(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use sqlite:/// or postgresql://)"
     )
 
 
-def _postgres_limits(conninfo: str, connect_timeout_s: int | None,
-                     server_ms: dict[str, int | None]) -> dict:
+def _postgres_limits(
+    conninfo: str, connect_timeout_s: int | None, server_ms: dict[str, int | None]
+) -> dict:
     """psycopg's connection parameters for the limits: a connect_timeout the URL does not set
     itself, and server settings as `options` (-c name=value) before any the URL gives, so that
     a URL's own win."""
@@ -90,8 +104,9 @@ def _postgres_limits(conninfo: str, connect_timeout_s: int | None,
         params["connect_timeout"] = connect_timeout_s
     options = [f"-c {name}={ms}" for name, ms in server_ms.items() if ms]
     if options:
-        params["options"] = " ".join(options + ([str(given["options"])] if given.get("options")
-                                                else []))
+        params["options"] = " ".join(
+            options + ([str(given["options"])] if given.get("options") else [])
+        )
     return params
 
 
@@ -137,8 +152,11 @@ def connection():
     keeps = pooled and getattr(_thread, "keeps", False)
     if keeps:
         now = time.monotonic()
-        if (not db.is_closed() and not db.in_transaction()
-                and (db.connection().closed or now - _thread.last_used > KEPT_IDLE_SECONDS)):
+        if (
+            not db.is_closed()
+            and not db.in_transaction()
+            and (db.connection().closed or now - _thread.last_used > KEPT_IDLE_SECONDS)
+        ):
             db.manual_close()  # dropped, or idle too long: closed for good, a fresh one taken
         _thread.last_used = now
     if not db.is_closed():  # nested, or kept: the outer block or the thread owns it
@@ -250,18 +268,24 @@ def connection_lost(exc: BaseException) -> bool:
 class Unreachable(NamedTuple):
     """Why the database could not serve: `kind`, a phrase fit for a client (no host, no
     driver text), and `message`, the driver's own first line, for the log."""
+
     kind: str
     message: str
 
 
 # Statement SQLSTATEs that say the database did not serve in time; the transaction is
 # rolled back, the connection stays usable.
-_TIMEOUT_SQLSTATES = {"57014": "the database did not answer within the statement timeout",
-                      "55P03": "a lock stayed taken past the lock timeout"}
+_TIMEOUT_SQLSTATES = {
+    "57014": "the database did not answer within the statement timeout",
+    "55P03": "a lock stayed taken past the lock timeout",
+}
 # SQLite's primary result codes: SQLITE_BUSY, SQLITE_LOCKED (the lock stayed taken past the
 # busy timeout), SQLITE_CANTOPEN.
-_SQLITE_CODES = {5: "the database stayed locked", 6: "the database stayed locked",
-                 14: "the database file could not be opened"}
+_SQLITE_CODES = {
+    5: "the database stayed locked",
+    6: "the database stayed locked",
+    14: "the database file could not be opened",
+}
 
 
 def unavailable(exc: BaseException) -> Unreachable | None:
@@ -269,14 +293,12 @@ def unavailable(exc: BaseException) -> Unreachable | None:
     request is wrong: no connection (refused, timed out, lost), a statement or lock timeout,
     a lock never granted, no pooled connection free. None for any other error."""
     import psycopg
-
     from playhouse.pool import MaxConnectionsExceeded
 
     for cause in causes(exc):
         message = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         if isinstance(cause, psycopg.errors.ConnectionTimeout):
-            return Unreachable("the database did not answer within the connect timeout",
-                               message)
+            return Unreachable("the database did not answer within the connect timeout", message)
         state = getattr(cause, "sqlstate", None)
         if state in _TIMEOUT_SQLSTATES:
             return Unreachable(_TIMEOUT_SQLSTATES[state], message)
@@ -286,8 +308,11 @@ def unavailable(exc: BaseException) -> Unreachable | None:
             return None
         code = getattr(cause, "sqlite_errorcode", None)
         if code is not None:
-            return Unreachable(_SQLITE_CODES[code & 0xFF], message) \
-                if code & 0xFF in _SQLITE_CODES else None
+            return (
+                Unreachable(_SQLITE_CODES[code & 0xFF], message)
+                if code & 0xFF in _SQLITE_CODES
+                else None
+            )
         if isinstance(cause, MaxConnectionsExceeded):
             return Unreachable("no database connection was free", message)
     return None

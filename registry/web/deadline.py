@@ -11,6 +11,7 @@ outcome, not to be sent again blindly. The database's own timeouts (statement, l
 are meant to end work before the deadline does; the deadline is what bounds a database that
 does not answer at all (frozen, partitioned). An answer that has begun is not cut off.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,9 @@ class Deadline:
         if scope["type"] != "http" or self.seconds is None:
             return await self.app(scope, receive, send)
         loop = asyncio.get_running_loop()
-        budget = threads.Budget(deadline=loop.time() + self.seconds,
-                                writes=scope["method"] not in _READS)
+        budget = threads.Budget(
+            deadline=loop.time() + self.seconds, writes=scope["method"] not in _READS
+        )
         token = threads.BUDGET.set(budget)
         answered = False
 
@@ -59,19 +61,28 @@ class Deadline:
             threads.BUDGET.reset(token)
 
     async def _too_late(self, scope, receive, send, budget: threads.Budget) -> None:
-        outage.refused(f"a request passed its deadline of {self.seconds:g} s "
-                       f"({scope['method']} {scope['path']})")
-        why = (f"The request was not answered within the server's deadline of "
-               f"{self.seconds:g} s: the database is slow or unreachable, or busy with other "
-               f"requests.")
+        outage.refused(
+            f"a request passed its deadline of {self.seconds:g} s "
+            f"({scope['method']} {scope['path']})"
+        )
+        why = (
+            f"The request was not answered within the server's deadline of "
+            f"{self.seconds:g} s: the database is slow or unreachable, or busy with other "
+            f"requests."
+        )
         if not budget.writes:
             detail = f"{why} Send it again after {threads.RETRY_AFTER_SECONDS} s."
         elif budget.may_have_written:
-            detail = (f"{why} Its write had been sent to the database to commit: it may or "
-                      f"may not have been written. Do not send it again blindly; read the "
-                      f"record first to see whether it was.")
+            detail = (
+                f"{why} Its write had been sent to the database to commit: it may or "
+                f"may not have been written. Do not send it again blindly; read the "
+                f"record first to see whether it was."
+            )
         else:
-            detail = (f"{why} Nothing of it was written; send it again after "
-                      f"{threads.RETRY_AFTER_SECONDS} s.")
+            detail = (
+                f"{why} Nothing of it was written; send it again after "
+                f"{threads.RETRY_AFTER_SECONDS} s."
+            )
         await unavailable_response(detail, scope["path"], threads.RETRY_AFTER_SECONDS)(
-            scope, receive, send)
+            scope, receive, send
+        )

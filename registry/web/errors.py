@@ -10,6 +10,7 @@
 - Anything unexpected is logged with its traceback and answers a problem+json 500: no internals
   leak.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,6 +32,7 @@ CREDENTIALS_HINT = (
     "API credentials are missing or invalid: send X-Pharos-API-User (your e-mail) and "
     "X-Pharos-API-Key (your key)."
 )
+
 
 def _title(status: int) -> str:
     try:
@@ -55,10 +57,19 @@ async def domain_error(request, exc: DomainError):
     existing = getattr(exc, "existing", None)
     if existing is not None:
         collection, record_id = existing
-        members = {"existing_id": record_id,
-                   "existing": record_path(request.url.path, collection, record_id)}
-    return problem(exc.status, exc.title, exc.detail, instance=request.url.path,
-                   errors=exc.errors, headers=exc.headers() or None, members=members)
+        members = {
+            "existing_id": record_id,
+            "existing": record_path(request.url.path, collection, record_id),
+        }
+    return problem(
+        exc.status,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers() or None,
+        members=members,
+    )
 
 
 async def problem_error(request, exc: ProblemException):
@@ -67,8 +78,14 @@ async def problem_error(request, exc: ProblemException):
     if status == 401:
         detail = CREDENTIALS_HINT
     errors = (exc.ext or {}).get("errors")
-    return problem(status, exc.title or _title(status), detail,
-                            instance=request.url.path, errors=errors, headers=exc.headers)
+    return problem(
+        status,
+        exc.title or _title(status),
+        detail,
+        instance=request.url.path,
+        errors=errors,
+        headers=exc.headers,
+    )
 
 
 def http_error_handler(allowed_methods=None):
@@ -87,8 +104,9 @@ def http_error_handler(allowed_methods=None):
             if methods:
                 headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
                 headers["Allow"] = ", ".join(methods)
-        return problem(status, _title(status), detail, instance=request.url.path,
-                       headers=headers or None)
+        return problem(
+            status, _title(status), detail, instance=request.url.path, headers=headers or None
+        )
 
     return http_error
 
@@ -98,34 +116,49 @@ async def client_disconnected(request, exc: ClientDisconnect):
     a server fault, so no traceback in the error log. Nobody receives the answer; the access
     log shows 400."""
     log.info("client disconnected before %s %s was read", request.method, request.url.path)
-    return problem(400, "Bad Request", "The client disconnected before sending its request.",
-                   instance=request.url.path)
+    return problem(
+        400,
+        "Bad Request",
+        "The client disconnected before sending its request.",
+        instance=request.url.path,
+    )
 
 
 async def unexpected_error(request, exc: Exception):
     reason = unavailable(exc)
     if reason is not None:  # database work that did not go through registry.web.threads
         outage.refused(f"{reason.kind} ({reason.message})")
-        again = (f"Send it again after {RETRY_AFTER_SECONDS} s."
-                 if request.method in ("GET", "HEAD")
-                 else "It may or may not have been written: read the record before sending it "
-                      "again.")
-        return problem(503, "Service Unavailable",
-                       f"The database cannot serve now: {reason.kind}. {again}",
-                       instance=request.url.path,
-                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        again = (
+            f"Send it again after {RETRY_AFTER_SECONDS} s."
+            if request.method in ("GET", "HEAD")
+            else "It may or may not have been written: read the record before sending it again."
+        )
+        return problem(
+            503,
+            "Service Unavailable",
+            f"The database cannot serve now: {reason.kind}. {again}",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal Server Error",
-                            "The server failed to answer this request; it has been logged.",
-                            instance=request.url.path)
+    return problem(
+        500,
+        "Internal Server Error",
+        "The server failed to answer this request; it has been logged.",
+        instance=request.url.path,
+    )
 
 
 def handlers(allowed_methods=None) -> dict:
     """The app's error handlers by exception class: the chain's exception middleware and the
     fast reads (registry/web/fast_reads.py) answer with these same ones."""
-    return {DomainError: domain_error, ProblemException: problem_error,
-            HTTPException: http_error_handler(allowed_methods),
-            ClientDisconnect: client_disconnected, Exception: unexpected_error}
+    return {
+        DomainError: domain_error,
+        ProblemException: problem_error,
+        HTTPException: http_error_handler(allowed_methods),
+        ClientDisconnect: client_disconnected,
+        Exception: unexpected_error,
+    }
 
 
 def handler_for(table: dict, exc: Exception):

@@ -9,6 +9,7 @@ many requests were refused. An episode longer than REMIND_SECONDS logs one more 
 line with the count so far, at most once per REMIND_SECONDS. Each worker process reports its
 own episodes. Called on the event loop only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,13 +38,18 @@ def refused(reason: str) -> None:
     now = time.monotonic()
     if _episode is None:
         _episode = _Episode(reason, now)
-        log.warning("database unavailable: %s; answering 503 with Retry-After until it "
-                    "serves again", reason)
+        log.warning(
+            "database unavailable: %s; answering 503 with Retry-After until it serves again", reason
+        )
     _episode.refused += 1
     if now - _episode.last_report >= REMIND_SECONDS:
         _episode.last_report = now
-        log.warning("database still unavailable after %.0f s (%s); %d request(s) refused so far",
-                    now - _episode.began, reason, _episode.refused)
+        log.warning(
+            "database still unavailable after %.0f s (%s); %d request(s) refused so far",
+            now - _episode.began,
+            reason,
+            _episode.refused,
+        )
 
 
 def served() -> None:
@@ -52,9 +58,13 @@ def served() -> None:
     if _episode is None:
         return
     episode, _episode = _episode, None
-    log.info("database serving again after %.1f s unavailable; %d request(s) were refused "
-             "with 503 (first reason: %s)", time.monotonic() - episode.began, episode.refused,
-             episode.reason)
+    log.info(
+        "database serving again after %.1f s unavailable; %d request(s) were refused "
+        "with 503 (first reason: %s)",
+        time.monotonic() - episode.began,
+        episode.refused,
+        episode.reason,
+    )
 
 
 def in_progress() -> bool:

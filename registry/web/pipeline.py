@@ -11,6 +11,7 @@ Each entry is a pure ASGI middleware class, `Middleware(app)`; one that needs se
 static `options(settings)` giving its keyword arguments (the request deadline,
 registry/web/deadline.py).
 """
+
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
@@ -51,8 +52,11 @@ def install(app, inner: list = (), settings=None) -> None:
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        options = middleware.options(settings) \
-            if settings is not None and hasattr(middleware, "options") else {}
+        options = (
+            middleware.options(settings)
+            if settings is not None and hasattr(middleware, "options")
+            else {}
+        )
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
     for middleware, options in inner:
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)

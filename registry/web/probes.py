@@ -10,6 +10,7 @@
 Both are routes of the app (like openapi.json), so every request to them passes through the
 pipeline (registry/web/pipeline.py): the security headers, the deadline.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -26,6 +26,7 @@ stops waiting, and its write, if it has not sent its COMMIT yet, rolls back inst
 models.storage.db.unavailable) answers 503 with Retry-After too, reported once per outage
 (registry/web/outage.py), never a 500.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,17 +34,27 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
-from models.storage import read_budget
-from models.storage.db import (WriteState, causes, checkpoint_wal, connect_failed,
-                               connection_lost, discard_connection, is_postgres,
-                               keep_connections_in_this_thread, track_write, unavailable,
-                               wal_over_limit)
 from models.errors import Unavailable
+from models.storage import read_budget
+from models.storage.db import (
+    WriteState,
+    causes,
+    checkpoint_wal,
+    connect_failed,
+    connection_lost,
+    discard_connection,
+    is_postgres,
+    keep_connections_in_this_thread,
+    track_write,
+    unavailable,
+    wal_over_limit,
+)
 from registry.web import outage
 
 T = TypeVar("T")
@@ -63,6 +74,7 @@ _queue_timeout: float | None = None  # seconds work may wait for a thread; None:
 class Budget:
     """A request's deadline (the event loop's clock), set by registry/web/deadline.py for the
     database work the request does, and what that work left to say when it passed."""
+
     deadline: float
     writes: bool = False  # a request that may write (not GET, HEAD or OPTIONS)
     # A write of the request committed, or was abandoned after its COMMIT went out.
@@ -90,9 +102,14 @@ def _threads() -> ThreadPoolExecutor:
     app is built, and threads do not survive a fork."""
     global _pool
     if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(
-            max_workers=_pool_size, thread_name_prefix="registry-db",
-            initializer=keep_connections_in_this_thread))
+        _pool = (
+            os.getpid(),
+            ThreadPoolExecutor(
+                max_workers=_pool_size,
+                thread_name_prefix="registry-db",
+                initializer=keep_connections_in_this_thread,
+            ),
+        )
     return _pool[1]
 
 
@@ -122,8 +139,9 @@ async def _hop(function: Callable[..., T], args: tuple, write: WriteState | None
     loop = asyncio.get_running_loop()
     future = _threads().submit(_in_thread, function, args, write)
     shed: list = []
-    timer = loop.call_later(_queue_timeout, _shed_if_waiting, future, shed) \
-        if _queue_timeout else None
+    timer = (
+        loop.call_later(_queue_timeout, _shed_if_waiting, future, shed) if _queue_timeout else None
+    )
     try:
         result = await asyncio.wrap_future(future)
     except asyncio.CancelledError:
@@ -147,14 +165,20 @@ def _detail(kind: str, write: WriteState | None) -> str:
     written (its write's COMMIT went out)."""
     budget = BUDGET.get()
     if write is None and (budget is None or not budget.writes):
-        return f"The database cannot serve now: {kind}. Send the request again after " \
-               f"{RETRY_AFTER_SECONDS} s."
+        return (
+            f"The database cannot serve now: {kind}. Send the request again after "
+            f"{RETRY_AFTER_SECONDS} s."
+        )
     if write.commit_sent if write is not None else budget.may_have_written:
-        return (f"The database failed while this write was being committed: {kind}. It may "
-                f"or may not have been written: do not send it again blindly; read the "
-                f"record first to see whether it was.")
-    return (f"The database cannot take this write now: {kind}. Nothing of it was written; "
-            f"send it again after {RETRY_AFTER_SECONDS} s.")
+        return (
+            f"The database failed while this write was being committed: {kind}. It may "
+            f"or may not have been written: do not send it again blindly; read the "
+            f"record first to see whether it was."
+        )
+    return (
+        f"The database cannot take this write now: {kind}. Nothing of it was written; "
+        f"send it again after {RETRY_AFTER_SECONDS} s."
+    )
 
 
 def _refusal(exc: Exception, write: WriteState | None = None) -> Unavailable | None:
@@ -195,8 +219,11 @@ def _read_reconnecting(function: Callable[..., T], args: tuple) -> T:
     except Exception as exc:
         if not connection_lost(exc) or connect_failed():
             raise
-        log.debug("%s: the database connection was lost (%s); reading again on a new one",
-                  getattr(function, "__name__", function), exc)
+        log.debug(
+            "%s: the database connection was lost (%s); reading again on a new one",
+            getattr(function, "__name__", function),
+            exc,
+        )
         discard_connection()
         return function(*args)
 
@@ -249,15 +276,22 @@ async def run_write(function: Callable[..., T], *args) -> T:
                 raise refusal from exc
             name = getattr(function, "__name__", function)
             if attempt == WRITE_ATTEMPTS or _past_deadline(loop, loop.time() - began):
-                log.warning("%s lost a race with other writes %d times; answering 503: %s",
-                            name, attempt, exc)
+                log.warning(
+                    "%s lost a race with other writes %d times; answering 503: %s",
+                    name,
+                    attempt,
+                    exc,
+                )
                 raise Unavailable(
                     f"The database was too busy to take this write: it lost to other writes "
                     f"{attempt} times (a lock wait that timed out, a deadlock or a serialization "
                     f"failure). Nothing of it was written; send it again after "
-                    f"{RETRY_AFTER_SECONDS} s.", retry_after=RETRY_AFTER_SECONDS) from exc
-            log.info("%s lost a race with another write (attempt %d); running it again",
-                     name, attempt)
+                    f"{RETRY_AFTER_SECONDS} s.",
+                    retry_after=RETRY_AFTER_SECONDS,
+                ) from exc
+            log.info(
+                "%s lost a race with another write (attempt %d); running it again", name, attempt
+            )
             await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
         else:
             _may_have_written()
@@ -304,8 +338,7 @@ def _checkpoint() -> None:
         log.warning("SQLite WAL checkpoint failed: %s", exc)
         busy = 1
     else:
-        log.debug("SQLite WAL checkpoint: busy %s, %s frames, %s checkpointed",
-                  busy, frames, done)
+        log.debug("SQLite WAL checkpoint: busy %s, %s frames, %s checkpointed", busy, frames, done)
     _next_checkpoint = time.monotonic() + CHECKPOINT_BACKOFF if busy else 0.0
 
 
@@ -320,7 +353,11 @@ def _write_reconnecting(function: Callable[..., T], args: tuple, write: WriteSta
     except Exception as exc:
         if not connection_lost(exc) or connect_failed() or write.began:
             raise
-        log.debug("%s: the database connection was lost before the write began (%s); "
-                  "writing on a new one", getattr(function, "__name__", function), exc)
+        log.debug(
+            "%s: the database connection was lost before the write began (%s); "
+            "writing on a new one",
+            getattr(function, "__name__", function),
+            exc,
+        )
         discard_connection()
         return function(*args)
