@@ -9,6 +9,7 @@ one of Connexion's own positions instead would miss every GET the fast reads ans
 
 Each entry is a pure ASGI middleware class, `Middleware(app)`.
 """
+
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
