@@ -18,8 +18,8 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
     (2, "spec", ("registry.spec",)),                 # the OpenAPI documents
     (2, "models", ("models",)),                      # resources and their rules
     (1, "storage", ("models.storage",)),             # database machinery
-    (0, "vocabulary", ("models.caller", "models.errors", "models.enums", "registry.settings",
-                       "registry")),                  # words every layer shares
+    (0, "vocabulary", ("models.caller", "models.errors", "models.enums", "models.lru",
+                       "registry.settings", "registry")),  # words every layer shares
 ]
 PACKAGES = ("registry", "handlers", "models")
 

@@ -14,7 +14,6 @@ import itertools
 import json
 import re
 import uuid
-from collections import OrderedDict
 
 import jsonschema
 import orjson
@@ -25,6 +24,7 @@ from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.datastructures import Headers
 
+from models.lru import LRU
 from registry.web.body_check import compile_schema
 from registry.web.connexion_seam import JSONBodyValidator
 
@@ -128,16 +128,18 @@ def _parameter_validator(schema: dict) -> Draft4Validator:
 
 # A value's verdict is a function of the schema and the value alone, and clients send the same
 # few values again and again (`sort=created_at__desc`, `per_page=20`): remember the verdicts
-# of short values. Running the validator cost ~10-25 us per parameter present.
-_VERDICTS: OrderedDict = OrderedDict()
+# of short values, the most recently used `_VERDICTS_MAX` of them (models.lru.LRU: a stream of
+# new values cannot grow it). Running the validator cost ~10-25 us per parameter present.
 _VERDICTS_MAX = 4096
-_SHORT = 200  # characters of a string (or items of a list) worth remembering
+_VERDICTS = LRU(_VERDICTS_MAX)
+_SHORT = 200  # characters of a value (all its items' together, for a list) worth remembering
 
 
 def _frozen(value):
-    """A hashable key for a parsed parameter value that tells `True` from `1`, or None."""
+    """A hashable key for a parsed parameter value that tells `True` from `1`, or None when
+    the value is not worth remembering (more than `_SHORT` characters, its items' together)."""
     if isinstance(value, list):
-        if len(value) > _SHORT:
+        if len(value) > _SHORT or sum(len(v) if isinstance(v, str) else 1 for v in value) > _SHORT:
             return None
         items = tuple(_frozen(v) for v in value)
         return None if None in items else ("list", items)
@@ -158,9 +160,7 @@ def _parameter_messages(schema: dict, value) -> tuple[str, ...]:
             return found[1]
     messages = tuple(_message(e) for e in _parameter_validator(schema).iter_errors(value))
     if key is not None:
-        _VERDICTS[key] = (schema, messages)
-        while len(_VERDICTS) > _VERDICTS_MAX:  # the oldest verdicts go first
-            _VERDICTS.popitem(last=False)
+        _VERDICTS.put(key, (schema, messages))
     return messages
 
 
