@@ -14,7 +14,7 @@ import peewee
 from models.storage.base import utcnow
 from models.storage.db import connection, database, write_transaction
 from models.enums import INSTITUTION_TYPES
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import Institution
 
 # The operator's own institution: home of the sysadmins, so it is never deactivated.
@@ -53,7 +53,7 @@ def create_institution(fields: Mapping) -> int:
                 ).execute()
         except peewee.IntegrityError:
             raise Conflict(
-                f"Institution {identifier} already exists",
+                f"Institution {clipped(identifier)} already exists",
                 errors=[{"name": "identifier", "in": "body", "message": "already exists"}],
             ) from None
 
@@ -120,7 +120,7 @@ def deactivate_institution(institution_id: int) -> int:
 def _get(institution_id: int) -> Institution:
     institution = Institution.get_or_none(Institution.id == institution_id)
     if institution is None:
-        raise NotFound(f"No institution matches {institution_id!r}")
+        raise NotFound(f"No institution matches {quoted(institution_id)}")
     return institution
 
 

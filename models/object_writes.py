@@ -15,7 +15,7 @@ from models.storage.base import utcnow
 from models.caller import Caller
 from models.storage.db import connection, database, locked, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
 from models.premis_event import PremisEvent
@@ -45,7 +45,7 @@ def create_object(caller: Caller, institution_id: int, body: dict) -> dict:
                     file_count=0, size=0, payload_file_count=0, payload_size=0,
                 ).execute()
         except peewee.IntegrityError:
-            raise Conflict(f"An intellectual object with identifier {values['identifier']!r} "
+            raise Conflict(f"An intellectual object with identifier {quoted(values['identifier'])} "
                            "exists already",
                            errors=[body_error("identifier", "is in use")]) from None
         return OBJECTS.find_by(caller, id=object_id)
@@ -130,7 +130,7 @@ def _identifier_errors(values: dict, institution: Institution) -> list[dict]:
     if not values["bag_name"]:
         values["bag_name"] = bag
     elif values["bag_name"] != bag:
-        return [body_error("bag_name", f"must be the part of the identifier after the slash ({bag})")]
+        return [body_error("bag_name", f"must be the part of the identifier after the slash ({clipped(bag)})")]
     return []
 
 

@@ -17,7 +17,7 @@ from models.storage.base import utcnow
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
 from models.storage.db import connection, database, write_transaction
-from models.errors import Conflict, NotFound, RuleViolation
+from models.errors import Conflict, NotFound, RuleViolation, clipped
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -246,6 +246,6 @@ def stored_values(field: peewee.Field, values: list) -> set:
 def duplicate_event_identifiers(names: dict) -> Conflict:
     """The 409 for event identifiers in use, `names` mapping each to the field that sent it."""
     used = stored_values(PremisEvent.identifier, list(names))
-    errors = [{"name": name, "in": "body", "message": f"event {key} is recorded already"}
+    errors = [{"name": name, "in": "body", "message": f"event {clipped(key)} is recorded already"}
               for key, name in names.items() if key in used]
     return Conflict("An event identifier is in use already", errors=errors)

@@ -14,7 +14,7 @@ import peewee
 from models.storage.base import utcnow
 from models.storage.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.user import KEY_PREFIX, ApiKey, User, digest_of, issue_key, revoke_keys
@@ -40,7 +40,7 @@ def create_user(fields: Mapping) -> int:
         if institution is None:
             raise NotFound(f"No institution matches institution_id {institution_id}",
                            errors=[body_error("institution_id", "no such institution")])
-        taken = Conflict(f"A user with e-mail {email} already exists",
+        taken = Conflict(f"A user with e-mail {clipped(email)} already exists",
                          errors=[body_error("email", "already in use")])
         # Rows written by other means (fixtures) may hold capitals: compare in lower case too.
         if User.select().where(peewee.fn.LOWER(User.email) == email).exists():
@@ -89,10 +89,10 @@ def revoke_api_key(user_id: int, prefix: str) -> int:
         user = _get(user_id)
         keys = ApiKey.select().where((ApiKey.user == user_id) & (ApiKey.prefix == prefix))
         if not keys.exists():
-            raise NotFound(f"User {user.email} has no key starting with {prefix}")
+            raise NotFound(f"User {user.email} has no key starting with {quoted(prefix)}")
         revoked = revoke_keys(user, prefix)
         if not revoked:
-            raise Conflict(f"The key {prefix}... of {user.email} is already revoked")
+            raise Conflict(f"The key {clipped(prefix)}... of {user.email} is already revoked")
     return revoked
 
 
@@ -105,7 +105,7 @@ def revoke_api_keys(user_id: int) -> int:
 def _get(user_id: int) -> User:
     user = User.get_or_none(User.id == user_id)
     if user is None:
-        raise NotFound(f"No user matches {user_id!r}")
+        raise NotFound(f"No user matches {quoted(user_id)}")
     return user
 
 

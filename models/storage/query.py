@@ -25,7 +25,7 @@ import peewee
 from models.caller import Caller
 from models.lru import LRU
 from models.storage.db import connection, database, is_postgres
-from models.errors import Forbidden, InvalidInput, NotFound
+from models.errors import Forbidden, InvalidInput, NotFound, quoted
 
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
 
@@ -39,7 +39,7 @@ PAGING = ("page", "per_page", "sort")
 MAX_PER_PAGE = 1000
 MAX_CODE_POINT = "\U0010ffff"
 MAX_ID = 2**63 - 1
-# Compiled statements kept per listing and database dialect (models.lru.LRU).
+# Compiled statements kept per listing, the least recently used forgotten first (models.lru.LRU).
 SHAPES_KEPT = 128
 
 
@@ -111,7 +111,7 @@ def parse_datetime(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.upper() if isinstance(value, str) else value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
+        raise ValueError(f"{quoted(value)} is not an RFC 3339 date-time") from None
     if parsed.tzinfo is not None:
         try:
             parsed = parsed.astimezone(dt.timezone.utc)
@@ -204,7 +204,7 @@ class Listing:
         for raw in _as_list(params.get("sort")):
             field_name, _, direction = raw.rpartition("__")
             if field_name not in self.sorts or direction not in SORT_DIRECTIONS:
-                errors.append({"name": "sort", "in": "query", "message": f"cannot sort by {raw!r}"})
+                errors.append({"name": "sort", "in": "query", "message": f"cannot sort by {quoted(raw)}"})
             elif field_name not in (s for s, _ in sort):
                 sort.append((field_name, direction))
         if errors:
@@ -266,7 +266,7 @@ class Listing:
         """One row by numeric id or by its identifier; 404 unless visible to `caller`."""
         row = self.find(caller, key)
         if row is None:
-            raise NotFound(f"No {self.name} matches {key!r}")
+            raise NotFound(f"No {self.name} matches {quoted(key)}")
         return row
 
     def find(self, caller: Caller, key: str | int) -> dict | None:
@@ -335,7 +335,7 @@ class Listing:
                 return value
             if str(value).lower() in ("true", "false"):
                 return str(value).lower() == "true"
-            raise ValueError(f"{value!r} is not true or false")
+            raise ValueError(f"{quoted(value)} is not true or false")
         if op == "in":
             return tuple(self._coerce_one(column, v) for v in _as_list(value))
         return self._coerce_one(column, value)
@@ -344,11 +344,11 @@ class Listing:
     def _coerce_one(column: Column, value):
         if column.kind == INT:
             if isinstance(value, bool):
-                raise ValueError(f"{value!r} is not an integer")
+                raise ValueError(f"{quoted(value)} is not an integer")
             try:
                 return int(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{value!r} is not an integer") from None
+                raise ValueError(f"{quoted(value)} is not an integer") from None
         if column.kind == DATETIME:
             parsed = parse_datetime(value)
             return parsed if is_postgres() else str(parsed)
