@@ -1,6 +1,6 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers today; request ids, limits, metrics and logging belong here too. `create_app`
+Security headers and the Content-Type check (registry/web/media_type.py) today; request ids, limits, metrics and logging belong here too. `create_app`
 adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a request is
 served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit inside only
 Starlette's server-error middleware, and outside Connexion's exception middleware, so that they
@@ -12,6 +12,8 @@ Each entry is a pure ASGI middleware class, `Middleware(app)`.
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
+
+from registry.web.media_type import MediaTypeCheck
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -38,7 +40,7 @@ class SecurityHeaders:
 
 
 # Outermost first.
-MIDDLEWARE: list = [SecurityHeaders]
+MIDDLEWARE: list = [SecurityHeaders, MediaTypeCheck]
 
 
 def install(app, inner: list = ()) -> None:

@@ -47,3 +47,10 @@ def problem(status: int, title: str, detail: str, *, instance: str | None = None
                              content_type="application/problem+json",
                              mimetype="application/problem+json")
 
+
+def problem_response(status: int, title: str, detail: str, **options) -> Response:
+    """`problem(...)` as a Starlette response (an ASGI app), for a middleware of the pipeline
+    (registry/web/pipeline.py) that answers before Connexion's error handlers could."""
+    answer = problem(status, title, detail, **options)
+    return Response(answer.body, status_code=status, headers=answer.headers,
+                    media_type="application/problem+json")

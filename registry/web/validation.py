@@ -297,6 +297,13 @@ class NamingJSONBodyValidator(JSONBodyValidator):
             return None
         try:
             body = loads_body(raw, self.encoding)
+        except LookupError:  # `charset=rot13`, `charset=`: no text encoding Python knows
+            raise ProblemException(
+                status=400, title="Bad Request",
+                detail=f"The Content-Type names a charset that is not a text encoding: "
+                       f"{quoted(self.encoding)}",
+                ext={"errors": [{"name": "Content-Type", "in": "header",
+                                 "message": "names an unknown charset"}]}) from None
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             detail = clipped(str(exc), 200)
             raise ProblemException(status=400, title="Bad Request",
