@@ -1,6 +1,7 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers and the Content-Type check (registry/web/media_type.py) today; request ids, limits, metrics and logging belong here too. `create_app`
+Security headers, relative redirects (registry/web/redirects.py) and the Content-Type check
+(registry/web/media_type.py) today; request ids, limits, metrics and logging belong here too. `create_app`
 adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a request is
 served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit inside only
 Starlette's server-error middleware, and outside Connexion's exception middleware, so that they
@@ -14,6 +15,7 @@ from __future__ import annotations
 from connexion.middleware import MiddlewarePosition
 
 from registry.web.media_type import MediaTypeCheck
+from registry.web.redirects import RelativeRedirects
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -40,7 +42,7 @@ class SecurityHeaders:
 
 
 # Outermost first.
-MIDDLEWARE: list = [SecurityHeaders, MediaTypeCheck]
+MIDDLEWARE: list = [SecurityHeaders, RelativeRedirects, MediaTypeCheck]
 
 
 def install(app, inner: list = ()) -> None:
