@@ -12,6 +12,7 @@ process's resident set size is read at checkpoints.
 Issue 15 measured ~4.5 KB kept per shape before the caches were bounded (200 MB per worker
 after 44,000 requests); bench/results/ keeps the figures of a run before and after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,30 @@ from urllib.parse import urlencode
 
 # Text filters of /member-api/v3/items that take any string, in a fixed order; a request uses
 # a subset of them, in one of two orders.
-TEXT_FILTERS = ("alt_identifier", "bag_group_identifier", "bagit_profile_identifier", "bucket",
-                "etag", "name", "object_identifier", "generic_file_identifier")
+TEXT_FILTERS = (
+    "alt_identifier",
+    "bag_group_identifier",
+    "bagit_profile_identifier",
+    "bucket",
+    "etag",
+    "name",
+    "object_identifier",
+    "generic_file_identifier",
+)
 ACTIONS = ("Delete", "Glacier Restore", "Ingest", "Restore File", "Restore Object")
-SORTS = ("action", "alt_identifier", "bag_date", "bag_group_identifier", "created_at", "etag",
-         "name", "size", "stage", "status", "updated_at")
+SORTS = (
+    "action",
+    "alt_identifier",
+    "bag_date",
+    "bag_group_identifier",
+    "created_at",
+    "etag",
+    "name",
+    "size",
+    "stage",
+    "status",
+    "updated_at",
+)
 
 
 def rss_mb() -> float:
@@ -77,11 +97,21 @@ class Caller:
         self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
 
     async def get(self, path: str, query: str) -> int:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "root_path": "", "query_string": query.encode(),
-                 "headers": [(b"host", b"testserver"), *self.headers],
-                 "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": [(b"host", b"testserver"), *self.headers],
+            "client": ("127.0.0.1", 1),
+            "server": ("testserver", 80),
+            "state": {},
+        }
         status = None
 
         async def receive():
@@ -104,8 +134,9 @@ def build_app(directory: str):
     from registry.seed.demo import seed_demo
     from registry.settings import Settings
 
-    app = create_app(Settings(database_url=f"sqlite:///{directory}/registry.db",
-                              log_level="WARNING"))
+    app = create_app(
+        Settings(database_url=f"sqlite:///{directory}/registry.db", log_level="WARNING")
+    )
     with connection():
         migrate()
         seed_demo()
@@ -136,16 +167,24 @@ async def measure(requests: int, checkpoints: int, warmup: int) -> dict:
             gc.collect()
             points.append({"requests": sent, "rss_mb": round(rss_mb(), 1)})
             print(f"{sent:>7} requests  RSS {points[-1]['rss_mb']:8.1f} MB", file=sys.stderr)
-        return {"requests": sent, "statuses": statuses, "seconds": round(time.monotonic() - started, 1),
-                "points": points,
-                "growth_mb": round(points[-1]["rss_mb"] - points[0]["rss_mb"], 1)}
+        return {
+            "requests": sent,
+            "statuses": statuses,
+            "seconds": round(time.monotonic() - started, 1),
+            "points": points,
+            "growth_mb": round(points[-1]["rss_mb"] - points[0]["rss_mb"], 1),
+        }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100_000)
-    parser.add_argument("--warmup", type=int, default=5_000,
-                        help="requests sent before the first reading (fills the caches)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=5_000,
+        help="requests sent before the first reading (fills the caches)",
+    )
     parser.add_argument("--checkpoints", type=int, default=10)
     parser.add_argument("--json", type=Path, help="write the figures here as well")
     args = parser.parse_args(argv)

@@ -6,6 +6,7 @@ requests, which a caller chooses: unbounded, 44,000 valid list requests kept ~20
 used least recently, so memory stays flat however many distinct requests come, while the few
 shapes and URLs that clients repeat stay cached.
 """
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ that keeps every entry grows with the number of distinct requests (44,000 valid 
 distinct keys than each holds. The resident memory under 100,000 distinct requests is measured
 by `python -m bench.cache_memory` (bench/results/).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -54,11 +55,11 @@ def test_an_lru_stays_bounded_under_threads():
 
 def _distinct_item_queries():
     """Valid list queries of /member-api/v3/items, each of a query shape no other has."""
-    text = ("alt_identifier", "bag_group_identifier", "bucket", "etag", "name",
-            "object_identifier")
+    text = ("alt_identifier", "bag_group_identifier", "bucket", "etag", "name", "object_identifier")
     sorts = ("action", "bag_date", "created_at", "etag", "name", "size", "updated_at")
-    for mask, sort, direction in itertools.product(range(1, 2 ** len(text)), sorts,
-                                                    ("asc", "desc")):
+    for mask, sort, direction in itertools.product(
+        range(1, 2 ** len(text)), sorts, ("asc", "desc")
+    ):
         chosen = [name for bit, name in enumerate(text) if mask >> bit & 1]
         yield "&".join([f"{name}=x" for name in chosen] + [f"sort={sort}__{direction}"])
 
@@ -75,8 +76,7 @@ def test_the_list_engine_keeps_a_bounded_number_of_query_shapes(client, world):
     compiled = ITEMS._compile
     try:  # the last shape is still cached: asking it again compiles nothing
         ITEMS._compile = lambda shape: pytest.fail(f"compiled again: {shape}")
-        assert client.get(f"/member-api/v3/items?{queries[-1]}",
-                          headers=headers).status_code == 200
+        assert client.get(f"/member-api/v3/items?{queries[-1]}", headers=headers).status_code == 200
     finally:
         ITEMS._compile = compiled
 
@@ -100,8 +100,10 @@ def test_remembered_urls_are_bounded_across_every_operation():
         for parameters in operations:
             query_string = f"page={i}".encode()
             request = SimpleNamespace(path_params={}, query_params={"page": i})
-            assert parameters({"path": "/p", "query_string": query_string},
-                              request) == ({}, {"page": i})
+            assert parameters({"path": "/p", "query_string": query_string}, request) == (
+                {},
+                {"page": i},
+            )
     assert len(ValidParameters.KNOWN) == ValidParameters.MAX_ENTRIES
     assert operations[1].remembers("/p", f"page={total - 1}".encode())
     assert not operations[0].remembers("/p", b"page=0")
@@ -126,13 +128,16 @@ def test_schema_keyed_caches_do_not_grow_with_requests(client, world):
     admin = world["sysadmin"].headers
 
     def traffic(n):
-        client.get(f"/member-api/v3/objects?identifier=o{n}&per_page={1 + n % 50}",
-                   headers=admin)
+        client.get(f"/member-api/v3/objects?identifier=o{n}&per_page={1 + n % 50}", headers=admin)
         client.get(f"/member-api/v3/items?name=n{n}&sort=name__asc", headers=admin)
-        client.post("/admin-api/v3/institutions/create", headers=admin,
-                    json={"name": f"x{n}", "identifier": n})  # refused: 400
-        client.put(f"/admin-api/v3/institutions/update/{10_000 + n}", headers=admin,
-                   json={"name": f"y{n}"})
+        client.post(
+            "/admin-api/v3/institutions/create",
+            headers=admin,
+            json={"name": f"x{n}", "identifier": n},
+        )  # refused: 400
+        client.put(
+            f"/admin-api/v3/institutions/update/{10_000 + n}", headers=admin, json={"name": f"y{n}"}
+        )
 
     traffic(0)
     before = (len(validation._PARAMETER_VALIDATORS), len(validation._COMPILED))

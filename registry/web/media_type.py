@@ -13,6 +13,7 @@ but skipped body validation, and the handler got raw bytes (a 500). So, before t
 - a valid one reaches the app with its type and subtype in lower case (they are
   case-insensitive), so every check downstream sees the form it compares with.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,8 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 MEDIA_TYPE = re.compile(
     rf"(?P<type>{_TOKEN}/{_TOKEN})"
-    rf"(?P<parameters>(?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)[ \t]*")
+    rf"(?P<parameters>(?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*)[ \t]*"
+)
 BODILESS = frozenset({"GET", "HEAD"})
 
 
@@ -46,8 +48,11 @@ class MediaTypeCheck:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        sent = [(i, value) for i, (name, value) in enumerate(scope["headers"])
-                if name.lower() == b"content-type"]
+        sent = [
+            (i, value)
+            for i, (name, value) in enumerate(scope["headers"])
+            if name.lower() == b"content-type"
+        ]
         if not sent:
             return await self.app(scope, receive, send)
         value = normalized(sent[0][1]) if len(sent) == 1 else None
@@ -69,7 +74,10 @@ class MediaTypeCheck:
             message = "is not one media type (type/subtype, then parameters)"
         shown = ", ".join(quoted(v.decode("latin-1")) for v in values[:2])
         response = problem_response(
-            400, "Bad Request", f"The Content-Type header {message}: {shown}",
+            400,
+            "Bad Request",
+            f"The Content-Type header {message}: {shown}",
             instance=scope["path"],
-            errors=[{"name": "Content-Type", "in": "header", "message": message}])
+            errors=[{"name": "Content-Type", "in": "header", "message": message}],
+        )
         await response(scope, receive, send)

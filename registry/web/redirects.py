@@ -7,6 +7,7 @@ and a cache in front could keep that answer for others. Here every redirect's `L
 keeps only its path and query; leading slashes are made one, so that the path cannot be read
 as another host (`//evil.example/x`).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -33,7 +34,8 @@ class RelativeRedirects:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
                 message["headers"] = [
                     (name, relative(value) if name.lower() == b"location" else value)
-                    for name, value in message.get("headers", [])]
+                    for name, value in message.get("headers", [])
+                ]
             await send(message)
 
         await self.app(scope, receive, send_relative)

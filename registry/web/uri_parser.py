@@ -20,6 +20,7 @@ left as text, which validation refuses (400 naming the parameter).
 Both ways a request is served parse with this class (the full chain through the app's
 `uri_parser_class`, the fast reads through registry/web/fast_reads.py), so they agree.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,14 +40,20 @@ class URIParser(OpenAPIURIParser):
 
     @functools.cached_property
     def empty_means_absent(self) -> frozenset[str]:
-        return frozenset(name for name, definition in self.param_defns.items()
-                         if definition.get("in") == "query" and definition.get("allowEmptyValue"))
+        return frozenset(
+            name
+            for name, definition in self.param_defns.items()
+            if definition.get("in") == "query" and definition.get("allowEmptyValue")
+        )
 
     @functools.cached_property
     def single_valued(self) -> frozenset[str]:
-        return frozenset(name for name, definition in self.param_defns.items()
-                         if definition.get("in") == "query"
-                         and definition.get("schema", {}).get("type") != "array")
+        return frozenset(
+            name
+            for name, definition in self.param_defns.items()
+            if definition.get("in") == "query"
+            and definition.get("schema", {}).get("type") != "array"
+        )
 
     @functools.cached_property
     def integer_params(self) -> dict[str, tuple | None]:
@@ -62,8 +69,10 @@ class URIParser(OpenAPIURIParser):
                 found[name] = None
             elif schema.get("type") == "array" and schema.get("items", {}).get("type") == "integer":
                 style = definition.get("style", "form" if where == "query" else "simple")
-                found[name] = (definition.get("explode", style == "form"),
-                               _DELIMITERS.get(style, ","))
+                found[name] = (
+                    definition.get("explode", style == "form"),
+                    _DELIMITERS.get(style, ","),
+                )
         return found
 
     def resolve_params(self, params, _in):
@@ -80,14 +89,18 @@ class URIParser(OpenAPIURIParser):
             texts = (delimiter.join(raw) if explode else raw[-1]).split(delimiter)
             values = resolved[name]
             if isinstance(values, list) and len(values) == len(texts):
-                resolved[name] = [value if _is_ascii_integer(text) else text
-                                  for value, text in zip(values, texts)]
+                resolved[name] = [
+                    value if _is_ascii_integer(text) else text
+                    for value, text in zip(values, texts, strict=True)
+                ]
         return resolved
 
     def resolve_query(self, query_data):
         single = self.single_valued
-        query_data = {name: values[:1] if name in single and isinstance(values, list) else values
-                      for name, values in query_data.items()}
+        query_data = {
+            name: values[:1] if name in single and isinstance(values, list) else values
+            for name, values in query_data.items()
+        }
         resolved = super().resolve_query(query_data)
         for name in self.empty_means_absent.intersection(resolved):
             value = resolved[name]
