@@ -1,11 +1,13 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers today; request ids, limits, metrics and logging belong here too. `create_app`
-adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a request is
-served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit inside only
-Starlette's server-error middleware, and outside Connexion's exception middleware, so that they
-see every answer, error answers included (401, 404 no route, 405, 400). A middleware added at
-one of Connexion's own positions instead would miss every GET the fast reads answer.
+Security headers, relative redirects (registry/web/redirects.py) and the Content-Type check
+(registry/web/media_type.py) today; request ids, limits, metrics and logging belong here too.
+`create_app` adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a
+request is served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit
+inside only Starlette's server-error middleware, and outside Connexion's exception middleware,
+so that they see every answer, error answers included (401, 404 no route, 405, 400). A
+middleware added at one of Connexion's own positions instead would miss every GET the fast
+reads answer.
 
 Each entry is a pure ASGI middleware class, `Middleware(app)`; one that needs settings has a
 static `options(settings)` giving its keyword arguments (the request deadline,
@@ -17,6 +19,8 @@ from __future__ import annotations
 from connexion.middleware import MiddlewarePosition
 
 from registry.web.deadline import Deadline
+from registry.web.media_type import MediaTypeCheck
+from registry.web.redirects import RelativeRedirects
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -43,7 +47,7 @@ class SecurityHeaders:
 
 
 # Outermost first.
-MIDDLEWARE: list = [SecurityHeaders, Deadline]
+MIDDLEWARE: list = [SecurityHeaders, RelativeRedirects, MediaTypeCheck, Deadline]
 
 
 def install(app, inner: list = (), settings=None) -> None:
