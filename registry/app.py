@@ -20,6 +20,7 @@ from registry.web import connexion_seam, errors, pipeline, security, threads, va
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
 from registry.web.fast_reads import FastReads, read_routes
+from registry.web.probes import add_probes
 from registry.web.redoc import add_redoc
 from registry.web.uri_parser import URIParser
 
@@ -46,16 +47,25 @@ def _publish(app, prefix: str, document: dict) -> None:
     app.add_url_rule(f"{prefix}/openapi.yaml", f"{prefix}openapi_yaml", openapi_yaml)
 
 
+def database_options(settings: Settings) -> dict:
+    """models.storage.db.init_database's options for the app: its pool and every bound."""
+    return {
+        "pool_size": settings.db_pool_size,
+        "sqlite_busy_timeout_ms": settings.sqlite_busy_timeout_ms,
+        "sqlite_wal_limit_bytes": settings.sqlite_wal_limit_mb * 1024 * 1024,
+        "connect_timeout_s": settings.db_connect_timeout_s,
+        "statement_timeout_ms": settings.db_statement_timeout_ms,
+        "lock_timeout_ms": settings.db_lock_timeout_ms,
+        "idle_in_transaction_timeout_ms": settings.db_idle_in_transaction_timeout_ms,
+    }
+
+
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     connexion_seam.check()  # before anything is set up: a Connexion it cannot use stops here
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
-    init_database(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-    )
-    threads.configure(settings.db_pool_size)
+    init_database(settings.database_url, **database_options(settings))
+    threads.configure(settings.db_pool_size, queue_timeout_s=settings.db_queue_timeout_ms / 1000)
     connexion_seam.route_integer_path_parameters_as_text()
     connexion_seam.decorate_handlers_once()
     validator_map = {
@@ -97,8 +107,10 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
+    add_probes(app)
     pipeline.install(
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
+        settings=settings,
     )
     return app

@@ -10,12 +10,19 @@ import peewee
 
 from models.enums import INSTITUTION_TYPES, ROLES, SYSTEM_USER
 from models.errors import DomainError
-from models.storage.db import database, init_database
+from models.storage.db import database, init_database, unavailable
 from registry.settings import Settings
 
 
 def _connect(settings: Settings) -> None:
-    init_database(settings.database_url, pool_size=2)
+    """The database, within the connect timeout. No statement or lock timeout: an operator's
+    migration or seed may take as long as it takes."""
+    init_database(
+        settings.database_url,
+        pool_size=2,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        connect_timeout_s=settings.db_connect_timeout_s,
+    )
     database.connect(reuse_if_open=True)
 
 
@@ -338,6 +345,14 @@ def main(argv=None) -> int:
         args.func(args, settings)
     except DomainError as exc:
         raise SystemExit(f"registry: {exc.detail}") from None
+    except Exception as exc:
+        reason = unavailable(exc)
+        if reason is None:
+            raise
+        # One line, no traceback: the database is down, unreachable or does not answer.
+        raise SystemExit(
+            f"registry: database unavailable: {reason.kind} ({reason.message})"
+        ) from None
     finally:
         if database.obj is not None and not database.obj.is_closed():
             database.close()

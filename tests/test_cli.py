@@ -345,3 +345,58 @@ def test_migrate_on_postgresql_is_idempotent(pg_schema_url, cli, monkeypatch):
         ).fetchone()[0]
     assert versions == VERSIONS
     assert tables > 10
+
+
+def _registry(argv: list[str], database_url: str, timeout: float):
+    """`registry ...` as an operator runs it, in a process of its own; returns
+    (the finished process, seconds it took)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REGISTRY_DB_CONNECT_TIMEOUT_S": "2",
+        "PYTHONPATH": str(root),
+    }
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "registry.cli", *argv],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return done, time.monotonic() - began
+
+
+@pytest.mark.parametrize("server", ["down", "never answers"])
+def test_a_command_fails_in_one_line_when_the_database_is_unavailable(server):
+    """`registry db migrate` against a closed port, or a server that accepts connections and
+    never answers: one line on stderr naming the cause, a non-zero exit, within the connect
+    timeout (2 s here, plus the interpreter's start). Before: a 57-line traceback, or a wait
+    for psycopg's default of 130 s."""
+    from tests.db_proxy import closed_port, silent_server
+
+    if server == "down":
+        done, took = _registry(
+            ["db", "migrate"], f"postgresql://postgres@127.0.0.1:{closed_port()}/x", timeout=60
+        )
+        cause = "no connection to the database"
+    else:
+        with silent_server() as port:
+            done, took = _registry(
+                ["db", "migrate"], f"postgresql://postgres@127.0.0.1:{port}/x", timeout=60
+            )
+        cause = "did not answer within the connect timeout"
+        assert took >= 2
+    assert done.returncode != 0
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("registry: database unavailable: ") and cause in line, line
+    assert took < 2 + 8  # the connect timeout, and a cold interpreter importing the app

@@ -1,7 +1,8 @@
 """Drift guard: the server, the list engine and the permission table say what the specs say.
 
 - every route the app serves is an operation of one of the two published specs (apart from the
-  documentation routes listed in NOT_OPERATIONS), and every spec operation is routed;
+  documentation routes and health probes listed in NOT_OPERATIONS), and every spec operation
+  is routed;
 - every `Listing` of models/ that backs a list operation accepts exactly the query parameters and
   `sort` values that operation declares, no more and no fewer;
 - registry/web/authz.py's permission table names exactly the specs' operationIds.
@@ -61,6 +62,9 @@ NOT_OPERATIONS = {
     ("GET", "/admin-api/v3/redoc"),
     ("GET", "/admin-api/v3/redoc/"),
     ("GET", "/admin-api/v3/redoc/redoc.standalone.js"),
+    # The health probes (registry/web/probes.py), outside both APIs and their auth.
+    ("GET", "/livez"),
+    ("GET", "/readyz"),
 }
 
 # The Listing behind each list operation (the same operationId in both specs where both have it).

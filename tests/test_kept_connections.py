@@ -132,10 +132,13 @@ def test_a_write_runs_again_only_if_its_connection_died_before_it_began(
     client, backend, monkeypatch
 ):
     """A write whose connection is found dead before its transaction began is run once more
-    (nothing of it can have been committed); one whose connection died after it began is not
-    (its COMMIT may have happened): that error goes to the client."""
+    (nothing of it can have been committed); one whose connection died after it began is not:
+    the client gets a 503 saying nothing was written (its COMMIT never went out, so the server
+    rolled it back), or, when the connection died at COMMIT, that it may or may not have been
+    written and must not be sent again blindly."""
     import psycopg
 
+    from models.errors import Unavailable
     from models.storage.db import write_transaction
 
     dead = psycopg.OperationalError("server closed the connection unexpectedly")
@@ -153,9 +156,33 @@ def test_a_write_runs_again_only_if_its_connection_died_before_it_began(
             calls.append("began")  # (a kept connection found dead at BEGIN is retried first)
             raise dead
 
+    def dies_at_commit():
+        calls.append("commit")
+        with connection():
+            monkeypatch.setattr(database.obj, "commit", _raises(dead))
+            try:
+                with write_transaction():
+                    pass
+            finally:
+                monkeypatch.undo()
+
     assert asyncio.run(threads.run_write(dies_before_it_begins)) == "written"
     assert calls == ["before", "before"]
     calls.clear()
-    with pytest.raises(psycopg.OperationalError):
+    with pytest.raises(Unavailable) as raised:
         asyncio.run(threads.run_write(dies_after_it_began))
     assert calls == ["began"]
+    assert "Nothing of it was written" in raised.value.detail
+    calls.clear()
+    with pytest.raises(Unavailable) as raised:
+        asyncio.run(threads.run_write(dies_at_commit))
+    assert calls == ["commit"]
+    assert "may or may not have been written" in raised.value.detail
+    assert "do not send it again blindly" in raised.value.detail
+
+
+def _raises(exc):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail

@@ -4,6 +4,9 @@
   or field in `errors`.
 - Domain errors raised by the data layer map to their status (400/403/404/409/422).
 - Connexion's own problems (401, 404 no route, 405) keep their status, with our wording.
+- A database that cannot serve answers 503 with Retry-After (registry/web/threads.py maps its
+  errors to models.errors.Unavailable; one that escaped it is caught here), logged once per
+  outage (registry/web/outage.py), not as a traceback.
 - Anything unexpected is logged with its traceback and answers a problem+json 500: no internals
   leak.
 """
@@ -18,7 +21,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from models.errors import DomainError, clipped, quoted
+from models.storage.db import unavailable
+from registry.web import outage
 from registry.web.responses import problem
+from registry.web.threads import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("registry.web.errors")
 
@@ -124,6 +130,21 @@ async def client_disconnected(request, exc: ClientDisconnect):
 
 
 async def unexpected_error(request, exc: Exception):
+    reason = unavailable(exc)
+    if reason is not None:  # database work that did not go through registry.web.threads
+        outage.refused(f"{reason.kind} ({reason.message})")
+        again = (
+            f"Send it again after {RETRY_AFTER_SECONDS} s."
+            if request.method in ("GET", "HEAD")
+            else "It may or may not have been written: read the record before sending it again."
+        )
+        return problem(
+            503,
+            "Service Unavailable",
+            f"The database cannot serve now: {reason.kind}. {again}",
+            instance=request.url.path,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
         500,

@@ -9,13 +9,16 @@ so that they see every answer, error answers included (401, 404 no route, 405, 4
 middleware added at one of Connexion's own positions instead would miss every GET the fast
 reads answer.
 
-Each entry is a pure ASGI middleware class, `Middleware(app)`.
+Each entry is a pure ASGI middleware class, `Middleware(app)`; one that needs settings has a
+static `options(settings)` giving its keyword arguments (the request deadline,
+registry/web/deadline.py).
 """
 
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
 
+from registry.web.deadline import Deadline
 from registry.web.media_type import MediaTypeCheck
 from registry.web.redirects import RelativeRedirects
 
@@ -44,15 +47,20 @@ class SecurityHeaders:
 
 
 # Outermost first.
-MIDDLEWARE: list = [SecurityHeaders, RelativeRedirects, MediaTypeCheck]
+MIDDLEWARE: list = [SecurityHeaders, RelativeRedirects, MediaTypeCheck, Deadline]
 
 
-def install(app, inner: list = ()) -> None:
+def install(app, inner: list = (), settings=None) -> None:
     """Add MIDDLEWARE to the Connexion app, outermost first, then `inner` (ASGI middleware
     class and its keyword arguments: the fast reads) inside them."""
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+        options = (
+            middleware.options(settings)
+            if settings is not None and hasattr(middleware, "options")
+            else {}
+        )
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
     for middleware, options in inner:
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)

@@ -74,3 +74,15 @@ def problem_response(status: int, title: str, detail: str, **options) -> Respons
         headers=answer.headers,
         media_type="application/problem+json",
     )
+
+
+def unavailable_response(detail: str, instance: str, retry_after: int) -> Response:
+    """A 503 problem+json with Retry-After, as a Starlette response: for the answers given
+    outside Connexion's error handlers (the deadline, the readiness probe)."""
+    return problem_response(
+        503,
+        "Service Unavailable",
+        detail,
+        instance=instance,
+        headers={"Retry-After": str(retry_after)},
+    )
