@@ -17,6 +17,7 @@ from registry.spec import files as spec_files
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
 from registry.web.fast_reads import FastReads, read_routes
+from registry.web.limits import BodyRoutes, RequestLimits
 from registry.web.redoc import add_redoc
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     connexion_seam.decorate_handlers_once()
     validator_map = {
         "parameter": validation.NamingParameterValidator,
-        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": validation.NamingJSONBodyValidator}),
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": validation.body_validator(settings.limits)}),
     }
     app = connexion.AsyncApp(
         "registry",
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
+    limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(app, inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})]
-                     if reads else [])
+                     if reads else [], options={RequestLimits: limits})
     return app
