@@ -3,7 +3,7 @@
     python -m bench.capture DATABASE_URL PLAN.json [--objects N --files-per-object M ...]
 
 Registry answers each scenario once, in this process, while every statement it sends to the
-database is recorded with its parameters. The statements come out of models/storage/query.py's cache of
+database is recorded with its parameters. Statements come out of models/storage/query.py's cache of
 compiled SQL, so the floor runs exactly what Registry runs without retyping any of it, and
 without importing Registry's request path: it reads only the plan this writes. The plan also
 says which result columns the floor must convert on SQLite (timestamps and booleans, as the
@@ -49,7 +49,7 @@ def _column_kinds() -> dict[str, list[str]]:
 
     kinds = {}
     for listing in (o for o in gc.get_objects() if isinstance(o, Listing)):
-        for key, value in listing._cache.items():
+        for value in listing._cache.values():
             if isinstance(value, tuple) and len(value) == 2:
                 kinds[value[0].sql] = [c.kind for c in listing.columns]
     return kinds

@@ -82,7 +82,7 @@ class Floor:
         names, fetched = await self.fetch(conn, statement["sql"], statement["params"])
         out = []
         for row in fetched:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=True))
             for i in statement["datetime"]:
                 record[names[i]] = _sqlite_datetime(record[names[i]])
             for i in statement["bool"]:

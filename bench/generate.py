@@ -1,4 +1,5 @@
-"""A deterministic data set at scale, loaded through Registry's own bulk path (models.storage.bulk_insert).
+"""A deterministic data set at scale, loaded through Registry's own bulk path
+(models.storage.bulk_insert).
 
     python -m bench.generate --objects 100000 --files-per-object 3 [--database-url URL]
 
@@ -213,7 +214,7 @@ def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> No
     bulk_insert.insert(E, EVENT_FIELDS, events)
     bulk_insert.insert(S, STORAGE_FIELDS, storage_records)
     items = []
-    for n, obj in zip(numbers, objects):
+    for n, obj in zip(numbers, objects, strict=True):
         action, stage, status = ITEM_STATES[n % len(ITEM_STATES)]
         inst_n = (n - 1) % ds.institutions + 1
         items.append((obj[7], obj[8], object_ids[obj[2]], f"bag-{n:08d}.tar", obj[10],

@@ -19,8 +19,8 @@ as_member = schemathesis.pytest.from_fixture("member_schema")
 as_deletion_admin = schemathesis.pytest.from_fixture("deletion_admin_schema")
 
 
-# Not declared in the spec, but promised for every response by registry.web.pipeline.SecurityHeaders,
-# error responses included.
+# Not declared in the spec, but promised for every response by
+# registry.web.pipeline.SecurityHeaders, error responses included.
 SECURITY_HEADERS = {"cache-control": ["no-store"], "x-content-type-options": ["nosniff"]}
 
 

@@ -100,7 +100,7 @@ def _view():
 ALERTS = _view()
 
 
-def show_alert(caller: Caller, key: tuple[int, int]) -> dict:
+def alert_detail(caller: Caller, key: tuple[int, int]) -> dict:
     """One alert as received by one user. Members may only ask for their own copy (403)."""
     alert_id, user_id = key
     if not caller.is_sysadmin and user_id != caller.user_id:

@@ -23,7 +23,7 @@ class Checksum(BaseModel):
         table_name = "checksums"
 
 
-def _listing():
+def _records():
     C = Checksum
     return Listing(
         name="checksum",
@@ -43,7 +43,7 @@ def _listing():
     )
 
 
-CHECKSUM_RECORDS = _listing()
+CHECKSUM_RECORDS = _records()
 
 
 def _view():

@@ -37,9 +37,9 @@ def _file_columns():
     ]
 
 
-def _listings():
+def _view():
     F, O, I = GenericFile, IntellectualObject, Institution
-    view = Listing(
+    return Listing(
         name="generic file",
         model=F,
         joins=lambda q: q.join(O, on=(F.intellectual_object == O.id)).switch(F).join(
@@ -74,16 +74,19 @@ def _listings():
         joins_to_one=True,
         counts=FILE_COUNTS,
     )
-    record = Listing(
+
+
+def _records():
+    return Listing(
         name="generic file",
-        model=F,
+        model=GenericFile,
         columns=_file_columns(),
         filters={},
         sorts=(),
         default_sort=[],
         lookups={"id": "id", "identifier": "identifier"},
     )
-    return view, record
 
 
-FILES, FILE_RECORDS = _listings()
+FILES = _view()
+FILE_RECORDS = _records()

@@ -68,7 +68,8 @@ def _create(institution_id: int, bodies: list[dict], where: Callable[[int], str]
             raise Conflict("The request repeats an identifier", errors=plan.repeats)
         file_ids = plan.write()
         refresh_object_stats(objects)
-    return [(file_id, row[_IDENTIFIER], row[_UUID]) for file_id, row in zip(file_ids, plan.files)]
+    return [(file_id, row[_IDENTIFIER], row[_UUID])
+            for file_id, row in zip(file_ids, plan.files, strict=True)]
 
 
 def _objects(institution_id: int, bodies: list[dict], where, problems: Problems) -> dict:
@@ -161,12 +162,13 @@ def claim(seen: dict, value: str, name: str, repeats: list) -> None:
 
 
 def insert_nested(file_ids: list[int], nested: list[NestedRecords], now) -> None:
+    pairs = list(zip(file_ids, nested, strict=True))
     bulk_insert.insert(Checksum, CHECKSUM_FIELDS,
-                       [(f, *v, now, now) for f, n in zip(file_ids, nested) for v in n.checksums])
+                       [(f, *v, now, now) for f, n in pairs for v in n.checksums])
     bulk_insert.insert(PremisEvent, EVENT_FIELDS,
-                       [(f, *v, now, now) for f, n in zip(file_ids, nested) for v in n.events])
+                       [(f, *v, now, now) for f, n in pairs for v in n.events])
     bulk_insert.insert(StorageRecord, STORAGE_FIELDS,
-                       [(f, v) for f, n in zip(file_ids, nested) for v in n.storage])
+                       [(f, v) for f, n in pairs for v in n.storage])
 
 
 def conflict(identifiers: dict, uuids: dict, events: dict) -> Conflict:

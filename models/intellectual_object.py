@@ -37,7 +37,7 @@ class IntellectualObject(BaseModel):
         table_name = "intellectual_objects"
 
 
-def _listing():
+def _view():
     O, I = IntellectualObject, Institution
     return Listing(
         name="intellectual object",
@@ -103,4 +103,4 @@ def _listing():
     )
 
 
-OBJECTS = _listing()
+OBJECTS = _view()

@@ -17,7 +17,7 @@ class StorageRecord(BaseModel):
         table_name = "storage_records"
 
 
-def _listing():
+def _view():
     S = StorageRecord
     return Listing(
         name="storage record",
@@ -34,4 +34,4 @@ def _listing():
     )
 
 
-STORAGE_RECORDS = _listing()
+STORAGE_RECORDS = _view()

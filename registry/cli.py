@@ -101,6 +101,8 @@ def _seed_fixtures_in_process(args, settings):
 
 
 def cmd_institutions_create(args, settings):
+    from models.caller import Caller
+    from models.enums import SYSADMIN
     from models.institution import Institution
     from models.institution_writes import create_institution
 
@@ -112,9 +114,12 @@ def cmd_institutions_create(args, settings):
     if args.type == "SubscriptionInstitution" and parent is None:
         raise SystemExit("a SubscriptionInstitution needs --parent")
     # The admin API's own function: the same rules (name, identifier, parent, duplicates).
-    print(create_institution({"identifier": args.identifier, "name": args.name,
-                              "type": args.type,
-                              "member_institution_id": parent.id if parent else None}))
+    # The command line acts as the operator: a sysadmin, who reads every institution.
+    operator = Caller(user_id=0, email=SYSTEM_USER, role=SYSADMIN, institution_id=0)
+    made = create_institution(operator, {"identifier": args.identifier, "name": args.name,
+                                         "type": args.type,
+                                         "member_institution_id": parent.id if parent else None})
+    print(made["id"])
 
 
 def _user(email):

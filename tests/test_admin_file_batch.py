@@ -140,7 +140,7 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
 def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(client, world, admin,
                                                                    example_id, scratch):
     """The U+0000 walk is skipped for a UTF-8 body without the escape `\\u0000`
-    (registry/web/validation.py): a NUL deep in a batch is still found, and a text that merely spells
+    (registry/web/validation.py): a NUL deep in a batch is still found, and text that merely spells
     the escape (a backslash, then `u0000`) is stored as it is."""
     objects = [scratch()]
     bodies = batch(objects, 50, "nul")
@@ -221,8 +221,8 @@ def _seed(operation_id: str, schema: dict):
 def _request_schemas() -> dict:
     spec = resolve_refs(load_spec(ADMIN_SPEC))
     schemas = {}
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
+    for item in spec["paths"].values():
+        for operation in item.values():
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
                 # As Connexion hands it to the validator: components attached.

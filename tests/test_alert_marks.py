@@ -83,7 +83,8 @@ def test_another_persons_alert_and_a_missing_one_fail_alike(client, places):
     answers = [client.put(f"{BASE}/mark_as_read", headers=here["admin"].headers,
                           json={"id__in": [alert_id]}).json() for alert_id in (foreign, missing)]
     assert [a["succeeded"] for a in answers] == [[], []]
-    assert [a["error"].replace(str(i), "N") for a, i in zip(answers, (foreign, missing))] == [
+    assert [a["error"].replace(str(i), "N")
+            for a, i in zip(answers, (foreign, missing), strict=True)] == [
         "No alert addressed to you has the id(s) N"] * 2
 
 

@@ -187,7 +187,8 @@ def test_no_module_outside_the_seam_uses_a_private_third_party_name():
     ("from vendored.context import _state\n", "from vendored.context import _state"),
     ("import vendored.security as s\nx = s.Handler._hook\n", "_hook"),
     ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
-     "class A(V):\n    async def _parse(self, stream, scope):\n        return self._encoding\n",
+     "class A(V):\n    async def _parse(self, stream, scope):\n"
+     "        return self._encoding\n",
      "overrides _parse"),
     ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
      "class A(V):\n    def check(self, body):\n        return self._schema\n", "self._schema"),

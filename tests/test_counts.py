@@ -239,7 +239,8 @@ def _row(table: str, institution, base, values: dict) -> dict:
 
 def _assert_lists_count_exactly(institutions) -> None:
     """Each list's count, by tally or by COUNT(*), for a member and a sysadmin."""
-    for listing, (model, dims) in zip((OBJECTS, FILES, EVENTS, ITEMS), TABLES.values()):
+    for listing, (model, dims) in zip((OBJECTS, FILES, EVENTS, ITEMS), TABLES.values(),
+                                      strict=True):
         for institution in institutions:
             member = Caller(0, "m@example.org", "institutional_user", institution.id)
             for name, values in dims.items():

@@ -169,7 +169,8 @@ def test_every_listing_is_accounted_for():
     declared = _declared_listings()
     accounted = {id(v) for v in [*LIST_OPERATIONS.values(), *NOT_LISTED.values()]}
     assert sorted(n for n, v in declared.items() if id(v) not in accounted) == [], (
-        "a new Listing: map it to its list operation in LIST_OPERATIONS, or explain it in NOT_LISTED")
+        "a new Listing: map it to its list operation in LIST_OPERATIONS, "
+        "or explain it in NOT_LISTED")
 
 
 @pytest.mark.parametrize("name", sorted(NOT_LISTED))

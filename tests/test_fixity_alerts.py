@@ -15,8 +15,9 @@ import pytest
 
 from models.alert import Alert, AlertPremisEvent, AlertUser
 from models.storage.base import utcnow
+from models.caller import Caller
 from models.storage.db import connection, database
-from models.enums import SYSTEM_USER
+from models.enums import SYSADMIN, SYSTEM_USER
 from models.fixity_alerts import generate_failed_fixity_alerts
 from models.institution import Institution
 from models.internal_metadata import FIXITY_ALERTS_LAST_RUN, as_text, from_text
@@ -237,11 +238,11 @@ def test_the_operator_institution_is_optional(app, places, world):
         Institution.update(identifier="aptrust.renamed").where(
             Institution.id == operator).execute()
     try:
-        body, status = generate_failed_fixity_alerts()
+        body = generate_failed_fixity_alerts(Caller(0, SYSTEM_USER, SYSADMIN, operator))
     finally:
         with connection(), database.atomic():
             Institution.update(identifier="aptrust.org").where(
                 Institution.id == operator).execute()
-    assert status == 201
+    assert body["count"] == 1
     assert len(_alerts_of(here.id, now)) == 1
     assert _alerts_of(operator, now) == []

@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import peewee
 import pytest
 
 from models.storage import db as dbmodule
@@ -43,7 +44,7 @@ def test_a_connection_the_server_dropped_is_replaced(kept):
     with connection():
         database.execute_sql("SELECT pg_terminate_backend(%s)", [before])
     # The driver learns of it on its next use, which fails; the block after that reconnects.
-    with pytest.raises(Exception):
+    with pytest.raises(peewee.OperationalError):
         kept(lambda: database.execute_sql("SELECT 1").fetchone())
     after = kept(_backend_pid)
     assert after != before

@@ -44,7 +44,7 @@ def project_imports(path: Path, root: Path = ROOT) -> set[str]:
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # `from models import user` imports models.user; `from models.user import X`, models.user
+            # `from models import user` and `from models.user import X` both import models.user
             found |= {f"{node.module}.{alias.name}" for alias in node.names
                       if (root / Path(*node.module.split("."), alias.name)).exists()
                       or (root / Path(*node.module.split("."), alias.name + ".py")).exists()}

@@ -104,7 +104,7 @@ BAD = _document({
 BAD["components"]["securitySchemes"]["unusedKey"] = {"type": "apiKey", "in": "header",
                                                      "name": "X-Other"}
 
-# No global `security` at all: an operation without its own is unprotected; one with its own is fine.
+# No global `security`: an operation without its own is unprotected; one with its own is fine.
 UNSECURED = _document({
     "/p": {"get": _operation("inherits_nothing")},
     "/q": {"get": _operation("secures_itself", security=[{"apiKey": []}])},
@@ -182,7 +182,7 @@ def test_the_lint_runs_on_what_the_server_publishes(app, tmp_path):
     """`make lint` lints files from registry.spec.files; they must equal the served documents."""
     written = {p.name: p.read_bytes() for p in write_published(tmp_path)}
     client = app.test_client()
-    for name, prefix in zip(SOURCES, ("", "/admin-api/v3")):
+    for name, prefix in zip(SOURCES, ("", "/admin-api/v3"), strict=True):
         for suffix in ("json", "yaml"):
             served = client.get(f"{prefix}/openapi.{suffix}")
             assert served.status_code == 200

@@ -69,7 +69,7 @@ def check(client, path: str, member, visible: list[dict], query, key=lambda r: r
                              DEFAULT_SORT[path])
     assert body["count"] == count, query.params
     assert [key(r) for r in body["results"]] == [key(r) for r in expected], query.params
-    for got, want in zip(body["results"], map(rendered, expected)):
+    for got, want in zip(body["results"], map(rendered, expected), strict=True):
         assert got.keys() == want.keys(), query.params
         assert {k: v for k, v in got.items() if v != want[k]} == {}, (query.params, want)
     assert (body["next"] != "") == (query.page * query.per_page < count)

@@ -76,7 +76,8 @@ def test_the_pipeline_runs_for_every_get_operation(recorded_client, world, fast_
     assert len(paths) > 30
     statuses = [recorded_client.get(path, headers=world["sysadmin"].headers).status_code
                 for path in paths]
-    assert Recorder.seen == [("GET", path, status) for path, status in zip(paths, statuses)]
+    assert Recorder.seen == [("GET", path, status)
+                             for path, status in zip(paths, statuses, strict=True)]
     assert fast_answers == paths  # every one answered by the fast reads
     assert sum(200 <= status < 300 for status in statuses) > len(paths) // 2
 

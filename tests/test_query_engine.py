@@ -1,4 +1,5 @@
-"""Unit tests of models/storage/query.py's helpers, and the spec's lists agreeing with the declarations.
+"""Unit tests of models/storage/query.py's helpers, and the spec's lists agreeing with the
+declarations.
 
 The property tests (test_list_oracle.py) go through HTTP; these pin the small pieces whose
 edge cases the generated queries rarely reach: parameter splitting, date-time parsing at the

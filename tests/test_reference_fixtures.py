@@ -9,7 +9,8 @@ The fixtures go into a database of their own, not the demo database the session 
 conftest.py use: the module fixture re-binds the global `models.storage.db.database` proxy for its
 duration and restores the previous binding afterwards. Each test runs on SQLite and on
 PostgreSQL (the run's own database, tests/postgres.py; `<that database>_fixtures` next to it is
-created, reset, and dropped with the run). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
+created, reset, and dropped with the run).
+The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
 from __future__ import annotations
@@ -137,7 +138,6 @@ def ref(request, tmp_path_factory):
     saved = database.obj
     try:
         application = create_app(Settings(database_url=url, validate_responses=True))
-        db = database.obj
         with connection():
             migrate()
         recorder = RecordingApp(application)
@@ -219,7 +219,6 @@ def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
 
 
 def test_loader_refuses_a_database_that_has_rows(ref):
-    from models.storage.db import connection
     from registry.seed.fixture_loader import FixtureError, load_fixtures
 
     with pytest.raises(FixtureError, match="not empty"):

@@ -31,7 +31,7 @@ too; SQLite's REPLACE conflict resolution would delete rows without firing delet
 and nothing here uses it.
 
 The tally tables and triggers are created by migration 5, frozen SQL per dialect in
-models/storage/sql/v0005_exact_count_tallies.*.sql, which also fills the tallies from the rows already
+models/storage/sql/v0005_exact_count_tallies.*.sql, which also fills the tallies from rows already
 there (on PostgreSQL, CREATE TRIGGER locks the table against writes until the migration
 commits, so no row is written between the fill and the triggers taking over). Changing a
 table's dimensions needs a new migration that drops and recreates them.

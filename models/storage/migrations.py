@@ -20,7 +20,8 @@ Why the schema is what it is, version by version:
    maintain per row of a 10,000-file batch;
 4. work items are polled by action and status together (94 ms -> 0.8 ms to count one
    institution's at 100,000 items on SQLite, bench/);
-5. exact count tallies kept by triggers, filled from the rows already there (models/storage/counts.py);
+5. exact count tallies kept by triggers, filled from the rows already there
+   (models/storage/counts.py);
 6. the daily jobs' memory (models/internal_metadata.py: when the failed-fixity alerts and the
    restoration spot tests last ran), and a member's unread alerts as an index range of the
    recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read).

@@ -129,7 +129,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None, s
         if takes_user is None:
             takes_user = operation is not None and _takes_user_param(operation)
         if takes_user:
-            # Read as registry/web/uri_parser.py reads every filter: the first value; empty, ignored.
+            # As registry/web/uri_parser.py reads every filter: the first value; empty, ignored.
             values = QueryParams(target.query_string).getlist("user")
             if values and values[0] != "":
                 kwargs["user"] = values[0]

@@ -2,7 +2,8 @@
 
 A handler takes the caller first, and, if it names a `target` parameter, the request's own
 path and query (for the links of a page); if it names `parsed_body`, the JSON body as the body
-validator parsed it (for a large batch: a `body` parameter would make Connexion parse it again). Both ways a request is served supply them
+validator parsed it (for a large batch: a `body` parameter would make Connexion parse it again).
+Both ways a request is served supply them
 explicitly: the fast reads from the request they route, Connexion's chain from its request
 context (read through its public proxy, never set by us).
 """

@@ -51,8 +51,9 @@ log = logging.getLogger(__name__)
 
 
 class _URIParser(URIParser):
-    """The app's URI parser (registry/web/uri_parser.py), but its table of parameter schemas, which it rebuilds on every
-    access (once per query parameter), is built once: a route keeps its parser."""
+    """The app's URI parser (registry/web/uri_parser.py), but its table of parameter schemas,
+    which it rebuilds on every access (once per query parameter), is built once: a route keeps
+    its parser."""
 
     @functools.cached_property
     def param_schemas(self):

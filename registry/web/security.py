@@ -12,7 +12,6 @@ from registry.web.connexion_seam import ApiKeyHandler
 from registry.web.threads import run_read
 
 USER_HEADER = "X-Pharos-API-User"
-KEY_HEADER = "X-Pharos-API-Key"
 
 
 def accept_user_header(api_key: str, required_scopes=None):

@@ -12,7 +12,7 @@ A hop still costs more than most SQLite reads: in-process, a show request spent 
 worker's own process, gains nothing from the thread while it reads. So on SQLite `run_read`
 runs a read on the loop with a budget of READ_BUDGET instructions (models/storage/read_budget.py); a
 read that outruns it is interrupted and run again in a thread, so that it cannot stall the
-worker's other requests for longer than the budget. PostgreSQL reads always go to a thread: every query
+worker's other requests longer than the budget. PostgreSQL reads always go to a thread: every query
 there waits on a socket.
 
 The database threads are the process's own: min(32, CPUs + 4), like the loop's default
@@ -99,7 +99,7 @@ def _read_reconnecting(function: Callable[..., T], args: tuple) -> T:
 
 
 # PostgreSQL's word that a transaction lost a race and was rolled back whole: a deadlock (two
-# writers of the same count-tally stripe taking its rows in opposite orders, models/storage/counts.py)
+# writers of one count-tally stripe taking its rows in opposite orders, models/storage/counts.py)
 # or a serialization failure. Running the transaction again is the documented answer.
 RETRIED_SQLSTATES = {"40P01", "40001"}
 # SQLite's: the write lock stayed taken for the whole busy timeout (SQLITE_BUSY, "database is
