@@ -1,4 +1,5 @@
 """Configuration, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -57,11 +58,13 @@ class Limits:
     def __post_init__(self):
         # Deeper, a parser or a recursive walk of the value could run out of stack again.
         if not 1 <= self.max_json_depth <= MAX_JSON_DEPTH:
-            raise ValueError(f"REGISTRY_MAX_JSON_DEPTH={self.max_json_depth}: must be between 1 "
-                             f"and {MAX_JSON_DEPTH}")
+            raise ValueError(
+                f"REGISTRY_MAX_JSON_DEPTH={self.max_json_depth}: must be between 1 "
+                f"and {MAX_JSON_DEPTH}"
+            )
 
     @classmethod
-    def from_env(cls, env) -> "Limits":
+    def from_env(cls, env) -> Limits:
         default = cls()
         return cls(
             max_request_line=_positive(env, "REGISTRY_MAX_REQUEST_LINE", default.max_request_line),
@@ -69,11 +72,11 @@ class Limits:
             max_query_params=_positive(env, "REGISTRY_MAX_QUERY_PARAMS", default.max_query_params),
             max_header_bytes=_positive(env, "REGISTRY_MAX_HEADER_BYTES", default.max_header_bytes),
             max_headers=_positive(env, "REGISTRY_MAX_HEADERS", default.max_headers),
-            header_timeout=_positive(env, "REGISTRY_HEADER_TIMEOUT", default.header_timeout,
-                                     float),
+            header_timeout=_positive(env, "REGISTRY_HEADER_TIMEOUT", default.header_timeout, float),
             body_timeout=_positive(env, "REGISTRY_BODY_TIMEOUT", default.body_timeout, float),
-            max_batch_body_bytes=_positive(env, "REGISTRY_MAX_BATCH_BODY_BYTES",
-                                           default.max_batch_body_bytes),
+            max_batch_body_bytes=_positive(
+                env, "REGISTRY_MAX_BATCH_BODY_BYTES", default.max_batch_body_bytes
+            ),
             max_body_bytes=_positive(env, "REGISTRY_MAX_BODY_BYTES", default.max_body_bytes),
             max_json_depth=_positive(env, "REGISTRY_MAX_JSON_DEPTH", default.max_json_depth),
         )
@@ -97,7 +100,7 @@ class Settings:
     limits: Limits = Limits()
 
     @classmethod
-    def from_env(cls, env=None) -> "Settings":
+    def from_env(cls, env=None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,

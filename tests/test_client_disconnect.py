@@ -3,6 +3,7 @@
 Under load (wrk ending a turn with requests in flight) that happened to list requests with a
 content type, whose bodies Connexion used to read. A GET's body is no longer read at all
 (registry/web/limits.py); a write's is, and one that never came answers 400."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,20 @@ import logging
 def _scope(method: str, path: str, admin: dict, content_type: bytes) -> dict:
     headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()]
     headers += [(b"content-type", content_type), (b"content-length", b"100")]
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-            "query_string": b"", "root_path": "", "headers": headers,
-            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
 
 
 def _run(app, scope) -> tuple[list, int]:

@@ -10,6 +10,7 @@ resident memory is sampled (/proc). The server runs with short timeouts
 its default. SQLite only: the limits are the same on both backends. 127.0.0.1 only; every
 socket has a timeout, and the server is stopped at the end of the module.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,15 @@ BATCH = b"/admin-api/v3/files/create_batch/2"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("hostile")
-    served = live_server.start(f"sqlite:///{directory / 'hostile.db'}", directory, env={
-        "REGISTRY_HEADER_TIMEOUT": str(TIMEOUT), "REGISTRY_BODY_TIMEOUT": str(TIMEOUT),
-        "REGISTRY_MAX_BATCH_BODY_BYTES": str(BATCH_LIMIT)})
+    served = live_server.start(
+        f"sqlite:///{directory / 'hostile.db'}",
+        directory,
+        env={
+            "REGISTRY_HEADER_TIMEOUT": str(TIMEOUT),
+            "REGISTRY_BODY_TIMEOUT": str(TIMEOUT),
+            "REGISTRY_MAX_BATCH_BODY_BYTES": str(BATCH_LIMIT),
+        },
+    )
     try:
         yield served
     finally:
@@ -48,9 +55,9 @@ def server(tmp_path_factory):
 
 # Talking to the server over raw sockets.
 
+
 def auth(server, user: str) -> bytes:
-    return b"".join(f"{name}: {value}\r\n".encode()
-                    for name, value in server.headers(user).items())
+    return b"".join(f"{name}: {value}\r\n".encode() for name, value in server.headers(user).items())
 
 
 def read_answer(sock: socket.socket, within: float) -> str:
@@ -89,10 +96,11 @@ def status(line: str) -> int | str:
 
 
 def pieces(data: bytes, size: int = 1 << 20):
-    return (data[i:i + size] for i in range(0, len(data), size))
+    return (data[i : i + size] for i in range(0, len(data), size))
 
 
 # Watching the server while an attack runs.
+
 
 def workers(server) -> list[int]:
     found = []
@@ -127,8 +135,10 @@ def worker_of(server, sock: socket.socket) -> int | None:
         for line in list(table)[1:]:
             fields = line.split()
             local, remote = fields[1], fields[2]
-            if (int(local.split(":")[1], 16) == server.port
-                    and int(remote.split(":")[1], 16) == client_port):
+            if (
+                int(local.split(":")[1], 16) == server.port
+                and int(remote.split(":")[1], 16) == client_port
+            ):
                 inode = fields[9]
     if inode is None:
         return None
@@ -154,8 +164,14 @@ def exchange(sock: socket.socket, request: bytes, within: float) -> int | str:
                 return "closed"
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            0,
+        )
         while len(body) < length:
             chunk = sock.recv(65536)
             if not chunk:
@@ -198,8 +214,11 @@ def open_pinned(server) -> dict[int, socket.socket]:
 
 
 def probe_request(server) -> bytes:
-    return (b"GET /member-api/v3/items?per_page=1 HTTP/1.1\r\nHost: x\r\n"
-            + auth(server, "inst_user") + b"\r\n")
+    return (
+        b"GET /member-api/v3/items?per_page=1 HTTP/1.1\r\nHost: x\r\n"
+        + auth(server, "inst_user")
+        + b"\r\n"
+    )
 
 
 def under_attack(server, attack, copies: int = 2) -> Watch:
@@ -250,29 +269,47 @@ def under_attack(server, attack, copies: int = 2) -> Watch:
 
 def assert_harmless(watch: Watch, expected, within: float = ANSWERED_WITHIN) -> None:
     slowest = max((seconds for seconds, _ in watch.probes), default=None)
-    summary = (f"answers {watch.answers}; {len(watch.probes)} well-behaved requests, the slowest "
-               f"{slowest} s; a worker grew by {watch.growth_mb} MB")
+    summary = (
+        f"answers {watch.answers}; {len(watch.probes)} well-behaved requests, the slowest "
+        f"{slowest} s; a worker grew by {watch.growth_mb} MB"
+    )
     assert len(watch.answers) == watch.copies, summary
     for answered, seconds in watch.answers:
         assert answered == expected and seconds < within, summary
-    assert watch.probes and all(answered == 200 for _, answered in watch.probes), \
-        [probe for probe in watch.probes if probe[1] != 200]
+    assert watch.probes and all(answered == 200 for _, answered in watch.probes), [
+        probe for probe in watch.probes if probe[1] != 200
+    ]
     assert slowest < PROBE_WITHIN, summary
     assert watch.growth_mb < GROWTH_MB, summary
 
 
 # The attacks.
 
+
 def get(server, target: bytes, extra: bytes = b"", user: str = "inst_user") -> bytes:
-    return (b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n" + auth(server, user) + extra
-            + b"Connection: close\r\n\r\n")
+    return (
+        b"GET "
+        + target
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + auth(server, user)
+        + extra
+        + b"Connection: close\r\n\r\n"
+    )
 
 
 def post_head(server, path: bytes, length: int | None, user: str = "sysadmin") -> bytes:
-    framing = (b"Transfer-Encoding: chunked\r\n" if length is None
-               else b"Content-Length: %d\r\n" % length)
-    return (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\n" + auth(server, user)
-            + b"Content-Type: application/json\r\n" + framing + b"Connection: close\r\n\r\n")
+    framing = (
+        b"Transfer-Encoding: chunked\r\n" if length is None else b"Content-Length: %d\r\n" % length
+    )
+    return (
+        b"POST "
+        + path
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + auth(server, user)
+        + b"Content-Type: application/json\r\n"
+        + framing
+        + b"Connection: close\r\n\r\n"
+    )
 
 
 def chunked(data: bytes):
@@ -284,44 +321,62 @@ def chunked(data: bytes):
 def test_a_query_of_thousands_of_parameters(server):
     """8,000 unknown parameters, 61 KB: parsed, they cost seconds of a worker's CPU."""
     query = b"&".join(b"p%d=1" % i for i in range(8000))
-    assert_harmless(under_attack(server, lambda: send(
-        server, [get(server, b"/member-api/v3/items?" + query)])), 414)
+    assert_harmless(
+        under_attack(server, lambda: send(server, [get(server, b"/member-api/v3/items?" + query)])),
+        414,
+    )
 
 
 def test_a_query_of_many_short_parameters(server):
     """Refused by their number, unparsed: one error, not one per parameter."""
     query = b"&".join(b"p%d=1" % i for i in range(LIMITS.max_query_params + 50))
     assert len(query) < LIMITS.max_query_string
-    assert_harmless(under_attack(server, lambda: send(
-        server, [get(server, b"/member-api/v3/items?" + query)])), 400)
+    assert_harmless(
+        under_attack(server, lambda: send(server, [get(server, b"/member-api/v3/items?" + query)])),
+        400,
+    )
     with server.client() as client:
-        problem = client.get("/member-api/v3/items?" + query.decode(),
-                             headers=server.headers("inst_user")).json()
-    assert problem["errors"] == [{"name": "", "in": "query", "message":
-                                  f"must have at most {LIMITS.max_query_params} parameters"}]
+        problem = client.get(
+            "/member-api/v3/items?" + query.decode(), headers=server.headers("inst_user")
+        ).json()
+    assert problem["errors"] == [
+        {
+            "name": "",
+            "in": "query",
+            "message": f"must have at most {LIMITS.max_query_params} parameters",
+        }
+    ]
 
 
 @pytest.mark.parametrize("user", ["inst_user", None])
 def test_a_huge_header(server, user):
     """20 MB in one header field, with a key or without one."""
     header = b"X-Big: " + b"a" * (20 * 2**20) + b"\r\n"
-    head = (get(server, b"/member-api/v3/items", header) if user else
-            b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n")
+    head = (
+        get(server, b"/member-api/v3/items", header)
+        if user
+        else b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n"
+    )
     assert_harmless(under_attack(server, lambda: send(server, pieces(head))), 431)
 
 
 def test_thousands_of_header_fields(server):
     fields = b"".join(b"X-H%d: v\r\n" % i for i in range(20000))
-    assert_harmless(under_attack(server, lambda: send(
-        server, [get(server, b"/member-api/v3/items", fields)])), 431)
+    assert_harmless(
+        under_attack(server, lambda: send(server, [get(server, b"/member-api/v3/items", fields)])),
+        431,
+    )
 
 
 def test_a_list_get_with_a_large_body(server):
     """20 MB of JSON on a GET: read and parsed before the role check, it took 250 MB."""
     body = b"[" + b'{"a":"bbbbbbbbbbbbbbbbbbb"},' * (20 * 2**20 // 27) + b"1]"
-    head = (b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n" + auth(server, "inst_user")
-            + b"Content-Type: application/json\r\nContent-Length: %d\r\n"
-              b"Connection: close\r\n\r\n" % len(body))
+    head = (
+        b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n"
+        + auth(server, "inst_user")
+        + b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % len(body)
+    )
     assert_harmless(under_attack(server, lambda: send(server, [head, *pieces(body)])), 200)
 
 
@@ -329,9 +384,12 @@ def test_json_nested_thousands_deep(server):
     """A 500 with a traceback, on a list GET and on an admin write; now a GET ignores the
     body, and a write refuses it unparsed."""
     deep = b"[" * 5000 + b"]" * 5000
-    head = (b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n" + auth(server, "inst_user")
-            + b"Content-Type: application/json\r\nContent-Length: %d\r\n"
-              b"Connection: close\r\n\r\n" % len(deep))
+    head = (
+        b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n"
+        + auth(server, "inst_user")
+        + b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n" % len(deep)
+    )
     assert_harmless(under_attack(server, lambda: send(server, [head, deep])), 200)
     write = post_head(server, b"/admin-api/v3/objects/create/2", len(deep))
     assert_harmless(under_attack(server, lambda: send(server, [write, deep])), 400)
@@ -341,8 +399,7 @@ def test_json_nested_thousands_deep(server):
 def test_a_body_announced_larger_than_the_limit(server):
     """1 GB announced, 1 MB sent: refused before a byte of it is read."""
     head = post_head(server, BATCH, 10**9)
-    assert_harmless(under_attack(server, lambda: send(server, [head, b"[" + b" " * 2**20])),
-                    413)
+    assert_harmless(under_attack(server, lambda: send(server, [head, b"[" + b" " * 2**20])), 413)
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked"])
@@ -368,14 +425,28 @@ def test_a_batch_of_millions_of_items(server):
 def test_a_full_batch_whose_last_file_is_invalid(server):
     """10,000 files, each with three events, the last one invalid: every file is validated
     (seconds of work), in the body thread, while the worker goes on answering others."""
+
     def file(i: int, uuid_text: str) -> dict:
-        event = {"identifier": str(uuid.uuid4()), "event_type": "ingestion",
-                 "date_time": "2026-01-02T03:04:05Z", "outcome": "Success", "agent": "a",
-                 "detail": "d", "object": "o", "outcome_detail": "od",
-                 "outcome_information": "oi"}
-        return {"identifier": f"example.edu/bag/data/f{i}", "intellectual_object_id": 1,
-                "file_format": "text/plain", "size": i, "uuid": uuid_text,
-                "premis_events": [event] * 3}
+        event = {
+            "identifier": str(uuid.uuid4()),
+            "event_type": "ingestion",
+            "date_time": "2026-01-02T03:04:05Z",
+            "outcome": "Success",
+            "agent": "a",
+            "detail": "d",
+            "object": "o",
+            "outcome_detail": "od",
+            "outcome_information": "oi",
+        }
+        return {
+            "identifier": f"example.edu/bag/data/f{i}",
+            "intellectual_object_id": 1,
+            "file_format": "text/plain",
+            "size": i,
+            "uuid": uuid_text,
+            "premis_events": [event] * 3,
+        }
+
     files = [file(i, str(uuid.uuid4())) for i in range(2999)] + [file(2999, "not a uuid")]
     body = json.dumps(files).encode()
     parts = [post_head(server, BATCH, len(body)), *pieces(body)]
@@ -384,19 +455,26 @@ def test_a_full_batch_whose_last_file_is_invalid(server):
 
 def test_a_body_sent_a_byte_at_a_time(server):
     head = post_head(server, b"/admin-api/v3/objects/create/2", 100)
-    assert_harmless(under_attack(server, lambda: send(
-        server, [head] + [b" "] * 30, pause=0.5)), 408, within=TIMEOUT + ANSWERED_WITHIN)
+    assert_harmless(
+        under_attack(server, lambda: send(server, [head] + [b" "] * 30, pause=0.5)),
+        408,
+        within=TIMEOUT + ANSWERED_WITHIN,
+    )
 
 
 def test_a_header_sent_a_field_at_a_time(server):
     first = b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n"
     fields = [b"X-Slow-%d: 1\r\n" % i for i in range(30)]
-    assert_harmless(under_attack(server, lambda: send(server, [first, *fields], pause=0.5)),
-                    408, within=TIMEOUT + ANSWERED_WITHIN)
+    assert_harmless(
+        under_attack(server, lambda: send(server, [first, *fields], pause=0.5)),
+        408,
+        within=TIMEOUT + ANSWERED_WITHIN,
+    )
 
 
 def test_hundreds_of_connections_that_send_nothing_or_half_a_header(server):
     """Each is closed (after a 408 when it began a request) once the header timeout passed."""
+
     def crowd():
         sockets = []
         try:
@@ -406,8 +484,10 @@ def test_hundreds_of_connections_that_send_nothing_or_half_a_header(server):
                     sock.sendall(b"GET /member-api/v3/items HTTP/1.1\r\nHost: x\r\n")
                 sockets.append(sock)
             deadline = time.monotonic() + TIMEOUT + ANSWERED_WITHIN
-            answers = {str(status(read_answer(sock, max(0.1, deadline - time.monotonic()))))
-                       for sock in sockets}
+            answers = {
+                str(status(read_answer(sock, max(0.1, deadline - time.monotonic()))))
+                for sock in sockets
+            }
             return "|".join(sorted(answers))
         finally:
             for sock in sockets:

@@ -5,6 +5,7 @@ A uvicorn server with LimitedHttpToolsProtocol and small limits runs in a thread
 process around an app that counts its calls; the tests talk to it over sockets. The last test
 shows why the protocol is needed: gunicorn's own limits do not reach a uvicorn worker.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,13 @@ from registry.settings import Limits
 from registry.web.http_server import protocol_class
 from tests.live_server import free_port
 
-LIMITS = Limits(max_request_line=200, max_header_bytes=500, max_headers=10,
-                header_timeout=0.5, max_batch_body_bytes=10_000)
+LIMITS = Limits(
+    max_request_line=200,
+    max_header_bytes=500,
+    max_headers=10,
+    header_timeout=0.5,
+    max_batch_body_bytes=10_000,
+)
 CALLS = []
 
 
@@ -38,16 +44,29 @@ async def app(scope, receive, send):
     if scope["path"] == "/read":
         while (await receive()).get("more_body"):
             pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
 @pytest.fixture(scope="module")
 def port():
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning", http=protocol_class(LIMITS)))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            http=protocol_class(LIMITS),
+        )
+    )
     thread = threading.Thread(target=asyncio.run, args=(server.serve(),), daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -124,15 +143,21 @@ def test_a_request_target_longer_than_the_limit_answers_414_unread(port):
 def test_more_header_fields_than_the_limit_answer_431(port):
     eight = b"".join(b"X-%d: v\r\n" % i for i in range(8))  # and Host: 9
     assert ask(port, get(headers=eight + b"X-9: v\r\n"))[0] == 200
-    assert_refused(ask(port, get(headers=eight + b"X-9: v\r\nX-10: v\r\n")), 431,
-                   "Request Header Fields Too Large")
+    assert_refused(
+        ask(port, get(headers=eight + b"X-9: v\r\nX-10: v\r\n")),
+        431,
+        "Request Header Fields Too Large",
+    )
 
 
 def test_header_fields_larger_than_the_limit_answer_431(port):
     room = LIMITS.max_header_bytes - len(b"Host") - len(b"x") - len(b"X-Big")
     assert ask(port, get(headers=b"X-Big: " + b"v" * room + b"\r\n"))[0] == 200
-    assert_refused(ask(port, get(headers=b"X-Big: " + b"v" * (room + 1) + b"\r\n")), 431,
-                   "Request Header Fields Too Large")
+    assert_refused(
+        ask(port, get(headers=b"X-Big: " + b"v" * (room + 1) + b"\r\n")),
+        431,
+        "Request Header Fields Too Large",
+    )
 
 
 def test_one_huge_header_is_cut_off_once_it_passes_the_limit(port):
@@ -166,8 +191,9 @@ def test_a_connection_that_sends_nothing_is_closed_in_time(port):
 
 
 def post(path: bytes, size: int) -> bytes:
-    return (b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size
-            + b"x" * size)
+    return (
+        b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size
+    )
 
 
 def test_a_body_answered_unread_is_dropped_up_to_a_bound(port):
@@ -202,15 +228,35 @@ def test_gunicorns_own_limits_do_not_reach_a_uvicorn_worker(tmp_path):
     (tmp_path / "plain.py").write_text(
         "async def app(scope, receive, send):\n"
         "    await send({'type': 'http.response.start', 'status': 200, 'headers': []})\n"
-        "    await send({'type': 'http.response.body', 'body': b'ok'})\n")
+        "    await send({'type': 'http.response.body', 'body': b'ok'})\n"
+    )
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "plain:app", "--chdir", str(tmp_path),
-         "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1",
-         "--bind", f"127.0.0.1:{port}", "--limit-request-line", "100",
-         "--limit-request-fields", "5", "--limit-request-field_size", "50"],
-        cwd=Path(__file__).parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "plain:app",
+            "--chdir",
+            str(tmp_path),
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--limit-request-line",
+            "100",
+            "--limit-request-fields",
+            "5",
+            "--limit-request-field_size",
+            "50",
+        ],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

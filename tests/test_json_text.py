@@ -2,6 +2,7 @@
 (Hypothesis draws them, with brackets, quotes, commas and backslashes inside strings): the depth
 (`deeper_than`) and the items of a top array (`top_level_items`); and answers the shapes an
 attacker sends in well under a second."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,15 @@ def depth(value) -> int:
 TRICKY_TEXT = st.text(alphabet='[]{}"\\,:ab \u00e9', max_size=8)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | TRICKY_TEXT,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(TRICKY_TEXT, children, max_size=4),
-    max_leaves=60)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(TRICKY_TEXT, children, max_size=4)
+    ),
+    max_leaves=60,
+)
 
 
 def texts(value) -> list[bytes]:
-    return [json.dumps(value).encode(),
-            json.dumps(value, indent=1, ensure_ascii=False).encode()]
+    return [json.dumps(value).encode(), json.dumps(value, indent=1, ensure_ascii=False).encode()]
 
 
 # Each property holds with the text worked on whole, and a few bytes at a time (a large body is
@@ -69,7 +71,7 @@ def test_top_level_items_counts_the_items_of_an_array(piece):
 
 
 def test_brackets_inside_strings_do_not_nest():
-    raw = json.dumps({"a": "[[[[[[[[[[", "b\\\"[[[": ["]]]]", "\\"]}).encode()
+    raw = json.dumps({"a": "[[[[[[[[[[", 'b\\"[[[': ["]]]]", "\\"]}).encode()
     assert not deeper_than(raw, 2)
     assert deeper_than(raw, 1)
 
@@ -81,10 +83,12 @@ def subtree(height: int) -> bytes:
 def test_deep_shapes_are_answered_quickly():
     """Nesting built so that no long run of openers shows at first (each level's opener is
     followed by a closed subtree), as well as the plain runs: about 6 MB each."""
-    shapes = [b"[" * 3_000_000 + b"]" * 3_000_000,
-              b'[{"a":' * 1_000_000 + b"1" + b"}]" * 1_000_000,
-              (b"[" + subtree(31)) * 95_000 + b"]" * 95_000,
-              (b"[" + subtree(ROUNDS + 1)) * 300_000 + b"]" * 300_000]
+    shapes = [
+        b"[" * 3_000_000 + b"]" * 3_000_000,
+        b'[{"a":' * 1_000_000 + b"1" + b"}]" * 1_000_000,
+        (b"[" + subtree(31)) * 95_000 + b"]" * 95_000,
+        (b"[" + subtree(ROUNDS + 1)) * 300_000 + b"]" * 300_000,
+    ]
     for raw in shapes:
         started = time.perf_counter()
         assert deeper_than(raw, 32)

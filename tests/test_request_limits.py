@@ -6,6 +6,7 @@ small limits and a scripted receive channel, so that each test sees what was rea
 then the app under test with its default limits. The limits of a request's head (request line,
 headers, header timeout) are the HTTP server's: tests/test_http_server.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,16 +29,31 @@ MEMBER = "/member-api/v3"
 BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 DOCUMENT = {
     "paths": {
-        "/things": {"get": {"operationId": "list_things"},
-                    "post": {"operationId": "add_thing", "requestBody": BODY}},
+        "/things": {
+            "get": {"operationId": "list_things"},
+            "post": {"operationId": "add_thing", "requestBody": BODY},
+        },
         "/things/{id}/touch": {"post": {"operationId": "touch_thing"}},
-        "/batches/{id}": {"post": {"operationId": "add_batch", "requestBody": {
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Many"}}}}}},
+        "/batches/{id}": {
+            "post": {
+                "operationId": "add_batch",
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Many"}}
+                    }
+                },
+            }
+        },
     },
     "components": {"schemas": {"Many": {"type": "array"}}},
 }
-LIMITS = Limits(max_query_string=64, max_query_params=4, max_body_bytes=100,
-                max_batch_body_bytes=1000, body_timeout=0.3)
+LIMITS = Limits(
+    max_query_string=64,
+    max_query_params=4,
+    max_body_bytes=100,
+    max_batch_body_bytes=1000,
+    body_timeout=0.3,
+)
 
 
 async def echo(scope, receive, send):
@@ -48,18 +64,33 @@ async def echo(scope, receive, send):
         size += len(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    body = json.dumps({"headers": sorted(k.decode() for k, _ in scope["headers"]),
-                       "size": size}).encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+    body = json.dumps(
+        {"headers": sorted(k.decode() for k, _ in scope["headers"]), "size": size}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 class Call:
     """One request through RequestLimits(echo): the answer, and what was asked of the client."""
 
-    def __init__(self, method: str, path: str, *, query: bytes = b"", headers=(),
-                 chunks: list[bytes] = (), stall: bool = False, app=echo):
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: bytes = b"",
+        headers=(),
+        chunks: list[bytes] = (),
+        stall: bool = False,
+        app=echo,
+    ):
         self.asked = 0
         self.reached = False
         sent = []
@@ -82,8 +113,13 @@ class Call:
             self.reached = True
             await app(scope, receive, send)
 
-        scope = {"type": "http", "method": method, "path": path, "query_string": query,
-                 "headers": [(k.encode(), v.encode()) for k, v in headers]}
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "query_string": query,
+            "headers": [(k.encode(), v.encode()) for k, v in headers],
+        }
         middleware = RequestLimits(reached, LIMITS, BodyRoutes.of([("", DOCUMENT)], LIMITS))
         started = time.perf_counter()
         asyncio.run(asyncio.wait_for(middleware(scope, receive, send), 10))
@@ -112,8 +148,9 @@ def test_more_query_parameters_than_the_limit_answer_400_unparsed():
     assert call.body["errors"][0]["in"] == "query"
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/things"), ("POST", "/things/7/touch"),
-                                          ("POST", "/no/such/path")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", "/things"), ("POST", "/things/7/touch"), ("POST", "/no/such/path")]
+)
 def test_a_body_where_the_spec_declares_none_is_never_read(method, path):
     for chunked in (False, True):
         call = Call(method, path, headers=framed(10**9, chunked=chunked), chunks=[b"{}"])
@@ -127,8 +164,9 @@ def test_a_content_length_over_the_limit_answers_413_before_reading():
     call = Call("POST", "/things", headers=framed(101), chunks=[b"x" * 101])
     assert (call.status, call.reached, call.asked) == (413, False, 0)
     assert call.body["title"] == "Content Too Large"
-    assert call.body["errors"] == [{"name": "", "in": "body",
-                                    "message": "must be at most 100 bytes"}]
+    assert call.body["errors"] == [
+        {"name": "", "in": "body", "message": "must be at most 100 bytes"}
+    ]
 
 
 def test_a_batch_has_the_batch_limit():
@@ -137,10 +175,18 @@ def test_a_batch_has_the_batch_limit():
 
 
 def test_a_chunked_body_is_counted_as_it_is_read():
-    assert Call("POST", "/things", headers=framed(0, chunked=True),
-                chunks=[b"x" * 50, b"x" * 50]).status == 200
-    call = Call("POST", "/things", headers=framed(0, chunked=True),
-                chunks=[b"x" * 40] * 3 + [b"x" * 40] * 100)
+    assert (
+        Call(
+            "POST", "/things", headers=framed(0, chunked=True), chunks=[b"x" * 50, b"x" * 50]
+        ).status
+        == 200
+    )
+    call = Call(
+        "POST",
+        "/things",
+        headers=framed(0, chunked=True),
+        chunks=[b"x" * 40] * 3 + [b"x" * 40] * 100,
+    )
     assert (call.status, call.asked) == (413, 3)  # answered at the chunk that passed 100 bytes
 
 
@@ -170,8 +216,9 @@ def test_every_limit_is_a_documented_setting():
 
 
 def test_limits_come_from_the_environment_and_a_bad_one_stops_the_start():
-    limits = Settings.from_env({"REGISTRY_MAX_BODY_BYTES": "2048",
-                                "REGISTRY_HEADER_TIMEOUT": "2.5"}).limits
+    limits = Settings.from_env(
+        {"REGISTRY_MAX_BODY_BYTES": "2048", "REGISTRY_HEADER_TIMEOUT": "2.5"}
+    ).limits
     assert (limits.max_body_bytes, limits.header_timeout) == (2048, 2.5)
     assert limits.max_batch_body_bytes == Limits().max_batch_body_bytes
     for bad in ("0", "-1", "ten", "257"):
@@ -180,6 +227,7 @@ def test_limits_come_from_the_environment_and_a_bad_one_stops_the_start():
 
 
 # The app under test, with its default limits.
+
 
 def nested(levels: int) -> bytes:
     """Arrays `levels` deep."""
@@ -190,8 +238,9 @@ def test_a_list_get_with_a_large_body_answers_as_without_it(client, world):
     me = world["inst_user"].headers
     plain = client.get(f"{MEMBER}/objects", headers=me)
     body = b"[" * 1_000_000 + b"]" * 1_000_000  # 2 MB nested a million deep: never parsed
-    with_body = client.request("GET", f"{MEMBER}/objects", content=body,
-                               headers={**me, "Content-Type": "application/json"})
+    with_body = client.request(
+        "GET", f"{MEMBER}/objects", content=body, headers={**me, "Content-Type": "application/json"}
+    )
     assert with_body.status_code == plain.status_code == 200
     assert with_body.json() == plain.json()
 
@@ -200,35 +249,58 @@ def test_json_nested_deeper_than_the_limit_answers_400_before_it_is_parsed(clien
     limit = Limits().max_json_depth
     # The object is one level, its field `limit` more.
     deep = b'{"name": "A Deep University", "identifier": "deep.edu", "x": ' + nested(limit) + b"}"
-    problem = assert_problem(client.post(f"{ADMIN}/institutions/create", content=deep,
-                                         headers={**admin, "Content-Type": "application/json"}),
-                             400)
-    assert problem["errors"] == [{"name": "", "in": "body",
-                                  "message": f"must not nest deeper than {limit} levels"}]
+    problem = assert_problem(
+        client.post(
+            f"{ADMIN}/institutions/create",
+            content=deep,
+            headers={**admin, "Content-Type": "application/json"},
+        ),
+        400,
+    )
+    assert problem["errors"] == [
+        {"name": "", "in": "body", "message": f"must not nest deeper than {limit} levels"}
+    ]
     # One level less: parsed, and refused by the schema for the unknown field instead.
     shallow = deep.replace(nested(limit), nested(limit - 1))
-    problem = assert_problem(client.post(f"{ADMIN}/institutions/create", content=shallow,
-                                         headers={**admin, "Content-Type": "application/json"}),
-                             400)
+    problem = assert_problem(
+        client.post(
+            f"{ADMIN}/institutions/create",
+            content=shallow,
+            headers={**admin, "Content-Type": "application/json"},
+        ),
+        400,
+    )
     assert "x" in error_names(problem)
-    member = assert_problem(client.put(f"{MEMBER}/alerts/mark_as_read",
-                                       content=b'{"id__in": ' + nested(limit + 5) + b"}",
-                                       headers={**world["inst_user"].headers,
-                                                "Content-Type": "application/json"}), 400)
+    member = assert_problem(
+        client.put(
+            f"{MEMBER}/alerts/mark_as_read",
+            content=b'{"id__in": ' + nested(limit + 5) + b"}",
+            headers={**world["inst_user"].headers, "Content-Type": "application/json"},
+        ),
+        400,
+    )
     assert f"deeper than {limit} levels" in member["detail"]
 
 
 def test_the_app_refuses_bodies_over_their_limit_before_reading_them(client, admin, world):
     big = b"{" + b" " * Limits().max_body_bytes + b"}"
-    for method, path, headers in [("POST", f"{ADMIN}/institutions/create", admin),
-                                  ("PUT", f"{MEMBER}/alerts/mark_as_read",
-                                   world["inst_user"].headers)]:
-        problem = assert_problem(client.request(method, path, content=big, headers={
-            **headers, "Content-Type": "application/json"}), 413)
+    for method, path, headers in [
+        ("POST", f"{ADMIN}/institutions/create", admin),
+        ("PUT", f"{MEMBER}/alerts/mark_as_read", world["inst_user"].headers),
+    ]:
+        problem = assert_problem(
+            client.request(
+                method, path, content=big, headers={**headers, "Content-Type": "application/json"}
+            ),
+            413,
+        )
         assert error_names(problem) == {""}
     # A batch is allowed more: the same bytes are read, and refused as no JSON array.
-    batch = client.post(f"{ADMIN}/files/create_batch/1", content=big,
-                        headers={**admin, "Content-Type": "application/json"})
+    batch = client.post(
+        f"{ADMIN}/files/create_batch/1",
+        content=big,
+        headers={**admin, "Content-Type": "application/json"},
+    )
     assert batch.status_code == 400
 
 
@@ -244,8 +316,13 @@ def test_the_app_refuses_long_and_crowded_query_strings(client, world):
     named = assert_problem(client.get(f"{MEMBER}/objects?{crowded}", headers=me), 400)
     assert len(named["errors"]) == limits.max_query_params  # each unknown one, by name
     refused = assert_problem(client.get(f"{MEMBER}/objects?{crowded}&p=1", headers=me), 400)
-    assert refused["errors"] == [{"name": "", "in": "query", "message":
-                                  f"must have at most {limits.max_query_params} parameters"}]
+    assert refused["errors"] == [
+        {
+            "name": "",
+            "in": "query",
+            "message": f"must have at most {limits.max_query_params} parameters",
+        }
+    ]
 
 
 def test_a_large_body_is_checked_in_the_body_thread(client, admin, monkeypatch):
@@ -262,8 +339,10 @@ def test_a_large_body_is_checked_in_the_body_thread(client, admin, monkeypatch):
     large = small * 9_000  # over OFF_LOOP_BYTES, within maxItems
     assert len(json.dumps(large)) > validation.OFF_LOOP_BYTES
     for body in (small, large):
-        assert client.post(f"{ADMIN}/files/create_batch/1", json=body,
-                           headers=headers).status_code == 400
+        assert (
+            client.post(f"{ADMIN}/files/create_batch/1", json=body, headers=headers).status_code
+            == 400
+        )
     assert not threads[0].startswith("registry-body")
     assert threads[1].startswith("registry-body")
 
@@ -276,8 +355,15 @@ def test_a_large_batch_of_too_many_items_is_refused_unparsed(client, admin, monk
     item = b'{"identifier": "' + b"x" * 20 + b'"}'
     body = b"[" + b",".join([item] * (most + 1)) + b"]"
     assert len(body) > validation.OFF_LOOP_BYTES
-    problem = assert_problem(client.post(f"{ADMIN}/files/create_batch/1", content=body, headers={
-        **admin, "Content-Type": "application/json"}), 400)
-    assert problem["errors"] == [{"name": "", "in": "body",
-                                  "message": f"must have at most {most} items (it has {most + 1})"}]
+    problem = assert_problem(
+        client.post(
+            f"{ADMIN}/files/create_batch/1",
+            content=body,
+            headers={**admin, "Content-Type": "application/json"},
+        ),
+        400,
+    )
+    assert problem["errors"] == [
+        {"name": "", "in": "body", "message": f"must have at most {most} items (it has {most + 1})"}
+    ]
     assert not parsed

@@ -1,4 +1,5 @@
 """The spec itself: valid OpenAPI 3.0, and every operation fully documented."""
+
 import re
 
 import pytest
@@ -8,9 +9,7 @@ from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
 
 SPEC = load_spec(MEMBER_SPEC)
 OPERATIONS = [
-    (path, method, op)
-    for path, item in SPEC["paths"].items()
-    for method, op in item.items()
+    (path, method, op) for path, item in SPEC["paths"].items() for method, op in item.items()
 ]
 
 
@@ -25,7 +24,9 @@ def test_operation_ids_are_unique_snake_case():
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), ids
 
 
-@pytest.mark.parametrize("path, method, op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS])
+@pytest.mark.parametrize(
+    "path, method, op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
+)
 def test_every_operation_is_documented(path, method, op):
     assert op.get("summary") and op.get("tags")
     responses = op["responses"]
@@ -47,9 +48,13 @@ def test_security_requires_both_headers():
     assert schemes["apiKey"]["name"] == "X-Pharos-API-Key"
 
 
-WRITES = [(document.name, op["operationId"], op) for document in (MEMBER_SPEC, ADMIN_SPEC)
-          for item in load_spec(document)["paths"].values()
-          for method, op in item.items() if method in ("post", "put", "delete", "patch")]
+WRITES = [
+    (document.name, op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("post", "put", "delete", "patch")
+]
 
 
 @pytest.mark.parametrize("document, operation_id, op", WRITES, ids=[w[1] for w in WRITES])
@@ -64,9 +69,13 @@ def test_every_write_documents_503_with_retry_after(document, operation_id, op):
     assert "application/problem+json" in response["content"], operation_id
 
 
-ALL_OPERATIONS = [(op["operationId"], op) for document in (MEMBER_SPEC, ADMIN_SPEC)
-                  for item in load_spec(document)["paths"].values()
-                  for method, op in item.items() if method in ("get", "post", "put", "delete")]
+ALL_OPERATIONS = [
+    (op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "put", "delete")
+]
 # The limits of every request (registry/web/http_server.py, registry/web/limits.py), by the
 # response component each operation refers to.
 LIMIT_RESPONSES = {"408": "RequestTimeout", "414": "URITooLong", "431": "HeaderFieldsTooLarge"}
@@ -83,15 +92,24 @@ def test_every_operation_documents_the_request_limits(operation_id, op):
     else:  # a body the operation does not take is ignored, never refused
         assert "413" not in responses, operation_id
     for status, name in expected.items():
-        assert responses.get(status, {}).get("$ref") == f"#/components/responses/{name}", \
-            (operation_id, status)
+        assert responses.get(status, {}).get("$ref") == f"#/components/responses/{name}", (
+            operation_id,
+            status,
+        )
         component = SPEC["components"]["responses"][name]
         assert "application/problem+json" in component["content"]
         assert "REGISTRY_" in component["description"], name
 
 
-@pytest.mark.parametrize("operation_id", ["request_object_restore", "request_file_restore",
-                                          "request_object_deletion", "request_file_deletion"])
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "request_object_restore",
+        "request_file_restore",
+        "request_object_deletion",
+        "request_file_deletion",
+    ],
+)
 def test_a_409_of_a_restore_or_deletion_request_names_the_existing_one(operation_id):
     [op] = [op for _, oid, op in WRITES if oid == operation_id]
     name = op["responses"]["409"]["$ref"].rsplit("/", 1)[-1]

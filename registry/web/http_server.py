@@ -24,6 +24,7 @@ A request the parser refuses gets a problem+json 400 instead of uvicorn's text.
 `registry serve` runs this protocol: with `--workers`, gunicorn runs `Worker` (uvicorn-worker's
 UvicornWorker with this protocol); without, uvicorn runs it directly.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,11 @@ def problem_bytes(status: int, detail: str, default_headers=()) -> bytes:
     body = dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     lines = [f"HTTP/1.1 {status} {title}".encode()]
     lines += [name + b": " + value for name, value in default_headers]
-    lines += [b"content-type: application/problem+json",
-              b"content-length: " + str(len(body)).encode(), b"connection: close"]
+    lines += [
+        b"content-type: application/problem+json",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+    ]
     lines += [name + b": " + value for name, value in SECURITY_HEADERS]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
@@ -61,8 +65,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         limits = self.limits
         # The head bytes the parser may be fed: the target, the fields, and their framing
         # (the method and version, ": " and CRLF around each field).
-        self.head_room = (limits.max_request_line + limits.max_header_bytes
-                          + 4 * limits.max_headers + 64)
+        self.head_room = (
+            limits.max_request_line + limits.max_header_bytes + 4 * limits.max_headers + 64
+        )
         self.reading_head = True  # the bytes coming are (part of) a request head
         self.head_bytes = 0
         self.header_count = 0
@@ -84,12 +89,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def head_timed_out(self) -> None:
         self.head_timer = None
-        if self.transport.is_closing() or (self.cycle is not None
-                                           and not self.cycle.response_complete):
+        if self.transport.is_closing() or (
+            self.cycle is not None and not self.cycle.response_complete
+        ):
             return
         if self.reading_head and self.head_bytes:
-            self.refuse(408, f"The request line and headers did not arrive within "
-                             f"{self.limits.header_timeout:g} seconds.")
+            self.refuse(
+                408,
+                f"The request line and headers did not arrive within "
+                f"{self.limits.header_timeout:g} seconds.",
+            )
         else:  # idle, or still sending a body that was answered
             self.transport.close()
 
@@ -100,8 +109,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         client = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         log.info("%s: %d %s", client, status, detail)
         if self.cycle is None or self.cycle.response_complete:
-            self.transport.write(problem_bytes(status, detail,
-                                               self.server_state.default_headers))
+            self.transport.write(problem_bytes(status, detail, self.server_state.default_headers))
         # else: a pipelined request's head, behind an answer still being sent: no room for
         # a second answer on this connection.
         self.transport.close()
@@ -122,8 +130,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         while self.reading_head and data:
             room = self.head_room - self.head_bytes
             if room <= 0:
-                return self.refuse(431, f"The request's header fields are larger than "
-                                        f"{self.limits.max_header_bytes} bytes.")
+                return self.refuse(
+                    431,
+                    f"The request's header fields are larger than "
+                    f"{self.limits.max_header_bytes} bytes.",
+                )
             piece, data = data[:room], data[room:]
             self.head_bytes += len(piece)
             super().data_received(piece)
@@ -136,8 +147,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.refused:
             return
         self.refused = True
-        self.transport.write(problem_bytes(400, "The request is not valid HTTP/1.1.",
-                                           self.server_state.default_headers))
+        self.transport.write(
+            problem_bytes(
+                400, "The request is not valid HTTP/1.1.", self.server_state.default_headers
+            )
+        )
         self.transport.close()
 
     # httptools' parser callbacks
@@ -151,8 +165,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().on_url(url)
         if len(self.url) > self.limits.max_request_line:
-            self.refuse(414, f"The request target (path and query) is longer than "
-                             f"{self.limits.max_request_line} bytes.")
+            self.refuse(
+                414,
+                f"The request target (path and query) is longer than "
+                f"{self.limits.max_request_line} bytes.",
+            )
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.refused:
@@ -160,11 +177,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.header_count += 1
         self.header_bytes += len(name) + len(value)
         if self.header_count > self.limits.max_headers:
-            return self.refuse(431, f"The request has more than {self.limits.max_headers} "
-                                    f"header fields.")
+            return self.refuse(
+                431, f"The request has more than {self.limits.max_headers} header fields."
+            )
         if self.header_bytes > self.limits.max_header_bytes:
-            return self.refuse(431, f"The request's header fields are larger than "
-                                    f"{self.limits.max_header_bytes} bytes.")
+            return self.refuse(
+                431,
+                f"The request's header fields are larger than "
+                f"{self.limits.max_header_bytes} bytes.",
+            )
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -194,8 +215,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and (self.cycle is None
-                                                or self.cycle.response_complete):
+        if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
             self.arm_head_timer()  # for the next request's head (or the rest of this body)
 
 

@@ -18,6 +18,7 @@ The text is reduced with bytes operations, not a Python loop over its characters
 - Items: the arrays and objects inside the top array go, innermost first (as many rounds as the
   text is deep, which the depth check has bounded); the commas left separate its items.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ def deeper_than(raw: bytes, limit: int) -> bool:
     runs = _RUNS.findall(text)  # openers, closers, openers, ...
     depth = 0
     for start in range(0, len(runs), RUNS_AT_ONCE):  # a slice starts with openers
-        part = runs[start:start + RUNS_AT_ONCE]
+        part = runs[start : start + RUNS_AT_ONCE]
         steps = zip_longest(map(len, part[0::2]), map(neg, map(len, part[1::2])), fillvalue=0)
         profile = list(accumulate(chain.from_iterable(steps), initial=depth))
         if max(profile) > limit:

@@ -18,6 +18,7 @@ The request line, the headers and the time a request head may take are checked e
 Registry's HTTP server itself (registry/web/http_server.py): by the time a request reaches
 any ASGI app its head has been read whole.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,13 @@ from registry.web.responses import dumps
 BODY_HEADERS = (b"content-length", b"transfer-encoding", b"content-type")
 SHORT = 100  # characters of an offending value a problem quotes at most
 # The titles of the limits' problems (RFC 9110's phrases; Python's are older for some).
-TITLES = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large",
-          414: "URI Too Long", 431: "Request Header Fields Too Large"}
+TITLES = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    431: "Request Header Fields Too Large",
+}
 
 
 def short(text: str) -> str:
@@ -47,31 +53,45 @@ class LimitExceeded(ProblemException):
     """A limit of the request was passed while its body was being read (413, 408)."""
 
 
-def problem_app(status: int, title: str, detail: str, *, path: str = "",
-                errors: list | None = None, close: bool = False) -> Response:
+def problem_app(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    path: str = "",
+    errors: list | None = None,
+    close: bool = False,
+) -> Response:
     """A problem+json answer given by the middleware itself (the app never saw the request)."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if path:
         body["instance"] = short(path)
     if errors:
         body["errors"] = errors
-    return Response(dumps(body), status_code=status, media_type="application/problem+json",
-                    headers={"Connection": "close"} if close else None)
+    return Response(
+        dumps(body),
+        status_code=status,
+        media_type="application/problem+json",
+        headers={"Connection": "close"} if close else None,
+    )
 
 
 def too_large(limit: int) -> LimitExceeded:
     return LimitExceeded(
-        status=413, title=TITLES[413],
+        status=413,
+        title=TITLES[413],
         detail=f"The request body is larger than this operation accepts ({limit} bytes).",
-        ext={"errors": [{"name": "", "in": "body",
-                         "message": f"must be at most {limit} bytes"}]})
+        ext={"errors": [{"name": "", "in": "body", "message": f"must be at most {limit} bytes"}]},
+    )
 
 
 def too_slow(seconds: float) -> LimitExceeded:
     return LimitExceeded(
-        status=408, title=TITLES[408],
+        status=408,
+        title=TITLES[408],
         detail=f"The request body did not arrive within {seconds:g} seconds.",
-        headers={"Connection": "close"})
+        headers={"Connection": "close"},
+    )
 
 
 @dataclass(frozen=True)
@@ -99,8 +119,11 @@ class BodyRoutes:
                     body = operation.get("requestBody") if isinstance(operation, dict) else None
                     if not body:
                         continue
-                    limit = (limits.max_batch_body_bytes if _is_batch(body, document)
-                             else limits.max_body_bytes)
+                    limit = (
+                        limits.max_batch_body_bytes
+                        if _is_batch(body, document)
+                        else limits.max_body_bytes
+                    )
                     routes.append(BodyRoute(method.upper(), _pattern(prefix + path), limit))
         return cls(routes)
 
@@ -162,18 +185,32 @@ class RequestLimits:
         limits = self.limits
         if len(query) > limits.max_query_string:
             return problem_app(
-                414, TITLES[414],
+                414,
+                TITLES[414],
                 f"The query string is longer than {limits.max_query_string} bytes.",
                 path=scope["path"],
-                errors=[{"name": "", "in": "query",
-                         "message": f"must be at most {limits.max_query_string} bytes"}])
+                errors=[
+                    {
+                        "name": "",
+                        "in": "query",
+                        "message": f"must be at most {limits.max_query_string} bytes",
+                    }
+                ],
+            )
         if query.count(b"&") >= limits.max_query_params:
             return problem_app(
-                400, TITLES[400],
+                400,
+                TITLES[400],
                 f"The query string has more than {limits.max_query_params} parameters.",
                 path=scope["path"],
-                errors=[{"name": "", "in": "query",
-                         "message": f"must have at most {limits.max_query_params} parameters"}])
+                errors=[
+                    {
+                        "name": "",
+                        "in": "query",
+                        "message": f"must have at most {limits.max_query_params} parameters",
+                    }
+                ],
+            )
         return None
 
     async def read_within(self, limit: int, scope, receive, send):
@@ -217,8 +254,14 @@ class RequestLimits:
 
 async def _answer(exc: LimitExceeded, scope, receive, send) -> None:
     errors = (exc.ext or {}).get("errors")
-    response = problem_app(exc.status, exc.title, exc.detail, path=scope["path"], errors=errors,
-                           close=bool(exc.headers))
+    response = problem_app(
+        exc.status,
+        exc.title,
+        exc.detail,
+        path=scope["path"],
+        errors=errors,
+        close=bool(exc.headers),
+    )
     await response(scope, receive, send)
 
 
@@ -238,8 +281,10 @@ def _body_headers(headers) -> tuple[int | None, bool, bool]:
 
 
 def _without_body(scope) -> dict:
-    return {**scope, "headers": [(name, value) for name, value in scope["headers"]
-                                 if name not in BODY_HEADERS]}
+    return {
+        **scope,
+        "headers": [(name, value) for name, value in scope["headers"] if name not in BODY_HEADERS],
+    }
 
 
 def _no_body(receive):

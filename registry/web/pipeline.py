@@ -11,6 +11,7 @@ miss every GET the fast reads answer.
 Each entry is a pure ASGI middleware class, `Middleware(app, **options)`; the options of one
 that takes any (the settings it enforces) are given to `install` by the app factory.
 """
+
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
@@ -54,7 +55,8 @@ def install(app, inner: list = (), options: dict | None = None) -> None:
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                           **options.get(middleware, {}))
+        app.add_middleware(
+            middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options.get(middleware, {})
+        )
     for middleware, options in inner:
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)

@@ -9,6 +9,7 @@
   (registry/web/json_text.py); before any item of an array is validated, the array's
   `maxItems`. A large body is parsed and validated in a thread of its own, off the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 import jsonschema
 import orjson
 from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest
 from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.datastructures import Headers
@@ -36,9 +37,7 @@ from registry.web.body_check import compile_schema
 from registry.web.connexion_seam import JSONBodyValidator
 from registry.web.json_text import deeper_than, top_level_items
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
 # A date-time in a query parameter (a list filter) may also be written as the reference server
 # reads it (PostgreSQL's input syntax), which its clients rely on: openapi-generator's Python
 # client sends `2024-05-01T00:00:00.000000+0000` (an offset without its colon), or no offset at
@@ -130,7 +129,9 @@ def _parameter_validator(schema: dict) -> Draft4Validator:
     entry = _PARAMETER_VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         entry = _PARAMETER_VALIDATORS[id(schema)] = (
-            schema, Draft4Validator(schema, format_checker=parameter_format_checker))
+            schema,
+            Draft4Validator(schema, format_checker=parameter_format_checker),
+        )
     return entry[1]
 
 
@@ -181,8 +182,10 @@ class NamingParameterValidator(ParameterValidator):
             if param.get("required"):
                 return [{"name": name, "in": location, "message": "is required"}]
             return []
-        return [{"name": name, "in": location, "message": message}
-                for message in _parameter_messages(param.get("schema", param), value)]
+        return [
+            {"name": name, "in": location, "message": message}
+            for message in _parameter_messages(param.get("schema", param), value)
+        ]
 
     @functools.cached_property
     def _query_table(self) -> tuple[dict, dict, list, set]:
@@ -191,8 +194,12 @@ class NamingParameterValidator(ParameterValidator):
         (the security scheme names: never unknown)."""
         params = self.parameters.get("query", [])
         names = set(self.security_query_params or ())
-        return ({p["name"]: p for p in params}, {p["name"]: i for i, p in enumerate(params)},
-                [p for p in params if p.get("required")], names)
+        return (
+            {p["name"]: p for p in params},
+            {p["name"]: i for i, p in enumerate(params)},
+            [p for p in params if p.get("required")],
+            names,
+        )
 
     def validate_request(self, request: ConnexionRequest):
         errors = []
@@ -200,8 +207,9 @@ class NamingParameterValidator(ParameterValidator):
         query = request.query_params
         if self.strict_validation:
             for name in sorted(set(query) - by_name.keys() - security_names):
-                errors.append({"name": name, "in": "query",
-                               "message": "is not a parameter of this operation"})
+                errors.append(
+                    {"name": name, "in": "query", "message": "is not a parameter of this operation"}
+                )
         present = [by_name[name] for name in query if name in by_name]
         present += [p for p in required if p["name"] not in query]
         for param in sorted(present, key=lambda p: order[p["name"]]):
@@ -214,7 +222,8 @@ class NamingParameterValidator(ParameterValidator):
         if errors:
             names = ", ".join(dict.fromkeys(e["name"] for e in errors))
             raise ProblemException(
-                status=400, title="Bad Request",
+                status=400,
+                title="Bad Request",
                 detail=f"Invalid request parameter(s): {names}",
                 ext={"errors": errors},
             )
@@ -257,14 +266,20 @@ def _off_loop() -> ThreadPoolExecutor:
     holds its parsed value in memory meanwhile); made on first use, after gunicorn's fork."""
     global _body_thread
     if _body_thread is None or _body_thread[0] != os.getpid():
-        _body_thread = (os.getpid(), ThreadPoolExecutor(max_workers=1,
-                                                        thread_name_prefix="registry-body"))
+        _body_thread = (
+            os.getpid(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-body"),
+        )
     return _body_thread[1]
 
 
 def _bad_body(detail: str, message: str, name: str = "") -> ProblemException:
-    return ProblemException(status=400, title="Bad Request", detail=detail,
-                            ext={"errors": [{"name": name, "in": "body", "message": message}]})
+    return ProblemException(
+        status=400,
+        title="Bad Request",
+        detail=detail,
+        ext={"errors": [{"name": name, "in": "body", "message": message}]},
+    )
 
 
 class NamingJSONBodyValidator(JSONBodyValidator):
@@ -291,8 +306,10 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
             length = sum(len(m.get("body", b"")) for m in messages)
-            scope = {**scope, "headers": [*scope["headers"],
-                                          (b"content-length", str(length).encode())]}
+            scope = {
+                **scope,
+                "headers": [*scope["headers"], (b"content-length", str(length).encode())],
+            }
             receive = _replay(messages, receive)
         return await super().wrap_receive(receive, scope=scope)
 
@@ -317,9 +334,10 @@ class NamingJSONBodyValidator(JSONBodyValidator):
         """The body parsed (and left in the scope), or the 400 naming what is wrong with its
         text: nested too deep, or not JSON."""
         if deeper_than(raw, self.MAX_DEPTH):
-            raise _bad_body(f"The request body nests arrays and objects deeper than "
-                            f"{self.MAX_DEPTH} levels.",
-                            f"must not nest deeper than {self.MAX_DEPTH} levels")
+            raise _bad_body(
+                f"The request body nests arrays and objects deeper than {self.MAX_DEPTH} levels.",
+                f"must not nest deeper than {self.MAX_DEPTH} levels",
+            )
         # A large batch with too many items is refused unparsed: parsing it could take many
         # times its size in memory. (A small one is parsed first: check() counts its items.)
         most = self.schema.get("maxItems") if self.schema.get("type") == "array" else None
@@ -329,10 +347,12 @@ class NamingJSONBodyValidator(JSONBodyValidator):
             body = loads_body(raw, self.encoding)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             detail = str(exc)
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail=f"The request body is not valid JSON: {detail}",
-                                   ext={"errors": [{"name": "", "in": "body",
-                                                    "message": "not valid JSON"}]}) from None
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"The request body is not valid JSON: {detail}",
+                ext={"errors": [{"name": "", "in": "body", "message": "not valid JSON"}]},
+            ) from None
         # JSON writes U+0000 in a string only as the escape \u0000 (a raw control character is
         # invalid JSON, refused by both parsers): a UTF-8 body without that escape holds no
         # U+0000 at all, and the walk of every text in it (a tenth of a batch's time) is skipped.
@@ -344,10 +364,12 @@ class NamingJSONBodyValidator(JSONBodyValidator):
         if getattr(self, "checked", None) is body and body is not None:
             return body  # checked in the body thread already (parse)
         if not self.nullable and body is None:
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail="The request body must not be empty",
-                                   ext={"errors": [{"name": "", "in": "body",
-                                                    "message": "is required"}]})
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail="The request body must not be empty",
+                ext={"errors": [{"name": "", "in": "body", "message": "is required"}]},
+            )
         _within_max_items(self.schema, body)
         accepts = _accepts(self.schema)
         may_hold_nul = getattr(self, "_may_hold_nul", True)
@@ -361,16 +383,20 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 break
         if errors:
             names = ", ".join(dict.fromkeys(e["name"] or "(body)" for e in errors))
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail=f"Invalid request body field(s): {names}",
-                                   ext={"errors": errors})
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"Invalid request body field(s): {names}",
+                ext={"errors": errors},
+            )
         return _without_nul(body) if may_hold_nul else body
 
 
 def body_validator(limits: Limits) -> type[NamingJSONBodyValidator]:
     """The body validator class with the limits of the app's settings."""
-    return type("NamingJSONBodyValidator", (NamingJSONBodyValidator,),
-                {"MAX_DEPTH": limits.max_json_depth})
+    return type(
+        "NamingJSONBodyValidator", (NamingJSONBodyValidator,), {"MAX_DEPTH": limits.max_json_depth}
+    )
 
 
 _MAX_ITEMS: dict[int, tuple] = {}
@@ -414,8 +440,11 @@ def _within_max_items(schema: dict, body) -> None:
 
 def _refuse_if_too_many(count: int, most: int, name: str = "") -> None:
     if count > most:
-        raise _bad_body(f"Invalid request body field(s): {name or '(body)'}",
-                        f"must have at most {most} items (it has {count})", name)
+        raise _bad_body(
+            f"Invalid request body field(s): {name or '(body)'}",
+            f"must have at most {most} items (it has {count})",
+            name,
+        )
 
 
 def _replay(messages: list, receive):
@@ -450,10 +479,13 @@ def _without_nul(body):
     names = list(itertools.islice(_nul_fields(body), NamingJSONBodyValidator.MAX_ERRORS))
     if names:
         raise ProblemException(
-            status=422, title="Unprocessable Content",
+            status=422,
+            title="Unprocessable Content",
             detail=f"Text the registry cannot store (it contains U+0000): {', '.join(names)}",
-            ext={"errors": [{"name": n, "in": "body", "message": "must not contain U+0000"}
-                            for n in names]})
+            ext={
+                "errors": [
+                    {"name": n, "in": "body", "message": "must not contain U+0000"} for n in names
+                ]
+            },
+        )
     return body
-
-
