@@ -1,12 +1,13 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers and request limits (registry/web/limits.py) today; request ids, metrics and
-logging belong here too. `create_app` adds `MIDDLEWARE` in this order (the first is the
-outermost) around both ways a request is served: the fast reads (registry/web/fast_reads.py)
-and Connexion's chain. They sit inside only Starlette's server-error middleware, and outside
-Connexion's exception middleware, so that they see every answer, error answers included (401,
-404 no route, 405, 400). A middleware added at one of Connexion's own positions instead would
-miss every GET the fast reads answer.
+Security headers, request limits (registry/web/limits.py), relative redirects
+(registry/web/redirects.py) and the Content-Type check (registry/web/media_type.py) today; request
+ids, metrics and logging belong here too. `create_app` adds `MIDDLEWARE` in this order (the first
+is the outermost) around both ways a request is served: the fast reads
+(registry/web/fast_reads.py) and Connexion's chain. They sit inside only Starlette's server-error
+middleware, and outside Connexion's exception middleware, so that they see every answer, error
+answers included (401, 404 no route, 405, 400). A middleware added at one of Connexion's own
+positions instead would miss every GET the fast reads answer.
 
 Each entry is a pure ASGI middleware class, `Middleware(app, **options)`; the options of one
 that takes any (the settings it enforces) are given to `install` by the app factory.
@@ -17,6 +18,8 @@ from __future__ import annotations
 from connexion.middleware import MiddlewarePosition
 
 from registry.web.limits import RequestLimits
+from registry.web.media_type import MediaTypeCheck
+from registry.web.redirects import RelativeRedirects
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -44,7 +47,7 @@ class SecurityHeaders:
 
 # Outermost first. The limits come before any work is done on a request; inside the security
 # headers, so that their answers carry those headers too.
-MIDDLEWARE: list = [SecurityHeaders, RequestLimits]
+MIDDLEWARE: list = [SecurityHeaders, RequestLimits, RelativeRedirects, MediaTypeCheck]
 
 
 def install(app, inner: list = (), options: dict | None = None) -> None:
