@@ -19,7 +19,9 @@ from registry.spec import files as spec_files
 from registry.web import connexion_seam, errors, pipeline, security, threads, validation
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
+from registry.web.deadline import Deadline
 from registry.web.fast_reads import FastReads, read_routes
+from registry.web.limits import BodyRoutes, RequestLimits
 from registry.web.probes import add_probes
 from registry.web.redoc import add_redoc
 from registry.web.uri_parser import URIParser
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     validator_map = {
         "parameter": validation.NamingParameterValidator,
         "body": MediaTypeDict(
-            {**VALIDATOR_MAP["body"], "*/*json": validation.NamingJSONBodyValidator}
+            {**VALIDATOR_MAP["body"], "*/*json": validation.body_validator(settings.limits)}
         ),
     }
     app = connexion.AsyncApp(
@@ -108,9 +110,10 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
     add_probes(app)
+    limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
-        settings=settings,
+        options={RequestLimits: limits, Deadline: {"seconds": settings.request_deadline_ms / 1000}},
     )
     return app

@@ -217,16 +217,17 @@ def cmd_spot_tests_run(args, settings):
 
 
 def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
-    """How production runs an ASGI app: gunicorn, uvicorn workers, the app loaded once before
-    the fork (--preload), one access-log line per request on stdout. The benchmark runs its
-    floor app with the same command."""
+    """How production runs an ASGI app: gunicorn, uvicorn workers holding requests to the
+    limits of the settings (registry/web/http_server.py), the app loaded once before the fork
+    (--preload), one access-log line per request on stdout. The benchmark runs its floor app
+    with the same command."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
         app,
         "--worker-class",
-        "uvicorn_worker.UvicornWorker",
+        "registry.web.http_server.Worker",
         "--workers",
         str(workers),
         "--bind",
@@ -243,12 +244,15 @@ def cmd_serve(args, settings):
         os.execvp(argv[0], argv)
     import uvicorn
 
+    from registry.web.http_server import protocol_class
+
     uvicorn.run(
         "registry.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         log_level=settings.log_level,
+        http=protocol_class(settings.limits),
     )
 
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
+MAX_JSON_DEPTH = 256
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -17,6 +18,73 @@ def _flag(value: str | None, default: bool) -> bool:
 def _number(env, name: str, default: int) -> int:
     value = env.get(name)
     return default if value is None or value.strip() == "" else int(value)
+
+
+def _positive(env, name: str, default, kind=int):
+    """A positive number from the environment (a bad value stops the start-up, naming it)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r}: must be greater than 0")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a request may be, each limit checked before the work it guards is done (README,
+    "Request limits"). Sizes are bytes, timeouts seconds."""
+
+    # The request target (path and query string) as sent: longer answers 414.
+    max_request_line: int = 8192
+    # The query string alone: longer answers 414; more parameters than max_query_params, 400.
+    max_query_string: int = 4096
+    max_query_params: int = 100
+    # All header fields together (names and values), and how many: beyond either, 431.
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # The request line and headers must have arrived this long after the connection opened or
+    # the previous answer was sent (else 408, or the idle connection is closed).
+    header_timeout: float = 10.0
+    # A request body must have arrived this long after it was first asked for (else 408).
+    body_timeout: float = 60.0
+    # A body larger than this answers 413: a batch of records (a body that is a JSON array,
+    # files/create_batch), and every other body. A full 10,000-file batch with 4 digests, 7
+    # events and 2 storage records per file is 46.7 MiB (README, "Request limits").
+    max_batch_body_bytes: int = 64 * 2**20
+    max_body_bytes: int = 2**20
+    # JSON nested deeper than this (arrays and objects) answers 400 before it is parsed.
+    max_json_depth: int = 32
+
+    def __post_init__(self):
+        # Deeper, a parser or a recursive walk of the value could run out of stack again.
+        if not 1 <= self.max_json_depth <= MAX_JSON_DEPTH:
+            raise ValueError(
+                f"REGISTRY_MAX_JSON_DEPTH={self.max_json_depth}: must be between 1 "
+                f"and {MAX_JSON_DEPTH}"
+            )
+
+    @classmethod
+    def from_env(cls, env) -> Limits:
+        default = cls()
+        return cls(
+            max_request_line=_positive(env, "REGISTRY_MAX_REQUEST_LINE", default.max_request_line),
+            max_query_string=_positive(env, "REGISTRY_MAX_QUERY_STRING", default.max_query_string),
+            max_query_params=_positive(env, "REGISTRY_MAX_QUERY_PARAMS", default.max_query_params),
+            max_header_bytes=_positive(env, "REGISTRY_MAX_HEADER_BYTES", default.max_header_bytes),
+            max_headers=_positive(env, "REGISTRY_MAX_HEADERS", default.max_headers),
+            header_timeout=_positive(env, "REGISTRY_HEADER_TIMEOUT", default.header_timeout, float),
+            body_timeout=_positive(env, "REGISTRY_BODY_TIMEOUT", default.body_timeout, float),
+            max_batch_body_bytes=_positive(
+                env, "REGISTRY_MAX_BATCH_BODY_BYTES", default.max_batch_body_bytes
+            ),
+            max_body_bytes=_positive(env, "REGISTRY_MAX_BODY_BYTES", default.max_body_bytes),
+            max_json_depth=_positive(env, "REGISTRY_MAX_JSON_DEPTH", default.max_json_depth),
+        )
 
 
 @dataclass(frozen=True)
@@ -50,6 +118,7 @@ class Settings:
     batch_deletion_key: str | None = None
     # GETs answered in one pass (registry/web/fast_reads.py); off only to compare the two paths.
     fast_reads: bool = True
+    limits: Limits = Limits()
 
     @classmethod
     def from_env(cls, env=None) -> Settings:
@@ -71,4 +140,5 @@ class Settings:
             log_level=(env.get("REGISTRY_LOG_LEVEL") or "info").lower(),
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),
+            limits=Limits.from_env(env),
         )

@@ -82,6 +82,38 @@ def test_every_operation_documents_503_with_retry_after(document, method, operat
     assert "application/problem+json" in response["content"], operation_id
 
 
+ALL_OPERATIONS = [
+    (op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "put", "delete")
+]
+# The limits of every request (registry/web/http_server.py, registry/web/limits.py), by the
+# response component each operation refers to.
+LIMIT_RESPONSES = {"408": "RequestTimeout", "414": "URITooLong", "431": "HeaderFieldsTooLarge"}
+
+
+@pytest.mark.parametrize("operation_id, op", ALL_OPERATIONS, ids=[o[0] for o in ALL_OPERATIONS])
+def test_every_operation_documents_the_request_limits(operation_id, op):
+    """Any request may pass a limit of its head (408, 414, 431); one with a body, the limit of
+    its size (413); the answer is problem+json and says which setting governs it."""
+    responses = op["responses"]
+    expected = dict(LIMIT_RESPONSES)
+    if "requestBody" in op:
+        expected["413"] = "ContentTooLarge"
+    else:  # a body the operation does not take is ignored, never refused
+        assert "413" not in responses, operation_id
+    for status, name in expected.items():
+        assert responses.get(status, {}).get("$ref") == f"#/components/responses/{name}", (
+            operation_id,
+            status,
+        )
+        component = SPEC["components"]["responses"][name]
+        assert "application/problem+json" in component["content"]
+        assert "REGISTRY_" in component["description"], name
+
+
 @pytest.mark.parametrize(
     "operation_id",
     [

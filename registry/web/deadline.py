@@ -29,10 +29,6 @@ class Deadline:
         self.app = app
         self.seconds = seconds or None
 
-    @staticmethod
-    def options(settings) -> dict:
-        return {"seconds": settings.request_deadline_ms / 1000}
-
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or self.seconds is None:
             return await self.app(scope, receive, send)

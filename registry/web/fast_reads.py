@@ -15,7 +15,8 @@ key, a parameter the validator refuses, a handler that raises) is answered here 
 same pass, by the app's own error handler for the exception (registry/web/errors.py), as the
 chain's exception middleware would answer it. Only a path it does not route, a request with a
 body or content type, or a handler that returns no response goes, untouched, to the full chain
-(logged at debug level, with the reason).
+(logged at debug level, with the reason). Behind the app's pipeline no GET has a body or content
+type any more: the request limits (registry/web/limits.py) drop them, unread.
 
 `tests/test_fast_reads.py` holds the two paths to the same bytes, request by request.
 """

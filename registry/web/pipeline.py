@@ -1,7 +1,8 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers, relative redirects (registry/web/redirects.py) and the Content-Type check
-(registry/web/media_type.py) today; request ids, limits, metrics and logging belong here too.
+Security headers, request limits (registry/web/limits.py), relative redirects
+(registry/web/redirects.py), the Content-Type check (registry/web/media_type.py) and the request
+deadline (registry/web/deadline.py) today; request ids, metrics and logging belong here too.
 `create_app` adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a
 request is served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit
 inside only Starlette's server-error middleware, and outside Connexion's exception middleware,
@@ -9,9 +10,9 @@ so that they see every answer, error answers included (401, 404 no route, 405, 4
 middleware added at one of Connexion's own positions instead would miss every GET the fast
 reads answer.
 
-Each entry is a pure ASGI middleware class, `Middleware(app)`; one that needs settings has a
-static `options(settings)` giving its keyword arguments (the request deadline,
-registry/web/deadline.py).
+Each entry is a pure ASGI middleware class, `Middleware(app, **options)`; the options of one
+that takes any (the settings it enforces: the request limits, the deadline) are given to
+`install` by the app factory.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from connexion.middleware import MiddlewarePosition
 
 from registry.web.deadline import Deadline
+from registry.web.limits import RequestLimits
 from registry.web.media_type import MediaTypeCheck
 from registry.web.redirects import RelativeRedirects
 
@@ -46,21 +48,22 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# Outermost first.
-MIDDLEWARE: list = [SecurityHeaders, RelativeRedirects, MediaTypeCheck, Deadline]
+# Outermost first. The limits come before any work is done on a request; inside the security
+# headers, so that their answers carry those headers too. The deadline is innermost: it bounds
+# the work of a request that every check before it let through.
+MIDDLEWARE: list = [SecurityHeaders, RequestLimits, RelativeRedirects, MediaTypeCheck, Deadline]
 
 
-def install(app, inner: list = (), settings=None) -> None:
-    """Add MIDDLEWARE to the Connexion app, outermost first, then `inner` (ASGI middleware
-    class and its keyword arguments: the fast reads) inside them."""
+def install(app, inner: list = (), options: dict | None = None) -> None:
+    """Add MIDDLEWARE to the Connexion app, outermost first, each with its `options` (a dict
+    by class), then `inner` (ASGI middleware class and its keyword arguments: the fast reads)
+    inside them."""
+    options = options or {}
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        options = (
-            middleware.options(settings)
-            if settings is not None and hasattr(middleware, "options")
-            else {}
+        app.add_middleware(
+            middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options.get(middleware, {})
         )
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
-    for middleware, options in inner:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
+    for middleware, arguments in inner:
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **arguments)

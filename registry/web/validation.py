@@ -4,17 +4,23 @@
   (date-time, uuid, email) checked as the reference server reads them in filters.
 - Bodies: parsed once (left in the scope for handlers, PARSED_BODY), validated against the
   schema, every error named by its field; a schema-valid body whose text holds U+0000 answers
-  422 naming each such field.
+  422 naming each such field. Before the parser sees a body, its nesting depth is checked, and
+  the number of items of a batch (a body that is an array) against its `maxItems`
+  (registry/web/json_text.py); before any item of an array is validated, the array's
+  `maxItems`. A large body is parsed and validated in a thread of its own, off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import itertools
 import json
+import os
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
 import orjson
@@ -27,8 +33,10 @@ from starlette.datastructures import Headers
 
 from models.errors import clipped, quoted
 from models.lru import LRU
+from registry.settings import Limits
 from registry.web.body_check import compile_schema
 from registry.web.connexion_seam import JSONBodyValidator
+from registry.web.json_text import deeper_than, top_level_items
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
 # A date-time in a query parameter (a list filter) may also be written as the reference server
@@ -281,13 +289,42 @@ def _accepts(schema: dict):
     return entry[1]
 
 
+# Bodies this large are parsed and validated in the body thread (a 10,000-file batch took
+# seconds of CPU; on the event loop, every other request of the worker waited for it).
+OFF_LOOP_BYTES = 256 * 1024
+_body_thread: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its thread)
+
+
+def _off_loop() -> ThreadPoolExecutor:
+    """The process's body thread: one, so that large bodies are checked one at a time (each
+    holds its parsed value in memory meanwhile); made on first use, after gunicorn's fork."""
+    global _body_thread
+    if _body_thread is None or _body_thread[0] != os.getpid():
+        _body_thread = (
+            os.getpid(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-body"),
+        )
+    return _body_thread[1]
+
+
+def _bad_body(detail: str, message: str, name: str = "") -> ProblemException:
+    return ProblemException(
+        status=400,
+        title="Bad Request",
+        detail=detail,
+        ext={"errors": [{"name": name, "in": "body", "message": message}]},
+    )
+
+
 class NamingJSONBodyValidator(JSONBodyValidator):
     """Connexion's JSON body validator, reporting every offending field at once, by name.
 
     A valid body is recognised by jsonschema-rs first (registry.web.body_check), many
-    times faster than jsonschema; only a body it refuses is walked by jsonschema for errors."""
+    times faster than jsonschema; only a body it refuses is walked by jsonschema for errors.
+    `body_validator(limits)` makes the class the app uses, with the limits of its settings."""
 
     MAX_ERRORS = MAX_ERRORS
+    MAX_DEPTH = Limits().max_json_depth
 
     async def wrap_receive(self, receive, *, scope):
         """Connexion takes a request without a Content-Length for one without a body (400
@@ -313,6 +350,33 @@ class NamingJSONBodyValidator(JSONBodyValidator):
     async def parse(self, raw: bytes, scope: dict):
         if not raw:
             return None
+        if len(raw) < OFF_LOOP_BYTES:
+            return self.load(raw, scope)
+        # Parsed and validated in the body thread; check() then has nothing left to do.
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(_off_loop(), self.load_and_check, raw, scope)
+        self.checked = body
+        return body
+
+    def load_and_check(self, raw: bytes, scope: dict):
+        body = self.load(raw, scope)
+        if not (body is None and self.nullable):
+            self.check(body)
+        return body
+
+    def load(self, raw: bytes, scope: dict):
+        """The body parsed (and left in the scope), or the 400 naming what is wrong with its
+        text: nested too deep, or not JSON."""
+        if deeper_than(raw, self.MAX_DEPTH):
+            raise _bad_body(
+                f"The request body nests arrays and objects deeper than {self.MAX_DEPTH} levels.",
+                f"must not nest deeper than {self.MAX_DEPTH} levels",
+            )
+        # A large batch with too many items is refused unparsed: parsing it could take many
+        # times its size in memory. (A small one is parsed first: check() counts its items.)
+        most = self.schema.get("maxItems") if self.schema.get("type") == "array" else None
+        if isinstance(most, int) and len(raw) >= OFF_LOOP_BYTES:
+            _refuse_if_too_many(top_level_items(raw), most)
         try:
             body = loads_body(raw, self.encoding)
         except LookupError:  # `charset=rot13`, `charset=`: no text encoding Python knows
@@ -347,6 +411,8 @@ class NamingJSONBodyValidator(JSONBodyValidator):
         return body
 
     def check(self, body):
+        if getattr(self, "checked", None) is body and body is not None:
+            return body  # checked in the body thread already (parse)
         if not self.nullable and body is None:
             raise ProblemException(
                 status=400,
@@ -354,6 +420,7 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 detail="The request body must not be empty",
                 ext={"errors": [{"name": "", "in": "body", "message": "is required"}]},
             )
+        _within_max_items(self.schema, body)
         accepts = _accepts(self.schema)
         may_hold_nul = getattr(self, "_may_hold_nul", True)
         if accepts is not None and accepts(body):
@@ -372,6 +439,61 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 ext={"errors": errors},
             )
         return _without_nul(body) if may_hold_nul else body
+
+
+def body_validator(limits: Limits) -> type[NamingJSONBodyValidator]:
+    """The body validator class with the limits of the app's settings."""
+    return type(
+        "NamingJSONBodyValidator", (NamingJSONBodyValidator,), {"MAX_DEPTH": limits.max_json_depth}
+    )
+
+
+_MAX_ITEMS: dict[int, tuple] = {}
+
+
+def _arrays_with_max_items(schema: dict) -> list[tuple[tuple, int]]:
+    """(path of property names, maxItems) of each array of `schema` with a maxItems that is
+    reached through properties alone (not inside another array's items), the body itself
+    first; made once per schema."""
+    entry = _MAX_ITEMS.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    found = []
+
+    def walk(node, path, seen):
+        if not isinstance(node, dict) or id(node) in seen:
+            return
+        seen = seen | {id(node)}
+        if isinstance(node.get("maxItems"), int):
+            found.append((path, node["maxItems"]))
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, (*path, name), seen)
+        for sub in node.get("allOf") or ():
+            walk(sub, path, seen)
+
+    walk(schema, (), frozenset())
+    _MAX_ITEMS[id(schema)] = (schema, found)
+    return found
+
+
+def _within_max_items(schema: dict, body) -> None:
+    """Refuse a body with an array longer than its schema's maxItems before any of its items is
+    validated: an invalid 50 MB batch was walked item by item, for tens of seconds."""
+    for path, most in _arrays_with_max_items(schema):
+        value = body
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else None
+        if isinstance(value, list):
+            _refuse_if_too_many(len(value), most, ".".join(path))
+
+
+def _refuse_if_too_many(count: int, most: int, name: str = "") -> None:
+    if count > most:
+        raise _bad_body(
+            f"Invalid request body field(s): {name or '(body)'}",
+            f"must have at most {most} items (it has {count})",
+            name,
+        )
 
 
 def _replay(messages: list, receive):
