@@ -21,6 +21,7 @@ from registry.redoc import add_redoc
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.uri_parser import URIParser
+from registry.web.rate_limit import Limiter, RateLimit
 
 
 def _publish(app, prefix: str, document: dict) -> None:
@@ -86,5 +87,6 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
     pipeline.install(app, inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})]
-                     if reads else [])
+                     if reads else [],
+                     middleware_options={RateLimit: {"limiter": Limiter.from_settings(settings)}})
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -96,7 +97,9 @@ def _seed_fixtures_in_process(args, settings):
             return None
         raise SystemExit("registry seed --from-fixtures: the database is not empty")
     database.close()
-    app = create_app(settings)  # binds models.db.database to settings.database_url again
+    # Binds models.db.database to settings.database_url again. The load is this process's own
+    # requests, not a client's: no rate limit.
+    app = create_app(dataclasses.replace(settings, rate_limit=False))
     return load_fixtures(args.from_fixtures, app=app)
 
 

@@ -32,7 +32,8 @@ def chain_client(app, database_url):
 
     bound = database.obj
     chain_app = create_app(Settings(database_url=database_url, validate_responses=True,
-                                    batch_deletion_key=BATCH_DELETION_KEY, fast_reads=False))
+                                    batch_deletion_key=BATCH_DELETION_KEY, fast_reads=False,
+                                    rate_limit=False))  # as the session's app
     database.initialize(bound)  # both apps share the session's database handle
     return chain_app.test_client()
 
