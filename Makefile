@@ -39,14 +39,14 @@ npm-install: node_modules/.installed
 
 ## Lint both specs (README, "Spec lint"): openapi-spec-validator, then Spectral with .spectral.yaml
 ## over the self-contained documents the server publishes (written to LINT_DIR), each finding
-## named at its file and line in spec/ (registry/spec_lint.py). Any error or warning fails.
+## named at its file and line in spec/ (registry/spec/lint.py). Any error or warning fails.
 LINT_DIR ?= var/lint
 SPEC_SOURCES := spec/member_api_v3.yaml spec/admin_api_v3.yaml
 lint: install npm-install
 	@rm -rf $(LINT_DIR)
-	$(BIN)/python -m registry.spec_files $(LINT_DIR)
+	$(BIN)/python -m registry.spec.files $(LINT_DIR)
 	$(BIN)/openapi-spec-validator $(LINT_DIR)/*.json $(LINT_DIR)/*.yaml $(SPEC_SOURCES)
-	$(BIN)/python -m registry.spec_lint $(LINT_DIR)
+	$(BIN)/python -m registry.spec.lint $(LINT_DIR)
 
 ## The lint's verdict is the same on every run of one tree: LINT_RUNS runs of `make lint`, their
 ## exit codes and outputs compared (README, "Spec lint"; not in CI).

@@ -80,13 +80,13 @@ def backend(database_url) -> str:
 
 @pytest.fixture(scope="session")
 def app(database_url):
-    from models.db import connection, database
-    from models.migrations import migrate
+    from models.storage.db import connection, database
+    from models.storage.migrations import migrate
     from registry.app import create_app
-    from registry.demo import seed_demo
+    from registry.seed.demo import seed_demo
     from registry.settings import Settings
 
-    # The app's database threads keep a pooled connection each (registry/threads.py), and the
+    # The app's database threads keep a pooled connection each (registry/web/threads.py), and the
     # concurrency tests use all of them at once; the tests' own threads and helpers take theirs
     # from the same pool: room for both. Rate limiting is off: the whole suite calls with a few
     # keys (tests/test_rate_limit.py tests it on apps and servers of its own).
@@ -127,11 +127,11 @@ class World:
 
 @pytest.fixture(scope="session")
 def world(app) -> World:
-    from models.base import utcnow
-    from models.db import connection, database
+    from models.storage.base import utcnow
+    from models.storage.db import connection, database
     from models.institution import Institution
     from models.user import User, issue_key, revoke_keys
-    from registry.demo import USERS
+    from registry.seed.demo import USERS
 
     result = World()
     with connection(), database.atomic():

@@ -7,7 +7,8 @@
 Each run sends one batch of --files files, each with one checksum, one PREMIS event and one
 storage record, into a new object, and times the request from send to answer (JSON encoding of
 the body is done beforehand), in wall-clock time and in CPU time of this process; on a busy
-machine the CPU time is the steadier measure of the Python side. The in-process mode drives the ASGI app with httpx; the database
+machine the CPU time is the steadier measure of the Python side.
+The in-process mode drives the ASGI app with httpx; the database
 named is reset (PostgreSQL: schema public dropped; SQLite: file removed), migrated and seeded
 with the demo. --url measures a running server instead (its own database; the key must be a
 sysadmin's). Prints each run and the median.
@@ -90,11 +91,11 @@ def reset(url: str) -> None:
 
 
 async def in_process(args) -> list[float]:
-    from models.db import connection, database
-    from models.migrations import migrate
+    from models.storage.db import connection, database
+    from models.storage.migrations import migrate
     from models.user import User, issue_key
     from registry.app import create_app
-    from registry.demo import seed_demo
+    from registry.seed.demo import seed_demo
     from registry.settings import Settings
 
     reset(args.database_url)

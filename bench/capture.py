@@ -3,7 +3,7 @@
     python -m bench.capture DATABASE_URL PLAN.json [--objects N --files-per-object M ...]
 
 Registry answers each scenario once, in this process, while every statement it sends to the
-database is recorded with its parameters. The statements come out of models/query.py's cache of
+database is recorded with its parameters. Statements come out of models/storage/query.py's cache of
 compiled SQL, so the floor runs exactly what Registry runs without retyping any of it, and
 without importing Registry's request path: it reads only the plan this writes. The plan also
 says which result columns the floor must convert on SQLite (timestamps and booleans, as the
@@ -45,18 +45,18 @@ class Recorder:
 
 def _column_kinds() -> dict[str, list[str]]:
     """Compiled page/row SQL -> the kind of each output column, from every Listing's cache."""
-    from models.query import Listing
+    from models.storage.query import Listing
 
     kinds = {}
     for listing in (o for o in gc.get_objects() if isinstance(o, Listing)):
-        for key, value in listing._cache.items():
+        for value in listing._cache.values():
             if isinstance(value, tuple) and len(value) == 2:
                 kinds[value[0].sql] = [c.kind for c in listing.columns]
     return kinds
 
 
 def capture(url: str, ds: DataSet) -> dict:
-    from models.db import database, is_postgres
+    from models.storage.db import database, is_postgres
     from registry.app import create_app
     from registry.settings import Settings
 

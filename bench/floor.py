@@ -23,7 +23,7 @@ import orjson
 
 OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 POOL_SIZE = int(os.environ.get("REGISTRY_DB_POOL_SIZE") or 8)  # Registry's default pool size
-MAX_PER_PAGE = 1000  # models.query.MAX_PER_PAGE: a larger per_page is served as this many
+MAX_PER_PAGE = 1000  # models.storage.query.MAX_PER_PAGE: a larger per_page is served as this many
 HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
            (b"x-content-type-options", b"nosniff")]
 
@@ -63,7 +63,7 @@ class Floor:
             yield conn
 
     def _connect_sqlite(self):
-        from models.db import SQLITE_PRAGMAS  # the same settings as Registry's connection
+        from models.storage.db import SQLITE_PRAGMAS  # the same settings as Registry's connection
 
         self.conn = sqlite3.connect(self.url[len("sqlite:///"):], check_same_thread=False,
                                     isolation_level=None)
@@ -82,7 +82,7 @@ class Floor:
         names, fetched = await self.fetch(conn, statement["sql"], statement["params"])
         out = []
         for row in fetched:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=True))
             for i in statement["datetime"]:
                 record[names[i]] = _sqlite_datetime(record[names[i]])
             for i in statement["bool"]:

@@ -1,4 +1,5 @@
-"""A deterministic data set at scale, loaded through Registry's own bulk path (models.bulk_insert).
+"""A deterministic data set at scale, loaded through Registry's own bulk path
+(models.storage.bulk_insert).
 
     python -m bench.generate --objects 100000 --files-per-object 3 [--database-url URL]
 
@@ -24,9 +25,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from models import bulk_insert
+from models.storage import bulk_insert
 from models.checksum import Checksum
-from models.db import database, init_database, is_postgres
+from models.storage.db import database, init_database, is_postgres
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.generic_file import GenericFile
 from models.institution import Institution
@@ -104,7 +105,7 @@ def _reset() -> None:
 
 def generate(ds: DataSet, *, progress=print) -> float:
     """Load `ds` into the bound database (emptied first); return the seconds it took."""
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
 
     started = time.perf_counter()
     _reset()
@@ -213,7 +214,7 @@ def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> No
     bulk_insert.insert(E, EVENT_FIELDS, events)
     bulk_insert.insert(S, STORAGE_FIELDS, storage_records)
     items = []
-    for n, obj in zip(numbers, objects):
+    for n, obj in zip(numbers, objects, strict=True):
         action, stage, status = ITEM_STATES[n % len(ITEM_STATES)]
         inst_n = (n - 1) % ds.institutions + 1
         items.append((obj[7], obj[8], object_ids[obj[2]], f"bag-{n:08d}.tar", obj[10],
@@ -248,7 +249,7 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
     database.connect(reuse_if_open=True)
     try:
         if is_generated(ds):
-            from models.migrations import migrate
+            from models.storage.migrations import migrate
 
             applied = migrate()  # a data set generated before a new migration gets it too
             if applied:

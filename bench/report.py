@@ -160,7 +160,9 @@ def profile_section(report: dict) -> list[str]:
         lines += [f"{top['samples']} samples. Own time (running) and total time (on the "
                   "stack), as `py-spy top` shows them:", "",
                   "| own % | function | | total % | function |", "|---:|---|---|---:|---|"]
-        for (own_name, own), (tot_name, tot) in zip(top["own"], top["total"]):
+        # Not strict: each column is cut at the profile's limit, but a tiny profile can have
+        # fewer functions in one; the table then stops at the shorter column.
+        for (own_name, own), (tot_name, tot) in zip(top["own"], top["total"], strict=False):
             lines.append(f"| {own:.1f} | `{own_name}` | | {tot:.1f} | `{tot_name}` |")
     return (["## Profiles"] + lines) if lines else []
 

@@ -34,7 +34,7 @@ def _sysadmin(ds: DataSet) -> dict:
 def _execute(url: str, statements: list[str], refresh_object: int | None = None,
              params: tuple = ()) -> None:
     """Run `statements` (each with `params` for its `{p}` placeholders) in one transaction."""
-    from models.db import connection, database, init_database
+    from models.storage.db import connection, database, init_database
     from models.stats import refresh_object_stats
 
     init_database(url, pool_size=1)

@@ -92,10 +92,12 @@ def test_redoc_lists_every_operation(page, server, artifacts, api):
     # The sidebar: one entry per operation, labelled with its summary.
     menu = dict(page.eval_on_selector_all(
         "li[data-item-id*='operation/']",
-        "items => items.map(i => [i.getAttribute('data-item-id'), i.getAttribute('aria-label')])"))
+        "items => items.map(i => [i.getAttribute('data-item-id'), "
+        "i.getAttribute('aria-label')])"))
     # The content: one section per operation, headed by its summary.
     content = dict(page.eval_on_selector_all(sections, """sections => sections.map(s => [
-        s.getAttribute('data-section-id'), (s.querySelector('h2') || {innerText: ''}).innerText])"""))
+        s.getAttribute('data-section-id'),
+        (s.querySelector('h2') || {innerText: ''}).innerText])"""))
     screenshot(page, artifacts, f"redoc-{api}")
     summaries = {op_id: summary for op_id, (_, _, summary) in expected.items()}
 

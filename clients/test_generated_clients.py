@@ -98,7 +98,7 @@ def assert_declared(model: pydantic.BaseModel, raw: dict, where: str = "$") -> N
         if isinstance(value, pydantic.BaseModel) and isinstance(sub, dict):
             assert_declared(value, sub, f"{where}.{key}")
         elif isinstance(value, list) and isinstance(sub, list):
-            for i, (item, raw_item) in enumerate(zip(value, sub)):
+            for i, (item, raw_item) in enumerate(zip(value, sub, strict=True)):
                 if isinstance(item, pydantic.BaseModel):
                     assert_declared(item, raw_item, f"{where}.{key}[{i}]")
 

@@ -67,7 +67,7 @@ def make_stand_ins(world) -> StandIns:
     One user per operation, so that one operation's success does not turn another's examples
     into conflicts (revoking all keys would revoke the key revoke_api_key's example names). The
     user of revoke_api_key holds a key with the spec example's prefix."""
-    from models.db import connection, database
+    from models.storage.db import connection, database
     from models.generic_file import GenericFile
     from models.institution import Institution
     from models.institution_writes import buckets
@@ -122,7 +122,7 @@ def make_stand_ins(world) -> StandIns:
 def _deletion_under_way(institution, obj, generic_file) -> None:
     """What the deletion services find when they delete `generic_file` (or, if None, `obj`):
     an approved request and its Started Delete work item, and the object's ingestion event."""
-    from models.base import utcnow
+    from models.storage.base import utcnow
     from models.deletion_request import (
         DeletionRequest, DeletionRequestFile, DeletionRequestObject)
     from models.premis_event import PremisEvent
@@ -205,7 +205,7 @@ def _with_batch_secret(case) -> None:
 
 def guard_personas(schema, world, stand_ins: StandIns) -> None:
     """Swap the personas' ids for the stand-ins' in the guarded operations of `schema`'s app."""
-    from models.db import connection
+    from models.storage.db import connection
     from models.intellectual_object import IntellectualObject
 
     from models.generic_file import GenericFile

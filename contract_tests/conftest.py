@@ -91,7 +91,8 @@ ADMIN_MODULES = ("contract_tests/test_admin_api.py", "contract_tests/test_admin_
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     """Run the admin contract tests (ADMIN_MODULES) last on each backend, after pytest has
-    grouped the tests by backend: their writes (deleted files, queued restores, updated records) would otherwise
+    grouped the tests by backend:
+    their writes (deleted files, queued restores, updated records) would otherwise
     turn the member suites' 2xx on the spec's example records into 409s. Only the admin tests
     move, to just after the last test of their backend; every other test keeps its place."""
     def backend_of(item):

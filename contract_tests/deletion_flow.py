@@ -1,6 +1,6 @@
 """The member API's deletion flow in the contract suite: who runs it, and how it is undone.
 
-Only institutional admins take part in the flow (registry.authz), and the suite's member
+Only institutional admins take part in the flow (registry.web.authz), and the suite's member
 personas are a sysadmin and an institutional user: both rightly answer 403. So the flow's four
 operations get a run of their own as admin@example.edu (`PERSONA`), whose 2xx on the spec's
 examples (demo requests 8 and 9, example.edu objects and files no other example names) the
@@ -27,7 +27,7 @@ def _last_id(model) -> int:
 @contextmanager
 def undone():
     from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-    from models.db import connection, database
+    from models.storage.db import connection, database
     from models.deletion_request import (
         DeletionRequest, DeletionRequestFile, DeletionRequestObject)
     from models.work_item import WorkItem

@@ -216,7 +216,7 @@ def _marks() -> dict:
     """The newest id of each table the machine writes to."""
     from peewee import fn
 
-    from models.db import connection
+    from models.storage.db import connection
 
     with connection():
         return {model: model.select(fn.MAX(model.id)).scalar() or 0 for model in _tables()}
@@ -225,7 +225,7 @@ def _marks() -> dict:
 def _delete_after(marks: dict) -> None:
     """Remove every row the machine added since `marks`, newest tables first."""
     from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-    from models.db import connection, database
+    from models.storage.db import connection, database
     from models.generic_file import GenericFile as F
     from models.stats import refresh_object_stats
 

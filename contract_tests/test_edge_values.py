@@ -23,7 +23,7 @@ import pytest
 
 from contract_tests import deletion_flow
 from contract_tests.harness import CHECKS, PERSONAS, load_schema
-from registry.authz import PERMISSIONS
+from registry.web.authz import PERMISSIONS
 
 NUL = "a\x00b"
 DATE_TIMES = [

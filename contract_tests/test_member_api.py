@@ -12,15 +12,15 @@ import schemathesis
 
 from contract_tests import deletion_flow
 from contract_tests.harness import PERSONAS
-from registry.authz import PERMISSIONS
+from registry.web.authz import PERMISSIONS
 
 as_sysadmin = schemathesis.pytest.from_fixture("sysadmin_schema")
 as_member = schemathesis.pytest.from_fixture("member_schema")
 as_deletion_admin = schemathesis.pytest.from_fixture("deletion_admin_schema")
 
 
-# Not declared in the spec, but promised for every response by registry.pipeline.SecurityHeaders,
-# error responses included.
+# Not declared in the spec, but promised for every response by
+# registry.web.pipeline.SecurityHeaders, error responses included.
 SECURITY_HEADERS = {"cache-control": ["no-store"], "x-content-type-options": ["nosniff"]}
 
 

@@ -117,7 +117,7 @@ def _link_name(transition) -> str:
 
 
 def _last_work_item_id() -> int:
-    from models.db import connection
+    from models.storage.db import connection
     from models.work_item import WorkItem
 
     with connection():
@@ -126,7 +126,7 @@ def _last_work_item_id() -> int:
 
 
 def _delete_restores_after(mark: int) -> int:
-    from models.db import connection
+    from models.storage.db import connection
     from models.work_item import WorkItem
 
     with connection():
@@ -161,8 +161,8 @@ def newest_object(app, world):
     after every other object and file of that institution; removed afterwards."""
     from peewee import fn
 
-    from models.base import utcnow
-    from models.db import connection, database
+    from models.storage.base import utcnow
+    from models.storage.db import connection, database
     from models.generic_file import GenericFile
     from models.intellectual_object import IntellectualObject
     from models.stats import refresh_object_stats

@@ -1,10 +1,10 @@
 """The daily failed-fixity run (admin API)."""
 
-from models.fixity_alerts import generate_failed_fixity_alerts as run
-from registry.responses import json_response
-from registry.threads import run_write
+from models import fixity_alerts
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 
 async def generate_failed_fixity_alerts(caller):
-    body, status = await run_write(run)
-    return json_response(body, status)
+    run = await run_write(fixity_alerts.generate_failed_fixity_alerts, caller)
+    return json_response(run, 201 if run["count"] else 200)  # 201: alerts were made

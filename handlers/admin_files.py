@@ -1,22 +1,24 @@
 """Admin writes of generic files: create (one or a batch), update, delete."""
 
 from models import file_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-FILE_PATH = "/admin-api/v3/files/show/{}"
+SHOW_FILE = Location(ADMIN_SPEC, "show_file")
 
 
 async def create_file(caller, institution_id: int, body: dict):
     record = await run_write(file_writes.create_file, caller, institution_id, body)
-    return json_response(record, 201, headers={"Location": FILE_PATH.format(record["id"])})
+    return created(record, SHOW_FILE)
 
 
 async def create_file_batch(caller, institution_id: int, parsed_body):
-    # Up to 10,000 files: parsed once, by the body validator (registry/binding.py).
-    created = await run_write(file_writes.create_files, caller, institution_id, parsed_body)
-    return json_response({"count": len(created), "next": "", "previous": "",
-                          "results": created}, 201)
+    # Up to 10,000 files: parsed once, by the body validator (registry/web/binding.py).
+    records = await run_write(file_writes.create_files, caller, institution_id, parsed_body)
+    return json_response({"count": len(records), "next": "", "previous": "",
+                          "results": records}, 201)
 
 
 async def update_file(caller, id: int, body: dict):

@@ -1,28 +1,22 @@
 """Institutions (admin API): create, update and deactivate; each answers the institution."""
 
 from models import institution_writes as writes
-from models.institution import INSTITUTIONS
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-SHOW_PATH = "/admin-api/v3/institutions/show/{}"
-
-
-def _write_then_read(caller, write, *args) -> dict:
-    """Run the write (its own transaction), then read the view as the caller sees it."""
-    return INSTITUTIONS.get(caller, write(*args))
+SHOW_INSTITUTION = Location(ADMIN_SPEC, "show_institution")
 
 
 async def create_institution(caller, body: dict):
-    view = await run_write(_write_then_read, caller, writes.create_institution, body)
-    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+    view = await run_write(writes.create_institution, caller, body)
+    return created(view, SHOW_INSTITUTION)
 
 
 async def update_institution(caller, id: int, body: dict):
-    return json_response(await run_write(
-        _write_then_read, caller, writes.update_institution, id, body))
+    return json_response(await run_write(writes.update_institution, caller, id, body))
 
 
 async def deactivate_institution(caller, id: int):
-    return json_response(await run_write(
-        _write_then_read, caller, writes.deactivate_institution, id))
+    return json_response(await run_write(writes.deactivate_institution, caller, id))

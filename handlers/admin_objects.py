@@ -4,24 +4,19 @@ batch deletion request."""
 from models import object_writes
 from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-OBJECT_PATH = "/admin-api/v3/objects/show/{}"
-ITEM_PATH = "/admin-api/v3/items/show/{}"
-DELETION_PATH = "/admin-api/v3/deletions/show/{}"
-
-# The shared secret of init_batch_delete, from the settings the app was created with.
-_batch_deletion = {"key": None}
-
-
-def configure(batch_deletion_key: str | None) -> None:
-    _batch_deletion["key"] = batch_deletion_key
+SHOW_OBJECT = Location(ADMIN_SPEC, "show_object")
+SHOW_ITEM = Location(ADMIN_SPEC, "show_item")
+SHOW_DELETION = Location(ADMIN_SPEC, "show_deletion")
 
 
 async def create_object(caller, institution_id: int, body: dict):
     obj = await run_write(object_writes.create_object, caller, institution_id, body)
-    return json_response(obj, 201, headers={"Location": OBJECT_PATH.format(obj["id"])})
+    return created(obj, SHOW_OBJECT)
 
 
 async def update_object(caller, id: int, body: dict):
@@ -35,9 +30,10 @@ async def delete_object(caller, id: int):
 async def init_object_restore(caller, id: int):
     # The member API's restore request, made by a sysadmin: one rule set for both APIs.
     item = await run_write(restore_object, caller, str(id))
-    return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+    return created(item, SHOW_ITEM)
 
 
-async def init_batch_delete(caller, body: dict):
-    request = await run_write(file_batch_deletion, caller, body, _batch_deletion["key"])
-    return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})
+async def init_batch_delete(caller, body: dict, settings):
+    # The shared secret comes from the settings the app was created with.
+    request = await run_write(file_batch_deletion, caller, body, settings.batch_deletion_key)
+    return created(request, SHOW_DELETION)

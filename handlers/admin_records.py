@@ -1,27 +1,25 @@
 """Admin writes of checksums, PREMIS events and storage records."""
 
 from models import record_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-BASE = "/admin-api/v3"
-
-
-def _created(record: dict, path: str):
-    return json_response(record, 201, headers={"Location": f"{BASE}/{path}/{record['id']}"})
+SHOW_CHECKSUM = Location(ADMIN_SPEC, "show_checksum")
+SHOW_EVENT = Location(ADMIN_SPEC, "show_event")
+SHOW_STORAGE_RECORD = Location(ADMIN_SPEC, "show_storage_record")
 
 
 async def create_checksum(caller, institution_id: int, body: dict):
     record = await run_write(record_writes.create_checksum, caller, institution_id, body)
-    return _created(record, "checksums/show")
+    return created(record, SHOW_CHECKSUM)
 
 
 async def create_event(caller, body: dict):
-    return _created(await run_write(record_writes.create_event, caller, body),
-                    "events/show")
+    return created(await run_write(record_writes.create_event, caller, body), SHOW_EVENT)
 
 
 async def create_storage_record(caller, institution_id: int, body: dict):
     record = await run_write(record_writes.create_storage_record, caller,
                                      institution_id, body)
-    return _created(record, "storage_records/show")
+    return created(record, SHOW_STORAGE_RECORD)

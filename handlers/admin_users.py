@@ -3,15 +3,12 @@
 from handlers.common import list_response, show_response
 from models import user_writes as writes
 from models.user import USERS
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-SHOW_PATH = "/admin-api/v3/users/show/{}"
-
-
-def _write_then_read(caller, write, *args) -> dict:
-    """Run the write (its own transaction), then read the view as the caller sees it."""
-    return USERS.get(caller, write(*args))
+SHOW_USER = Location(ADMIN_SPEC, "show_user")
 
 
 async def list_users(caller, target, **params):
@@ -25,24 +22,21 @@ async def show_user(caller, id: int):
 
 
 async def create_user(caller, body: dict):
-    view = await run_write(_write_then_read, caller, writes.create_user, body)
-    return json_response(view, 201, headers={"Location": SHOW_PATH.format(view["id"])})
+    view = await run_write(writes.create_user, caller, body)
+    return created(view, SHOW_USER)
 
 
 async def disable_user(caller, id: int):
-    return json_response(await run_write(
-        _write_then_read, caller, writes.disable_user, id))
+    return json_response(await run_write(writes.disable_user, caller, id))
 
 
 async def issue_api_key(caller, id: int):
-    return json_response(await run_write(writes.issue_api_key, id), 201)
+    return json_response(await run_write(writes.issue_api_key, caller, id), 201)
 
 
 async def revoke_api_key(caller, id: int, prefix: str):
-    revoked = await run_write(writes.revoke_api_key, id, prefix)
-    return json_response({"user_id": id, "revoked": revoked})
+    return json_response(await run_write(writes.revoke_api_key, caller, id, prefix))
 
 
 async def revoke_api_keys(caller, id: int):
-    revoked = await run_write(writes.revoke_api_keys, id)
-    return json_response({"user_id": id, "revoked": revoked})
+    return json_response(await run_write(writes.revoke_api_keys, caller, id))

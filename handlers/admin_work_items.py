@@ -1,16 +1,18 @@
 """Admin writes of work items: create, update, and requeue."""
 
 from models import work_item_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import ADMIN_SPEC
+from registry.web.threads import run_write
 
-ITEM_PATH = "/admin-api/v3/items/show/{}"
+SHOW_ITEM = Location(ADMIN_SPEC, "show_item")
 
 
 async def create_work_item(caller, institution_id: int, body: dict):
     item = await run_write(work_item_writes.create_work_item, caller, institution_id,
                                    body)
-    return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+    return created(item, SHOW_ITEM)
 
 
 async def update_work_item(caller, id: int, body: dict):

@@ -1,10 +1,9 @@
 """Alerts: list and show one alert as received by one user; a member marks their own read."""
 from handlers.common import list_response, show_response
 from models import alert_writes
-from models.alert import show_alert as find_alert
-from models.alert import ALERTS
-from registry.responses import json_response
-from registry.threads import run_write
+from models.alert import ALERTS, alert_detail
+from registry.web.responses import json_response
+from registry.web.threads import run_write
 
 
 async def list_alerts(caller, target, **params):
@@ -12,7 +11,7 @@ async def list_alerts(caller, target, **params):
 
 
 async def show_alert(caller, id: int, user_id: int):
-    return await show_response(find_alert, caller, (id, user_id))
+    return await show_response(alert_detail, caller, (id, user_id))
 
 
 async def mark_alerts_read(caller, body: dict):

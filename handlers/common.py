@@ -5,10 +5,10 @@ from operator import itemgetter
 from urllib.parse import parse_qsl, urlencode
 
 from models.caller import Caller
-from registry.binding import RequestTarget
-from models.query import Listing, Page
-from registry.responses import json_response
-from registry.threads import run_read
+from registry.web.binding import RequestTarget
+from models.storage.query import Listing, Page
+from registry.web.responses import json_response
+from registry.web.threads import run_read
 
 
 def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
@@ -17,7 +17,7 @@ def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
     "" at either end: the reference server's wire form, which its clients test for
     (`next == ""`); a `while next:` loop stops on it too.
 
-    Read from the request target (registry/binding.py) as Starlette would parse it, once for
+    Read from the request target (registry/web/binding.py) as Starlette would parse it, once for
     both links: building a request object (and its URL) per link cost more than the rest of a
     page's envelope.
     """

@@ -2,23 +2,22 @@
 deletion (models.deletion_writes)."""
 
 from models import deletion_writes
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.web.responses import json_response
+from registry.spec import MEMBER_SPEC
+from registry.web.threads import run_write
 
-DELETION_PATH = "/member-api/v3/deletions/show/{}"
-
-
-async def _created(write, caller, key):
-    request = await run_write(write, caller, key)
-    return json_response(request, 201, headers={"Location": DELETION_PATH.format(request["id"])})
+SHOW_DELETION = Location(MEMBER_SPEC, "show_deletion")
 
 
 async def request_object_deletion(caller, id: str):
-    return await _created(deletion_writes.request_object_deletion, caller, id)
+    return created(await run_write(deletion_writes.request_object_deletion, caller, id),
+                   SHOW_DELETION)
 
 
 async def request_file_deletion(caller, id: str):
-    return await _created(deletion_writes.request_file_deletion, caller, id)
+    return created(await run_write(deletion_writes.request_file_deletion, caller, id),
+                   SHOW_DELETION)
 
 
 async def approve_deletion(caller, id: int):

@@ -1,20 +1,16 @@
 """Restoration requests: the member API's only write."""
 
 from models.restore import restore_file, restore_object
-from registry.responses import json_response
-from registry.threads import run_write
+from registry.web.locations import Location, created
+from registry.spec import MEMBER_SPEC
+from registry.web.threads import run_write
 
-ITEM_PATH = "/member-api/v3/items/show/{}"
-
-
-async def _created(restore, caller, key):
-    item = await run_write(restore, caller, key)
-    return json_response(item, 201, headers={"Location": ITEM_PATH.format(item["id"])})
+SHOW_ITEM = Location(MEMBER_SPEC, "show_item")
 
 
 async def request_object_restore(caller, id: str):
-    return await _created(restore_object, caller, id)
+    return created(await run_write(restore_object, caller, id), SHOW_ITEM)
 
 
 async def request_file_restore(caller, id: str):
-    return await _created(restore_file, caller, id)
+    return created(await run_write(restore_file, caller, id), SHOW_ITEM)

@@ -1,7 +1,7 @@
 """Alerts sent to users, and the records they point at."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
+from models.storage.base import BaseModel, Char, Text, utcnow
 from models.deletion_request import DeletionRequest
 from models.institution import Institution
 from models.premis_event import PremisEvent
@@ -9,7 +9,7 @@ from models.user import User
 from models.work_item import WorkItem
 from models.caller import Caller
 from models.errors import Forbidden, NotFound
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class Alert(BaseModel):
@@ -100,7 +100,7 @@ def _view():
 ALERTS = _view()
 
 
-def show_alert(caller: Caller, key: tuple[int, int]) -> dict:
+def alert_detail(caller: Caller, key: tuple[int, int]) -> dict:
     """One alert as received by one user. Members may only ask for their own copy (403)."""
     alert_id, user_id = key
     if not caller.is_sysadmin and user_id != caller.user_id:

@@ -13,9 +13,9 @@ from typing import Iterable
 import peewee
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, write_transaction
+from models.storage.db import connection, write_transaction
 from models.premis_event import PremisEvent
 
 

@@ -11,7 +11,7 @@ import hmac
 import uuid
 
 from models.caller import Caller
-from models.db import connection
+from models.storage.db import connection
 from models.deletion_request import DELETIONS
 from models.deletion_writes import INSTITUTIONAL_ADMIN, request_batch_deletion
 from models.errors import DomainError, RuleViolation, NotFound, body_error

@@ -1,10 +1,10 @@
 """Checksums: digests of a file computed at ingest and at each fixity check."""
 import peewee
 
-from models.base import BaseModel, Char, utcnow
+from models.storage.base import BaseModel, Char, utcnow
 from models.generic_file import GenericFile
 from models.institution import Institution
-from models.query import Column, DATETIME, INT, Listing
+from models.storage.query import Column, DATETIME, INT, Listing
 
 
 class Checksum(BaseModel):
@@ -23,7 +23,7 @@ class Checksum(BaseModel):
         table_name = "checksums"
 
 
-def _listing():
+def _records():
     C = Checksum
     return Listing(
         name="checksum",
@@ -43,7 +43,7 @@ def _listing():
     )
 
 
-CHECKSUM_RECORDS = _listing()
+CHECKSUM_RECORDS = _records()
 
 
 def _view():

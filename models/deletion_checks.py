@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.deletion_request import DeletionRequest
 from models.enums import COMPLETED_STATUSES
 from models.errors import Conflict

@@ -1,12 +1,12 @@
 """Deletion requests: an institutional admin's request to delete files or objects."""
 import peewee
 
-from models.base import BaseModel, Char, utcnow
+from models.storage.base import BaseModel, Char, utcnow
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.user import User
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class DeletionRequest(BaseModel):

@@ -17,9 +17,9 @@ from typing import Iterable
 import peewee
 
 from models.alert import Alert, AlertUser, AlertWorkItem
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, locked, write_transaction
+from models.storage.db import connection, locked, write_transaction
 from models.deletion_request import (
     DELETIONS, DeletionRequest, DeletionRequestFile, DeletionRequestObject)
 from models.enums import COMPLETED_STATUSES
@@ -32,9 +32,6 @@ from models.user import User
 from models.work_item import WorkItem
 
 INSTITUTIONAL_ADMIN = "institutional_admin"
-# Reads the whole registry: the caller's institution is checked here (_check_own), after the
-# record is locked, so that another institution's record answers the same 404 as a missing one.
-_EVERYONE = Caller(user_id=0, email="", role="admin", institution_id=0)
 
 
 def request_object_deletion(caller: Caller, key: str) -> dict:
@@ -122,8 +119,8 @@ def active_admins(institution_id: int) -> peewee.ModelSelect:
 # -- looking things up ---------------------------------------------------------------------------
 
 def _lock(query):
-    """Rows locked until the transaction ends (models.db.locked): two requests for one object
-    are taken one after the other."""
+    """Rows locked until the transaction ends (models.storage.db.locked): two requests for one
+    object are taken one after the other."""
     return locked(query)
 
 

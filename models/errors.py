@@ -1,4 +1,4 @@
-"""Domain errors. The web layer maps each to one problem+json status (registry/errors.py)."""
+"""Domain errors. The web layer maps each to one problem+json status (registry/web/errors.py)."""
 
 
 class DomainError(Exception):

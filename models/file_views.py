@@ -1,10 +1,10 @@
 """The two views of generic files: list rows (with their latest digests) and show records."""
 from models.checksum import Checksum
-from models.counts import FILE_COUNTS
+from models.storage.counts import FILE_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 def _digest(algorithm: str):
@@ -37,9 +37,9 @@ def _file_columns():
     ]
 
 
-def _listings():
+def _view():
     F, O, I = GenericFile, IntellectualObject, Institution
-    view = Listing(
+    return Listing(
         name="generic file",
         model=F,
         joins=lambda q: q.join(O, on=(F.intellectual_object == O.id)).switch(F).join(
@@ -74,16 +74,19 @@ def _listings():
         joins_to_one=True,
         counts=FILE_COUNTS,
     )
-    record = Listing(
+
+
+def _records():
+    return Listing(
         name="generic file",
-        model=F,
+        model=GenericFile,
         columns=_file_columns(),
         filters={},
         sorts=(),
         default_sort=[],
         lookups={"id": "id", "identifier": "identifier"},
     )
-    return view, record
 
 
-FILES, FILE_RECORDS = _listings()
+FILES = _view()
+FILE_RECORDS = _records()

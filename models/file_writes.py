@@ -3,7 +3,7 @@
 Each request is one transaction that also refreshes the counters of the objects it touched
 (models.stats): a rejected request leaves nothing behind, and readers never see counters out of
 step with the files. A batch is checked in full, in Python, before anything is written (one
-query fetches all of its objects), then written table by table in bulk (models.bulk_insert):
+query fetches all of its objects), then written table by table in bulk (models.storage.bulk_insert):
 written row by row, a 10,000-file ingest would spend its time on round trips.
 """
 from __future__ import annotations
@@ -13,18 +13,18 @@ from typing import Callable
 
 import peewee
 
-from models import bulk_insert
+from models.storage import bulk_insert
 from models import deletion_checks
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
 from models.checksum import Checksum
-from models.db import connection, database, locked, write_transaction
+from models.storage.db import connection, database, locked, write_transaction
 from models.errors import Conflict, NotFound
 from models.file_detail import file_detail
 from models.generic_file import NEVER_CHECKED, GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
-from models.query import parse_datetime
+from models.storage.query import parse_datetime
 from models.record_writes import (
     CHECKSUM_FIELDS, CHUNK, EVENT_FIELDS, STORAGE_FIELDS, NestedRecords, Problems, at,
     duplicate_event_identifiers, nested_records, require_institution, stored_values,
@@ -68,7 +68,8 @@ def _create(institution_id: int, bodies: list[dict], where: Callable[[int], str]
             raise Conflict("The request repeats an identifier", errors=plan.repeats)
         file_ids = plan.write()
         refresh_object_stats(objects)
-    return [(file_id, row[_IDENTIFIER], row[_UUID]) for file_id, row in zip(file_ids, plan.files)]
+    return [(file_id, row[_IDENTIFIER], row[_UUID])
+            for file_id, row in zip(file_ids, plan.files, strict=True)]
 
 
 def _objects(institution_id: int, bodies: list[dict], where, problems: Problems) -> dict:
@@ -161,12 +162,13 @@ def claim(seen: dict, value: str, name: str, repeats: list) -> None:
 
 
 def insert_nested(file_ids: list[int], nested: list[NestedRecords], now) -> None:
+    pairs = list(zip(file_ids, nested, strict=True))
     bulk_insert.insert(Checksum, CHECKSUM_FIELDS,
-                       [(f, *v, now, now) for f, n in zip(file_ids, nested) for v in n.checksums])
+                       [(f, *v, now, now) for f, n in pairs for v in n.checksums])
     bulk_insert.insert(PremisEvent, EVENT_FIELDS,
-                       [(f, *v, now, now) for f, n in zip(file_ids, nested) for v in n.events])
+                       [(f, *v, now, now) for f, n in pairs for v in n.events])
     bulk_insert.insert(StorageRecord, STORAGE_FIELDS,
-                       [(f, v) for f, n in zip(file_ids, nested) for v in n.storage])
+                       [(f, v) for f, n in pairs for v in n.storage])
 
 
 def conflict(identifiers: dict, uuids: dict, events: dict) -> Conflict:

@@ -3,7 +3,7 @@ import datetime as dt
 
 import peewee
 
-from models.base import BaseModel, Char, utcnow
+from models.storage.base import BaseModel, Char, utcnow
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 

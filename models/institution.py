@@ -1,8 +1,8 @@
 """Depositing institutions: members and their subscription sub-accounts."""
 import peewee
 
-from models.base import BaseModel, Char, utcnow
-from models.query import BOOL, DATETIME, INT, Column, Listing
+from models.storage.base import BaseModel, Char, utcnow
+from models.storage.query import BOOL, DATETIME, INT, Column, Listing
 
 
 class Institution(BaseModel):

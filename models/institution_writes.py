@@ -1,8 +1,8 @@
 """Creating, changing and deactivating institutions, under the reference system's rules.
 
 The admin API and `registry institutions create` both call these functions, so an institution
-made either way has passed the same checks. Each function is one transaction and returns the
-institution's id; the caller reads the view (`models.institution.INSTITUTIONS`) itself.
+made either way has passed the same checks. Each function takes the caller, is one transaction,
+and returns the institution as the caller then reads it (`models.institution.INSTITUTIONS`).
 """
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from collections.abc import Mapping
 
 import peewee
 
-from models.base import utcnow
-from models.db import connection, database, write_transaction
+from models.storage.base import utcnow
+from models.caller import Caller
+from models.storage.db import connection, database, write_transaction
 from models.enums import INSTITUTION_TYPES
 from models.errors import Conflict, NotFound, RuleViolation, body_error
-from models.institution import Institution
+from models.institution import INSTITUTIONS, Institution
 
 # The operator's own institution: home of the sysadmins, so it is never deactivated.
 OPERATOR_INSTITUTION = "aptrust.org"
@@ -33,7 +34,7 @@ def buckets(identifier: str) -> dict:
             "restore_bucket": f"aptrust.restore.{identifier}"}
 
 
-def create_institution(fields: Mapping) -> int:
+def create_institution(caller: Caller, fields: Mapping) -> dict:
     """Insert a member or subscription institution; its buckets derive from its identifier."""
     identifier = fields.get("identifier")
     type_ = fields.get("type")
@@ -44,7 +45,7 @@ def create_institution(fields: Mapping) -> int:
         _raise_if_any(errors + parent_errors, parent_id, parent_missing)
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
-                return Institution.insert(
+                institution_id = Institution.insert(
                     identifier=identifier, name=fields["name"].strip(), type=type_,
                     member_institution=parent_id if type_ == SUBSCRIPTION else None,
                     otp_enabled=fields.get("otp_enabled", False),
@@ -56,9 +57,10 @@ def create_institution(fields: Mapping) -> int:
                 f"Institution {identifier} already exists",
                 errors=[{"name": "identifier", "in": "body", "message": "already exists"}],
             ) from None
+    return INSTITUTIONS.get(caller, institution_id)
 
 
-def update_institution(institution_id: int, fields: Mapping) -> int:
+def update_institution(caller: Caller, institution_id: int, fields: Mapping) -> dict:
     """Change the writable fields present in `fields`; the others keep their values.
 
     A change of type moves the parent with it: an institution that becomes a member loses its
@@ -97,10 +99,10 @@ def update_institution(institution_id: int, fields: Mapping) -> int:
             if name in fields:
                 changes[name] = fields[name]
         Institution.update(changes).where(Institution.id == institution_id).execute()
-    return institution_id
+    return INSTITUTIONS.get(caller, institution_id)
 
 
-def deactivate_institution(institution_id: int) -> int:
+def deactivate_institution(caller: Caller, institution_id: int) -> dict:
     """Mark the institution deactivated (state D): its users' keys stop working at once."""
     now = utcnow()
     with connection(), write_transaction():
@@ -114,7 +116,7 @@ def deactivate_institution(institution_id: int) -> int:
                    .execute())
         if not changed:
             raise Conflict(f"Institution {institution.identifier} is already deactivated")
-    return institution_id
+    return INSTITUTIONS.get(caller, institution_id)
 
 
 def _get(institution_id: int) -> Institution:

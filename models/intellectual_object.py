@@ -1,11 +1,11 @@
 """Intellectual objects (bags) and their denormalised file statistics."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
-from models.counts import OBJECT_COUNTS
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import OBJECT_COUNTS
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.institution import Institution
-from models.query import Column, DATETIME, INT, Listing
+from models.storage.query import Column, DATETIME, INT, Listing
 
 
 class IntellectualObject(BaseModel):
@@ -37,7 +37,7 @@ class IntellectualObject(BaseModel):
         table_name = "intellectual_objects"
 
 
-def _listing():
+def _view():
     O, I = IntellectualObject, Institution
     return Listing(
         name="intellectual object",
@@ -103,4 +103,4 @@ def _listing():
     )
 
 
-OBJECTS = _listing()
+OBJECTS = _view()

@@ -13,8 +13,8 @@ import datetime as dt
 
 import peewee
 
-from models.base import BaseModel, utcnow
-from models.db import is_postgres
+from models.storage.base import BaseModel, utcnow
+from models.storage.db import is_postgres
 
 FIXITY_ALERTS_LAST_RUN = "fixity alerts last run"
 SPOT_TESTS_LAST_RUN = "spot restore last run"
@@ -37,7 +37,7 @@ def claim(key: str) -> str | None:
     The row is made first if missing: a lock needs a row, and of two first runs the second
     waits on the first's uncommitted insert. PostgreSQL locks the row (FOR UPDATE; READ
     COMMITTED then reads the value the first run committed); SQLite's write transaction
-    (models.db.write_transaction) holds the whole database already.
+    (models.storage.db.write_transaction) holds the whole database already.
     """
     now = utcnow()
     M = InternalMetadata

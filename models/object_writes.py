@@ -11,9 +11,9 @@ import uuid
 import peewee
 
 from models import deletion_checks
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database, locked, write_transaction
+from models.storage.db import connection, database, locked, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution

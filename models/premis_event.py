@@ -1,12 +1,12 @@
 """PREMIS events: what happened to an object or file, when, by whom, with what outcome."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
-from models.counts import EVENT_COUNTS
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import EVENT_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import Column, DATETIME, INT, Listing
+from models.storage.query import Column, DATETIME, INT, Listing
 
 
 class PremisEvent(BaseModel):

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
-from models.db import connection, database, write_transaction
+from models.storage.db import connection, database, write_transaction
 from models.errors import Conflict, NotFound, RuleViolation
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import EVENTS, PremisEvent
-from models.query import parse_datetime
+from models.storage.query import parse_datetime
 from models.storage_record import STORAGE_RECORDS, StorageRecord
 
 DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
@@ -171,7 +171,7 @@ def create_checksum(caller: Caller, institution_id: int, body: dict) -> dict:
             problems.raise_if_any()
             now = utcnow()
             row = (file["id"], institution_id, *values, now, now)
-            new_id = Checksum.insert(dict(zip(CHECKSUM_FIELDS, row))).execute()
+            new_id = Checksum.insert(dict(zip(CHECKSUM_FIELDS, row, strict=True))).execute()
         return CHECKSUMS.find_by(caller, id=new_id)
 
 
@@ -201,7 +201,7 @@ def create_event(caller: Caller, body: dict) -> dict:
             try:
                 with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
                     row = (file_id, institution_id, object_id, *values, now, now)
-                    new_id = PremisEvent.insert(dict(zip(EVENT_FIELDS, row))).execute()
+                    new_id = PremisEvent.insert(dict(zip(EVENT_FIELDS, row, strict=True))).execute()
             except peewee.IntegrityError:
                 raise duplicate_event_identifiers({values[0]: "identifier"}) from None
             if body["event_type"] == FIXITY_CHECK:

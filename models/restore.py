@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import peewee
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database, write_transaction
+from models.storage.db import connection, database, write_transaction
 from models.enums import COMPLETED_STATUSES, GLACIER_ONLY
 from models.errors import Conflict, NotFound
 from models.file_views import FILE_RECORDS

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, write_transaction
+from models.storage.db import connection, write_transaction
 from models.enums import COMPLETED_STATUSES, SYSADMIN
 from models.errors import Conflict
 from models.institution import Institution

@@ -16,13 +16,13 @@ commit always counts everything committed before it. The lock is FOR NO KEY UPDA
 UPDATE takes: it does not conflict with the KEY SHARE locks that inserting files (a foreign key
 to the object) takes, which FOR UPDATE would, deadlocking two batches of one object. SQLite
 has one writer at a time, whose transaction holds the write lock from its start
-(models.db.write_transaction).
+(models.storage.db.write_transaction).
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-from models.db import database, is_postgres
+from models.storage.db import database, is_postgres
 
 # Active files only. A payload file is one under "<object identifier>/data/"; the prefix test
 # is a range ('/data/' <= x < '/data0', '0' being the character after '/') so it can use the

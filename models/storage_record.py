@@ -1,9 +1,9 @@
 """Storage records: where each copy of a file lives in preservation storage."""
 import peewee
 
-from models.base import BaseModel, Text
+from models.storage.base import BaseModel, Text
 from models.generic_file import GenericFile
-from models.query import Column, INT, Listing
+from models.storage.query import Column, INT, Listing
 
 
 class StorageRecord(BaseModel):
@@ -17,7 +17,7 @@ class StorageRecord(BaseModel):
         table_name = "storage_records"
 
 
-def _listing():
+def _view():
     S = StorageRecord
     return Listing(
         name="storage record",
@@ -34,4 +34,4 @@ def _listing():
     )
 
 
-STORAGE_RECORDS = _listing()
+STORAGE_RECORDS = _view()

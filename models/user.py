@@ -5,11 +5,11 @@ import secrets
 
 import peewee
 
-from models.base import BaseModel, Char, utcnow
+from models.storage.base import BaseModel, Char, utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.institution import Institution
-from models.query import DATETIME, INT, Column, Listing
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class User(BaseModel):

@@ -2,7 +2,8 @@
 
 A key's secret leaves this module exactly once, in what `issue_api_key` returns; only its
 SHA-256 digest and its prefix (`rgk_` + 8 characters, to tell keys apart) are stored.
-Each function is one transaction.
+Each function takes the caller, is one transaction, and returns what the API answers: the user
+as the caller then reads it (`models.user.USERS`), the issued key, or how many keys it revoked.
 """
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ from collections.abc import Mapping
 
 import peewee
 
-from models.base import utcnow
-from models.db import connection, database, write_transaction
+from models.storage.base import utcnow
+from models.caller import Caller
+from models.storage.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
-from models.user import KEY_PREFIX, ApiKey, User, digest_of, issue_key, revoke_keys
+from models.user import KEY_PREFIX, USERS, ApiKey, User, digest_of, issue_key, revoke_keys
 
 NAME_LENGTH = (2, 200)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PREFIX_LENGTH = len(KEY_PREFIX) + 8
 
 
-def create_user(fields: Mapping) -> int:
+def create_user(caller: Caller, fields: Mapping) -> dict:
     """Insert a user. E-mail addresses are kept in lower case and unique in any case."""
     email = fields.get("email")
     email = email.strip().lower() if isinstance(email, str) else email
@@ -48,14 +50,15 @@ def create_user(fields: Mapping) -> int:
         now = utcnow()
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
-                return User.insert(email=email, name=fields["name"].strip(),
-                                   role=fields["role"], institution=institution,
-                                   created_at=now, updated_at=now).execute()
+                user_id = User.insert(email=email, name=fields["name"].strip(),
+                                      role=fields["role"], institution=institution,
+                                      created_at=now, updated_at=now).execute()
         except peewee.IntegrityError:
             raise taken from None
+    return USERS.get(caller, user_id)
 
 
-def disable_user(user_id: int) -> int:
+def disable_user(caller: Caller, user_id: int) -> dict:
     """Set `deactivated_at`: the user's keys stop working on their next request."""
     now = utcnow()
     with connection(), write_transaction():
@@ -64,10 +67,10 @@ def disable_user(user_id: int) -> int:
                    .where((User.id == user_id) & User.deactivated_at.is_null()).execute())
         if not changed:
             raise Conflict(f"User {user.email} is already disabled")
-    return user_id
+    return USERS.get(caller, user_id)
 
 
-def issue_api_key(user_id: int) -> dict:
+def issue_api_key(caller: Caller, user_id: int) -> dict:
     """A new key for the user: `{"key", "prefix", "created_at"}`, the only copy of `key`."""
     with connection(), write_transaction():
         user = _get(user_id)
@@ -83,7 +86,7 @@ def issue_api_key(user_id: int) -> dict:
     return {"key": secret, "prefix": secret[:PREFIX_LENGTH], "created_at": created_at}
 
 
-def revoke_api_key(user_id: int, prefix: str) -> int:
+def revoke_api_key(caller: Caller, user_id: int, prefix: str) -> dict:
     """Revoke the user's key that starts with `prefix`; 404 if there is none, 409 if revoked."""
     with connection(), write_transaction():
         user = _get(user_id)
@@ -93,13 +96,14 @@ def revoke_api_key(user_id: int, prefix: str) -> int:
         revoked = revoke_keys(user, prefix)
         if not revoked:
             raise Conflict(f"The key {prefix}... of {user.email} is already revoked")
-    return revoked
+    return {"user_id": user_id, "revoked": revoked}
 
 
-def revoke_api_keys(user_id: int) -> int:
+def revoke_api_keys(caller: Caller, user_id: int) -> dict:
     """Revoke every active key of the user; how many there were (0 is fine)."""
     with connection(), write_transaction():
-        return revoke_keys(_get(user_id))
+        revoked = revoke_keys(_get(user_id))
+    return {"user_id": user_id, "revoked": revoked}
 
 
 def _get(user_id: int) -> User:

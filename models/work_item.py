@@ -1,13 +1,13 @@
 """Work items: ingest, restore, delete and fixity tasks and their progress."""
 import peewee
 
-from models.base import BaseModel, Char, Text, utcnow
-from models.counts import ITEM_COUNTS
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import ITEM_COUNTS
 from models.deletion_request import DeletionRequest
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import BOOL, DATETIME, INT, Column, Listing
+from models.storage.query import BOOL, DATETIME, INT, Column, Listing
 
 
 class WorkItem(BaseModel):

@@ -14,15 +14,15 @@ import datetime as dt
 
 import peewee
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database, locked, write_transaction
+from models.storage.db import connection, database, locked, write_transaction
 from models.deletion_request import DeletionRequest
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import parse_datetime
+from models.storage.query import parse_datetime
 from models.restore_alerts import alert_restoration_completed, alerts_on_success
 from models.work_item import ITEMS, WorkItem
 

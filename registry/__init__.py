@@ -1,4 +1,5 @@
-"""Registry's wiring: settings, the app factory, security, authorization, errors and the CLI."""
+"""Registry: the composition root (app.py), settings, the CLI; HTTP plumbing in registry.web,
+the OpenAPI documents in registry.spec, demo and fixture seeding in registry.seed."""
 import warnings
 
 # Connexion imports Starlette's TestClient at import time, and Starlette then warns that httpx2

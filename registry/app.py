@@ -11,17 +11,17 @@ from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
-from handlers import admin_objects
-from models.db import init_database
-from registry import connexion_seam, errors, pipeline, security, spec_files, threads
-from registry.allowed_methods import AllowedMethods
-from registry.authz import AuthorizingResolver
-from registry.fast_reads import FastReads, read_routes
-from registry.redoc import add_redoc
+from models.storage.db import init_database
+from registry.web import connexion_seam, errors, pipeline, security, threads, validation
+from registry.spec import files as spec_files
+from registry.web.allowed_methods import AllowedMethods
+from registry.web.authz import AuthorizingResolver
+from registry.web.fast_reads import FastReads, read_routes
+from registry.web.redoc import add_redoc
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
-from registry.uri_parser import URIParser
 from registry.web.rate_limit import Limiter, RateLimit
+from registry.web.uri_parser import URIParser
 
 
 def _publish(app, prefix: str, document: dict) -> None:
@@ -53,12 +53,11 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     init_database(settings.database_url, pool_size=settings.db_pool_size,
                   sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     threads.configure(settings.db_pool_size)
-    admin_objects.configure(settings.batch_deletion_key)
     connexion_seam.route_integer_path_parameters_as_text()
     connexion_seam.decorate_handlers_once()
     validator_map = {
-        "parameter": errors.NamingParameterValidator,
-        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": errors.NamingJSONBodyValidator}),
+        "parameter": validation.NamingParameterValidator,
+        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": validation.NamingJSONBodyValidator}),
     }
     app = connexion.AsyncApp(
         "registry",
@@ -74,12 +73,12 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),
                                ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3")):
         document = load_spec(path)
-        app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(), name=name)
+        app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(settings), name=name)
         _publish(app, prefix, published(document))
         add_redoc(app, prefix, document["info"]["title"])
         served.append((prefix, document))
         if settings.fast_reads:
-            reads += read_routes(copy.deepcopy(document), AuthorizingResolver(), base_path=prefix,
+            reads += read_routes(copy.deepcopy(document), AuthorizingResolver(settings), base_path=prefix,
                                  validator_map=validator_map,
                                  security_map=security.SECURITY_MAP, strict_validation=True,
                                  validate_responses=settings.validate_responses)

@@ -8,7 +8,7 @@ import sys
 
 import peewee
 
-from models.db import database, init_database
+from models.storage.db import database, init_database
 from models.enums import INSTITUTION_TYPES, ROLES, SYSTEM_USER
 from models.errors import DomainError
 from registry.settings import Settings
@@ -20,7 +20,7 @@ def _connect(settings: Settings) -> None:
 
 
 def cmd_migrate(args, settings):
-    from models.migrations import current_version, migrate
+    from models.storage.migrations import current_version, migrate
 
     applied = migrate()
     if applied:
@@ -32,7 +32,7 @@ def cmd_migrate(args, settings):
 
 def cmd_seed(args, settings):
     from models.institution import Institution
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
 
     if getattr(args, "from_fixtures", None) is not None:
         return _seed_from_fixtures(args, settings)
@@ -44,7 +44,7 @@ def cmd_seed(args, settings):
             print("database already has data; demo seed skipped", file=sys.stderr)
             return
         raise SystemExit("registry seed --demo: the database is not empty")
-    from registry.demo import seed_demo
+    from registry.seed.demo import seed_demo
 
     counts = seed_demo()
     print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
@@ -53,13 +53,13 @@ def cmd_seed(args, settings):
 
 def _seed_from_fixtures(args, settings):
     """The reference system's test fixtures (CSV files), written through the admin API
-    (registry.fixture_loader): of an in-process app on DATABASE_URL, or of the server --url
+    (registry.seed.fixture_loader): of an in-process app on DATABASE_URL, or of the server --url
     names (credentials from REGISTRY_API_USER and REGISTRY_API_KEY)."""
     if args.demo:
         raise SystemExit("registry seed: --demo and --from-fixtures exclude each other")
     import httpx
 
-    from registry.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
+    from registry.seed.fixture_loader import FixtureApiError, FixtureError, Target, load_fixtures
 
     try:
         if args.url:
@@ -86,9 +86,9 @@ def _seed_from_fixtures(args, settings):
 
 def _seed_fixtures_in_process(args, settings):
     from models.institution import Institution
-    from models.migrations import migrate
+    from models.storage.migrations import migrate
     from registry.app import create_app
-    from registry.fixture_loader import load_fixtures
+    from registry.seed.fixture_loader import load_fixtures
 
     migrate()
     if Institution.select().exists():
@@ -97,13 +97,15 @@ def _seed_fixtures_in_process(args, settings):
             return None
         raise SystemExit("registry seed --from-fixtures: the database is not empty")
     database.close()
-    # Binds models.db.database to settings.database_url again. The load is this process's own
-    # requests, not a client's: no rate limit.
+    # Binds models.storage.db.database to settings.database_url again. The load is this
+    # process's own requests, not a client's: no rate limit.
     app = create_app(dataclasses.replace(settings, rate_limit=False))
     return load_fixtures(args.from_fixtures, app=app)
 
 
 def cmd_institutions_create(args, settings):
+    from models.caller import Caller
+    from models.enums import SYSADMIN
     from models.institution import Institution
     from models.institution_writes import create_institution
 
@@ -115,9 +117,12 @@ def cmd_institutions_create(args, settings):
     if args.type == "SubscriptionInstitution" and parent is None:
         raise SystemExit("a SubscriptionInstitution needs --parent")
     # The admin API's own function: the same rules (name, identifier, parent, duplicates).
-    print(create_institution({"identifier": args.identifier, "name": args.name,
-                              "type": args.type,
-                              "member_institution_id": parent.id if parent else None}))
+    # The command line acts as the operator: a sysadmin, who reads every institution.
+    operator = Caller(user_id=0, email=SYSTEM_USER, role=SYSADMIN, institution_id=0)
+    made = create_institution(operator, {"identifier": args.identifier, "name": args.name,
+                                         "type": args.type,
+                                         "member_institution_id": parent.id if parent else None})
+    print(made["id"])
 
 
 def _user(email):
@@ -149,7 +154,7 @@ def cmd_users_create(args, settings):
 
 
 def cmd_users_disable(args, settings):
-    from models.base import utcnow
+    from models.storage.base import utcnow
 
     user = _user(args.email)
     user.deactivated_at = utcnow()

@@ -20,13 +20,13 @@ class Settings:
     validate_responses: bool = False
     db_pool_size: int = 8
     # How long an SQLite write waits for the write lock before it is run again (and, after
-    # registry.threads.WRITE_ATTEMPTS tries, answered 503 with Retry-After).
+    # registry.web.threads.WRITE_ATTEMPTS tries, answered 503 with Retry-After).
     sqlite_busy_timeout_ms: int = 10000
     log_level: str = "info"
     # The shared secret of POST /admin-api/v3/objects/init_batch_delete (a UUID); unset, that
     # operation answers 503.
     batch_deletion_key: str | None = None
-    # GETs answered in one pass (registry/fast_reads.py); off only to compare the two paths.
+    # GETs answered in one pass (registry/web/fast_reads.py); off only to compare the two paths.
     fast_reads: bool = True
     # Per-key rate limits (registry/web/rate_limit.py), in limits' notation ("6000/minute"):
     # reads (GET, HEAD) and writes per API key, and per client address for requests without a

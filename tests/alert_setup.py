@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject

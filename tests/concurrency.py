@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from models.db import database
+from models.storage.db import database
 
 
 @dataclass

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import uuid
 
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent

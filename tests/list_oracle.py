@@ -1,6 +1,6 @@
 """A plain-Python statement of what a list endpoint must answer, to check the SQL engine against.
 
-Written from the spec's contract, not from models/query.py, so that a bug in the engine cannot
+Written from the spec's contract, not from models/storage/query.py, so a bug in the engine cannot
 hide in a shared helper:
 
 - `x` is exact equality; NULL equals nothing.

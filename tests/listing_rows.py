@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.caller import Caller
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
@@ -22,7 +22,7 @@ from models.premis_event import PremisEvent
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, issue_key
 from models.work_item import WorkItem
-from registry.demo import buckets
+from registry.seed.demo import buckets
 
 _numbers = itertools.count(1)
 
@@ -139,7 +139,7 @@ _ONE_STATEMENT = re.compile(r'^SELECT "c"\."n", "p"\.\* FROM \((.*?)\) AS "c"\("
 
 def counting_sql(statement: str) -> str:
     """The count of a list's SQL statement: on PostgreSQL a list reads its count and its page
-    in one statement (models.query.Listing._one_statement), whose first subquery counts; on
+    in one statement (models.storage.query.Listing._one_statement), whose first subquery counts; on
     SQLite the count is a statement of its own."""
     found = _ONE_STATEMENT.match(statement)
     return found.group(1) if found else statement

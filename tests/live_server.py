@@ -30,10 +30,10 @@ USERS = {"sysadmin": "admin@aptrust.org", "inst_admin": "admin@example.edu",
 
 _PREPARE = """
 import json, sys
-from models.db import connection, init_database
-from models.migrations import migrate
+from models.storage.db import connection, init_database
+from models.storage.migrations import migrate
 from models.user import User, issue_key
-from registry.demo import seed_demo
+from registry.seed.demo import seed_demo
 init_database(sys.argv[1], pool_size=1)
 with connection():
     migrate()

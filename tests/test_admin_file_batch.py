@@ -1,6 +1,6 @@
 """Batches of files: POST /files/create_batch/{institution_id}, all or nothing.
 
-Also the compiled body check (registry.body_check) that lets a 10,000-file body through
+Also the compiled body check (registry.web.body_check) that lets a 10,000-file body through
 without jsonschema's per-value cost: whatever it accepts, jsonschema must accept too.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
 from models.storage_record import StorageRecord
-from registry.errors import format_checker
-from registry.body_check import compile_schema
+from registry.web.validation import format_checker
+from registry.web.body_check import compile_schema
 from registry.spec import ADMIN_SPEC, load_spec
 from tests.fixtures_api import assert_problem, error_names
 from tests.test_admin_files import (
@@ -140,7 +140,7 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
 def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(client, world, admin,
                                                                    example_id, scratch):
     """The U+0000 walk is skipped for a UTF-8 body without the escape `\\u0000`
-    (registry/errors.py): a NUL deep in a batch is still found, and a text that merely spells
+    (registry/web/validation.py): a NUL deep in a batch is still found, and text that merely spells
     the escape (a backslash, then `u0000`) is stored as it is."""
     objects = [scratch()]
     bodies = batch(objects, 50, "nul")
@@ -218,8 +218,8 @@ def _seed(operation_id: str, schema: dict):
 def _request_schemas() -> dict:
     spec = resolve_refs(load_spec(ADMIN_SPEC))
     schemas = {}
-    for path, item in spec["paths"].items():
-        for method, operation in item.items():
+    for item in spec["paths"].values():
+        for operation in item.values():
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
                 # As Connexion hands it to the validator: components attached.

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.intellectual_object import IntellectualObject
-from registry.authz import PERMISSIONS, SYSADMIN
+from registry.web.authz import PERMISSIONS, SYSADMIN
 from registry.spec import ADMIN_SPEC, load_spec
 from tests.deletion_setup import APPROVER, REQUESTER, approve_deletion
 from tests.fixtures_api import METHODS, assert_problem, error_names

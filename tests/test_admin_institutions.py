@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.institution import Institution
 from models.user import ApiKey, User
 from registry.spec import ADMIN_SPEC, load_spec

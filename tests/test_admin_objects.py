@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from tests.fixtures_api import assert_problem, error_names
 from tests.test_admin_institutions import Scratch
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from models.db import connection
+from models.storage.db import connection
 from models.deletion_request import DeletionRequest
 from models.work_item import WorkItem
 from registry.spec import ADMIN_SPEC, load_spec

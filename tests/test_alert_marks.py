@@ -11,8 +11,8 @@ import datetime as dt
 import pytest
 
 from models.alert import Alert, AlertUser
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from tests.alert_setup import Places
 
 BASE = "/member-api/v3/alerts"
@@ -83,7 +83,8 @@ def test_another_persons_alert_and_a_missing_one_fail_alike(client, places):
     answers = [client.put(f"{BASE}/mark_as_read", headers=here["admin"].headers,
                           json={"id__in": [alert_id]}).json() for alert_id in (foreign, missing)]
     assert [a["succeeded"] for a in answers] == [[], []]
-    assert [a["error"].replace(str(i), "N") for a, i in zip(answers, (foreign, missing))] == [
+    assert [a["error"].replace(str(i), "N")
+            for a, i in zip(answers, (foreign, missing), strict=True)] == [
         "No alert addressed to you has the id(s) N"] * 2
 
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.user import KEY_PREFIX, ApiKey, User, issue_key, new_secret, revoke_keys
 from tests.fixtures_api import assert_problem, request_example, spec_operations
 
@@ -87,7 +87,7 @@ def _api_key_rows() -> list[dict]:
     with connection():
         cursor = database.execute_sql("SELECT * FROM api_keys")
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_keys_are_stored_only_as_sha256_digests(world):

@@ -1,6 +1,6 @@
 """The permission table and the spec list the same operations, and a gap fails closed.
 
-Authorization is declared per operationId in registry.authz.PERMISSIONS. If an operation could
+Authorization is declared per operationId in registry.web.authz.PERMISSIONS. If an operation could
 be added to the spec without a table entry and still be served, it would be reachable by
 omission; the resolver must refuse to start instead.
 """
@@ -12,7 +12,7 @@ import connexion
 import pytest
 
 from models.enums import ROLES
-from registry.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
+from registry.web.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
 
 

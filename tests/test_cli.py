@@ -12,10 +12,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from models.db import database
-from models.migrations import MIGRATIONS
+from models.storage.db import database
+from models.storage.migrations import MIGRATIONS
 from models.user import authenticate
-from registry import demo
+from registry.seed import demo
 from registry.cli import main
 from tests.postgres import PG_URL
 

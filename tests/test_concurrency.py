@@ -17,14 +17,14 @@ import uuid
 
 import pytest
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.file_views import FILES
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.work_item import WorkItem
-from registry.threads import run_read
+from registry.web.threads import run_read
 from tests.concurrency import at_once, statuses
 from tests.deletion_setup import approve_deletion
 from tests.fixtures_api import assert_problem
@@ -112,18 +112,18 @@ def test_object_counters_under_a_mix_of_concurrent_writers(client, admin, home):
         shown = {i: client.get(f"{ADMIN}/files/show/{i}", headers=admin).json()
                  for i in updated}
 
-        def batch(n):
+        def batch(n, obj=obj):
             body = [file_body(obj, f"data/b{n}/{i}" if i % 3 else f"b{n}-{i}.txt", size=n + i)
                     for i in range(25)]
             return lambda: client.post(f"{ADMIN}/files/create_batch/{home.id}", json=body,
                                        headers=admin)
 
-        def single(n):
+        def single(n, obj=obj):
             body = file_body(obj, f"data/s/{n}" if n % 2 else f"s-{n}.txt", size=1000 + n)
             return lambda: client.post(f"{ADMIN}/files/create/{home.id}", json=body,
                                        headers=admin)
 
-        def update(file_id):
+        def update(file_id, shown=shown):
             body = {**shown[file_id], "size": shown[file_id]["size"] + 5000, "state": "A"}
             return lambda: client.put(f"{ADMIN}/files/update/{file_id}", json=body,
                                       headers=admin)
@@ -147,8 +147,8 @@ def test_unique_identifiers_and_uuids_have_one_winner(client, admin, home):
     for _ in range(3):
         identifier = f"{home.institution.identifier}/uq-{uuid.uuid4().hex[:12]}"
         body = {"title": "one winner", "identifier": identifier}
-        outcomes = at_once([lambda: client.post(f"{ADMIN}/objects/create/{home.id}",
-                                                json=body, headers=admin)] * 6)
+        outcomes = at_once([lambda body=body: client.post(f"{ADMIN}/objects/create/{home.id}",
+                                                          json=body, headers=admin)] * 6)
         assert statuses(outcomes) == [201] + [409] * 5
         with connection():
             assert IntellectualObject.select().where(
@@ -166,8 +166,8 @@ def test_unique_identifiers_and_uuids_have_one_winner(client, admin, home):
                  "intellectual_object_id": obj.id}
         calls = ([lambda b=b: client.post(f"{ADMIN}/files/create/{home.id}", json=b,
                                           headers=admin) for b in same_path + same_uuid]
-                 + [lambda: client.post(f"{ADMIN}/events/create", json=event,
-                                        headers=admin)] * 6)
+                 + [lambda event=event: client.post(f"{ADMIN}/events/create", json=event,
+                                                    headers=admin)] * 6)
         outcomes = at_once(calls)
         assert statuses(outcomes[:6]) == [201] + [409] * 5
         assert statuses(outcomes[6:12]) == [201] + [409] * 5
@@ -201,7 +201,7 @@ def test_batches_are_all_or_nothing_under_concurrency(client, admin, home):
             stored = dict(G.select(G.uuid, G.identifier).where(
                 G.intellectual_object == obj.id).tuples())
         winners = 0
-        for body, outcome in zip(bodies, outcomes):
+        for body, outcome in zip(bodies, outcomes, strict=True):
             mine = [f["uuid"] for f in body]
             if outcome.status == 201:
                 winners += 1
@@ -247,7 +247,8 @@ def test_restore_stampede_has_one_winner_and_names_it(client, world, home, api, 
             url, headers = f"{MEMBER}/{kind}/{key}/restore", home.headers["user"]
         else:
             url, headers = f"{ADMIN}/objects/init_restore/{obj.id}", world["sysadmin"].headers
-        outcomes = at_once([lambda: client.post(url, headers=headers)] * 8)
+        outcomes = at_once(
+            [lambda url=url, headers=headers: client.post(url, headers=headers)] * 8)
         assert statuses(outcomes) == [201] + [409] * 7
         [winner] = [o.value.json() for o in outcomes if o.status == 201]
         prefix = MEMBER if api == "member" else ADMIN
@@ -267,8 +268,8 @@ def test_deletion_request_stampede_has_one_winner_and_names_it(client, home, kin
     for _ in range(3):
         obj, f = with_one_file(home)
         key = obj.id if kind == "objects" else f.id
-        outcomes = at_once([lambda: client.post(f"{MEMBER}/{kind}/{key}/delete",
-                                                headers=headers)] * 6)
+        outcomes = at_once([lambda key=key: client.post(f"{MEMBER}/{kind}/{key}/delete",
+                                                        headers=headers)] * 6)
         assert statuses(outcomes) == [201] + [409] * 5
         [winner] = [o.value.json() for o in outcomes if o.status == 201]
         for outcome in outcomes:
@@ -291,8 +292,8 @@ def test_approval_races_have_one_winner(client, home):
         assert filed.status_code == 201, filed.text
         request_id = filed.json()["id"]
         verbs = ["approve"] * 6 if mix == "approve" else ["approve", "cancel"] * 3
-        outcomes = at_once([lambda v=v: client.post(f"{MEMBER}/deletions/{request_id}/{v}",
-                                                    headers=headers) for v in verbs])
+        outcomes = at_once([lambda v=v, request_id=request_id: client.post(
+            f"{MEMBER}/deletions/{request_id}/{v}", headers=headers) for v in verbs])
         assert statuses(outcomes) == [200] + [409] * 5
         [decided] = [o.value.json() for o in outcomes if o.status == 200]
         with connection():
@@ -351,7 +352,7 @@ def test_a_list_answers_its_count_and_page_from_one_snapshot(client, backend):
                         G.update(state="D").where(G.id == oldest).execute()
 
         async def listing(seed):
-            """The list as the app reads it: in its database threads (registry.threads)."""
+            """The list as the app reads it: in its database threads (registry.web.threads)."""
             rng = random.Random(seed)
             wrong = []
             for _ in range(LIST_CALLS):

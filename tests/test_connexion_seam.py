@@ -1,4 +1,4 @@
-"""Connexion's internals are used in registry/connexion_seam.py only, and checked at start-up.
+"""Connexion's internals are used in registry/web/connexion_seam.py only, and checked at start-up.
 
 The check must fire (with the installed version named) when a name it relies on is gone; and no
 other module of the project may import or touch a private name of a third-party package: not
@@ -16,12 +16,12 @@ import connexion.decorators.parameter
 import pytest
 from connexion.security import AbstractSecurityHandler
 
-from registry import connexion_seam
+from registry.web import connexion_seam
 from registry.app import create_app
 from registry.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SEAM = ROOT / "registry" / "connexion_seam.py"
+SEAM = ROOT / "registry" / "web" / "connexion_seam.py"
 # Private names outside the seam, each with its reason. Not Connexion's: pytest-xdist's scope
 # hook, which its own LoadFileScheduling overrides the same way; test tooling only.
 ALLOWED = {("tests/parallel.py", "overrides _split_scope of a third-party class")}
@@ -175,10 +175,10 @@ def _scan(path: Path, source: str | None = None) -> list[str]:
 
 def test_no_module_outside_the_seam_uses_a_private_third_party_name():
     files = _project_files()
-    assert len(files) > 50 and ROOT / "registry" / "fast_reads.py" in files
+    assert len(files) > 50 and ROOT / "registry" / "web" / "fast_reads.py" in files
     found = [finding for path in files for finding in _scan(path)
              if (str(path.relative_to(ROOT)), finding.split(": ", 1)[1]) not in ALLOWED]
-    assert not found, "private third-party names outside registry/connexion_seam.py:\n" + \
+    assert not found, "private third-party names outside registry/web/connexion_seam.py:\n" + \
         "\n".join(found)
 
 
@@ -187,7 +187,8 @@ def test_no_module_outside_the_seam_uses_a_private_third_party_name():
     ("from vendored.context import _state\n", "from vendored.context import _state"),
     ("import vendored.security as s\nx = s.Handler._hook\n", "_hook"),
     ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
-     "class A(V):\n    async def _parse(self, stream, scope):\n        return self._encoding\n",
+     "class A(V):\n    async def _parse(self, stream, scope):\n"
+     "        return self._encoding\n",
      "overrides _parse"),
     ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
      "class A(V):\n    def check(self, body):\n        return self._schema\n", "self._schema"),

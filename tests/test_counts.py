@@ -1,4 +1,4 @@
-"""The count tallies (models/counts.py) equal COUNT(*) after any writes, and lists use them.
+"""The count tallies (models/storage/counts.py) equal COUNT(*) after any writes, and lists use them.
 
 The invariant is checked over the whole session database (every test before this one wrote
 through the same triggers): for each counted table, the tally summed over its stripes equals
@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import bulk_insert
-from models.base import utcnow
+from models.storage import bulk_insert
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.counts import COUNT_TABLES, STRIPES
-from models.db import connection, database
+from models.storage.counts import COUNT_TABLES, STRIPES
+from models.storage.db import connection, database
 from models.file_views import FILES
 from models.generic_file import GenericFile
 from models.intellectual_object import OBJECTS, IntellectualObject
@@ -239,7 +239,8 @@ def _row(table: str, institution, base, values: dict) -> dict:
 
 def _assert_lists_count_exactly(institutions) -> None:
     """Each list's count, by tally or by COUNT(*), for a member and a sysadmin."""
-    for listing, (model, dims) in zip((OBJECTS, FILES, EVENTS, ITEMS), TABLES.values()):
+    for listing, (model, dims) in zip((OBJECTS, FILES, EVENTS, ITEMS), TABLES.values(),
+                                      strict=True):
         for institution in institutions:
             member = Caller(0, "m@example.org", "institutional_user", institution.id)
             for name, values in dims.items():
@@ -267,7 +268,7 @@ def test_migration_fills_the_tallies_from_existing_rows(client):
 
     Run in a transaction that is rolled back (DDL is transactional on both backends): the
     tallies are dropped, rows written without them, and migration 5's step run again."""
-    from models.migrations import MIGRATIONS
+    from models.storage.migrations import MIGRATIONS
 
     migration_5 = {version: step for version, _name, step in MIGRATIONS}[5]
 

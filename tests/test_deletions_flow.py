@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from conftest import BATCH_DELETION_KEY
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.deletion_writes import approve_deletion
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
@@ -336,20 +336,30 @@ def test_batch_request_checks(client, world, admin, example_id):
     assert {"institutionId", "requestorId", "objectIds", "secretKey"} <= names
 
 
+def client_with_key(database_url, key):
+    """A second app on the session's database whose settings carry another batch deletion key."""
+    from models.storage.db import database
+    from registry.app import create_app
+    from registry.settings import Settings
+
+    bound = database.obj
+    other = create_app(Settings(database_url=database_url, batch_deletion_key=key,
+                                db_pool_size=16))
+    database.initialize(bound)  # both apps share the session's database handle
+    return other.test_client()
+
+
 def test_batch_request_needs_a_configured_key_and_a_sysadmin(client, world, admin, example_id,
-                                                             monkeypatch):
+                                                             database_url):
     obj, _ = make_object(example_id)
     body = batch_body(world, [obj])
     for persona in ("inst_admin", "inst_user"):
         assert_problem(batch(client, world[persona].headers, body), 403)
     assert_problem(client.post(f"{ADMIN}/objects/init_batch_delete", json=body), 401)
-    monkeypatch.setitem(__import__("handlers.admin_objects").admin_objects._batch_deletion,
-                        "key", None)
-    assert "REGISTRY_BATCH_DELETION_KEY" in assert_problem(batch(client, admin, body),
+    unconfigured = client_with_key(database_url, None)
+    assert "REGISTRY_BATCH_DELETION_KEY" in assert_problem(batch(unconfigured, admin, body),
                                                            503)["detail"]
-    monkeypatch.setitem(__import__("handlers.admin_objects").admin_objects._batch_deletion,
-                        "key", "not-a-uuid")
-    assert_problem(batch(client, admin, body), 503)
+    assert_problem(batch(client_with_key(database_url, "not-a-uuid"), admin, body), 503)
 
 
 # -- the admin delete operations' preconditions --------------------------------------------------

@@ -4,7 +4,7 @@
   documentation routes listed in NOT_OPERATIONS), and every spec operation is routed;
 - every `Listing` of models/ that backs a list operation accepts exactly the query parameters and
   `sort` values that operation declares, no more and no fewer;
-- registry/authz.py's permission table names exactly the specs' operationIds.
+- registry/web/authz.py's permission table names exactly the specs' operationIds.
 
 Each side can drift on its own (a filter added to a Listing but not to the spec is accepted by
 nobody: strict validation rejects it first; a sort value in the spec but not in the Listing
@@ -30,11 +30,11 @@ from models.file_views import FILE_RECORDS, FILES
 from models.institution import INSTITUTIONS
 from models.intellectual_object import OBJECTS
 from models.premis_event import EVENT_RECORDS, EVENTS
-from models.query import PAGING, Listing
+from models.storage.query import PAGING, Listing
 from models.storage_record import STORAGE_RECORDS
 from models.user import USERS
 from models.work_item import ITEMS
-from registry.authz import PERMISSIONS, SYSADMIN
+from registry.web.authz import PERMISSIONS, SYSADMIN
 from registry.spec import ADMIN_SPEC, HTTP_METHODS, MEMBER_SPEC, load_spec, published
 
 SPECS = {"member": published(load_spec(MEMBER_SPEC)), "admin": published(load_spec(ADMIN_SPEC))}
@@ -169,7 +169,8 @@ def test_every_listing_is_accounted_for():
     declared = _declared_listings()
     accounted = {id(v) for v in [*LIST_OPERATIONS.values(), *NOT_LISTED.values()]}
     assert sorted(n for n, v in declared.items() if id(v) not in accounted) == [], (
-        "a new Listing: map it to its list operation in LIST_OPERATIONS, or explain it in NOT_LISTED")
+        "a new Listing: map it to its list operation in LIST_OPERATIONS, "
+        "or explain it in NOT_LISTED")
 
 
 @pytest.mark.parametrize("name", sorted(NOT_LISTED))
@@ -221,7 +222,7 @@ def test_list_filters_equal_the_query_parameters(api, operation_id, query):
                          ids=[f"{api}-{op}" for api, op, _ in LISTS])
 def test_every_filter_and_only_a_filter_may_be_sent_empty(api, operation_id, query):
     """An empty filter value is ignored, as the reference server ignores it: the spec says so
-    with `allowEmptyValue`, and registry/uri_parser.py acts on exactly that. `page`,
+    with `allowEmptyValue`, and registry/web/uri_parser.py acts on exactly that. `page`,
     `per_page` and `sort` sent empty stay a 400."""
     filters = {name for name in query if name not in PAGING}
     assert sorted(n for n in filters if query[n].get("allowEmptyValue") is not True) == []

@@ -1,4 +1,4 @@
-"""The fast path for GETs (registry/fast_reads.py) answers exactly as Connexion's chain does.
+"""The fast path for GETs (registry/web/fast_reads.py) answers exactly as Connexion's chain does.
 
 One app with the fast path, one without, over the same database: every GET operation of both
 APIs is asked, by every kind of caller, with valid, invalid and unknown parameters, and the two
@@ -13,11 +13,11 @@ from urllib.parse import quote, urlencode
 import pytest
 from connexion.spec import Specification
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models import user as users
 from models.intellectual_object import IntellectualObject
-from registry import fast_reads
+from registry.web import fast_reads
 from registry.app import create_app
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
@@ -138,7 +138,7 @@ def test_every_get_answers_as_the_chain_does(client, chain_client, world, answer
     unrouted = 0
     for description, path, headers in requests:
         caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="registry.fast_reads"):
+        with caplog.at_level(logging.DEBUG, logger="registry.web.fast_reads"):
             fast = client.get(path, headers=headers)
         unrouted += any("no GET operation" in r.getMessage() for r in caplog.records)
         chain = chain_client.get(path, headers=headers)
@@ -208,7 +208,7 @@ def test_an_error_answer_takes_one_pass(client, chain_client, world, monkeypatch
 @pytest.mark.parametrize("where", ["key lookup", "handler arguments"])
 def test_an_unexpected_error_is_the_documented_problem(client, world, monkeypatch, where):
     """An exception nobody expected, raised anywhere on the fast path, is answered with the
-    problem+json 500 of registry/errors.py (logged), not a bare 500."""
+    problem+json 500 of registry/web/errors.py (logged), not a bare 500."""
     def broken(*args, **kwargs):
         raise RuntimeError("the database is on fire")
 
@@ -226,7 +226,7 @@ def test_an_unexpected_error_is_the_documented_problem(client, world, monkeypatc
 
 
 def test_a_fallback_is_logged_with_its_reason(client, world, caplog):
-    with caplog.at_level(logging.DEBUG, logger="registry.fast_reads"):
+    with caplog.at_level(logging.DEBUG, logger="registry.web.fast_reads"):
         client.get("/member-api/v3/objects",
                    headers={**world["inst_user"].headers, "Content-Type": "text/plain"})
     assert any("a body or content type" in r.getMessage() for r in caplog.records)

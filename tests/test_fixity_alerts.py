@@ -14,15 +14,16 @@ import httpx
 import pytest
 
 from models.alert import Alert, AlertPremisEvent, AlertUser
-from models.base import utcnow
-from models.db import connection, database
-from models.enums import SYSTEM_USER
+from models.storage.base import utcnow
+from models.caller import Caller
+from models.storage.db import connection, database
+from models.enums import SYSADMIN, SYSTEM_USER
 from models.fixity_alerts import generate_failed_fixity_alerts
 from models.institution import Institution
 from models.internal_metadata import FIXITY_ALERTS_LAST_RUN, as_text, from_text
 from models.premis_event import PremisEvent
 from models.user import User
-from registry import threads
+from registry.web import threads
 from tests.alert_setup import Places, get_metadata, make_object, set_metadata
 
 URL = "/admin-api/v3/alerts/generate_failed_fixity_alerts"
@@ -195,7 +196,7 @@ def _concurrent_http_runs(app, headers, n) -> list[httpx.Response]:
 
 @pytest.fixture
 def database_threads_reset(app):
-    """The app's database threads each keep a pooled connection once used (registry/threads.py),
+    """The app's database threads each keep a pooled connection once used (registry/web/threads.py),
     and six requests at once start six of them: the pool's eight connections would then be
     mostly held by threads, and later tests that need several connections at once would wait
     for them in vain. So the threads are let go, with their connections, when the test ends;
@@ -237,11 +238,11 @@ def test_the_operator_institution_is_optional(app, places, world):
         Institution.update(identifier="aptrust.renamed").where(
             Institution.id == operator).execute()
     try:
-        body, status = generate_failed_fixity_alerts()
+        body = generate_failed_fixity_alerts(Caller(0, SYSTEM_USER, SYSADMIN, operator))
     finally:
         with connection(), database.atomic():
             Institution.update(identifier="aptrust.org").where(
                 Institution.id == operator).execute()
-    assert status == 201
+    assert body["count"] == 1
     assert len(_alerts_of(here.id, now)) == 1
     assert _alerts_of(operator, now) == []

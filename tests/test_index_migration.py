@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def _indexes(backend: str, table: str) -> dict[str, list[str]]:
     """Index name -> its columns, in order, as the database reports them."""
-    from models.db import database
+    from models.storage.db import database
 
     if backend == "postgres":
         rows = database.execute_sql(
@@ -27,7 +27,7 @@ def _indexes(backend: str, table: str) -> dict[str, list[str]]:
             for name in names}
 
 
-# What migration 3 (models/sql/v0003_*.sql) dropped, and the composite index covering each.
+# What migration 3 (models/storage/sql/v0003_*.sql) dropped, and the composite index covering each.
 PREFIX_COVERED_V3: list[tuple[str, str]] = [
     ("generic_files_institution_id", "idx_generic_files__institution_id__created_at__id"),
     ("generic_files_intellectual_object_id",
@@ -42,7 +42,7 @@ PREFIX_COVERED_V3: list[tuple[str, str]] = [
 
 
 def test_each_dropped_index_is_gone_and_its_composite_starts_with_its_column(app, backend):
-    from models.db import connection
+    from models.storage.db import connection
 
     with connection():
         for table in ("generic_files", "checksums", "premis_events"):

@@ -1,5 +1,5 @@
 """Registry's database threads keep their pooled PostgreSQL connection between requests
-(models/db.py, registry/threads.py), and give up one that is no longer usable."""
+(models/storage/db.py, registry/web/threads.py), and give up one that is no longer usable."""
 from __future__ import annotations
 
 import asyncio
@@ -7,16 +7,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import peewee
 import pytest
 
-from models import db as dbmodule
-from models.db import connection, database, keep_connections_in_this_thread
-from registry import threads
+from models.storage import db as dbmodule
+from models.storage.db import connection, database, keep_connections_in_this_thread
+from registry.web import threads
 
 
 @pytest.fixture
 def kept(client, backend):
-    """One thread that keeps its connection, like registry.threads' own."""
+    """One thread that keeps its connection, like registry.web.threads' own."""
     if backend != "postgres":
         pytest.skip("only pooled PostgreSQL connections are checked out and in")
     with ThreadPoolExecutor(1, initializer=keep_connections_in_this_thread) as pool:
@@ -43,7 +44,7 @@ def test_a_connection_the_server_dropped_is_replaced(kept):
     with connection():
         database.execute_sql("SELECT pg_terminate_backend(%s)", [before])
     # The driver learns of it on its next use, which fails; the block after that reconnects.
-    with pytest.raises(Exception):
+    with pytest.raises(peewee.OperationalError):
         kept(lambda: database.execute_sql("SELECT 1").fetchone())
     after = kept(_backend_pid)
     assert after != before
@@ -126,7 +127,7 @@ def test_a_write_runs_again_only_if_its_connection_died_before_it_began(client, 
     (its COMMIT may have happened): that error goes to the client."""
     import psycopg
 
-    from models.db import write_transaction
+    from models.storage.db import write_transaction
 
     dead = psycopg.OperationalError("server closed the connection unexpectedly")
     calls = []

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.spec_files import SOURCES, write_published
+from registry.spec.files import SOURCES, write_published
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECTRAL = ROOT / "node_modules" / ".bin" / "spectral"
@@ -104,7 +104,7 @@ BAD = _document({
 BAD["components"]["securitySchemes"]["unusedKey"] = {"type": "apiKey", "in": "header",
                                                      "name": "X-Other"}
 
-# No global `security` at all: an operation without its own is unprotected; one with its own is fine.
+# No global `security`: an operation without its own is unprotected; one with its own is fine.
 UNSECURED = _document({
     "/p": {"get": _operation("inherits_nothing")},
     "/q": {"get": _operation("secures_itself", security=[{"apiKey": []}])},
@@ -179,10 +179,10 @@ def test_every_house_rule_is_exercised():
 
 
 def test_the_lint_runs_on_what_the_server_publishes(app, tmp_path):
-    """`make lint` lints files from registry.spec_files; they must equal the served documents."""
+    """`make lint` lints files from registry.spec.files; they must equal the served documents."""
     written = {p.name: p.read_bytes() for p in write_published(tmp_path)}
     client = app.test_client()
-    for name, prefix in zip(SOURCES, ("", "/admin-api/v3")):
+    for name, prefix in zip(SOURCES, ("", "/admin-api/v3"), strict=True):
         for suffix in ("json", "yaml"):
             served = client.get(f"{prefix}/openapi.{suffix}")
             assert served.status_code == 200
@@ -190,7 +190,7 @@ def test_the_lint_runs_on_what_the_server_publishes(app, tmp_path):
 
 
 # A finding in a published document is named at its file and line in the sources
-# (registry/spec_lint.py): the admin document's paths and components live in spec/admin/*.yaml
+# (registry/spec/lint.py): the admin document's paths and components live in spec/admin/*.yaml
 # and in the member spec, reached through `$ref`s in other files.
 def _line_of(path: Path, text: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
@@ -198,7 +198,7 @@ def _line_of(path: Path, text: str) -> int:
 
 def test_a_finding_is_named_at_its_source_file_and_line():
     from registry.spec import ADMIN_SPEC, MEMBER_SPEC
-    from registry.spec_lint import source_place
+    from registry.spec.lint import source_place
 
     files_yaml = ADMIN_SPEC.parent / "admin" / "files.yaml"
     create = source_place(ADMIN_SPEC, ["paths", "/files/create/{institution_id}", "post",
@@ -224,7 +224,7 @@ def test_the_lint_fails_and_names_the_source_of_a_broken_published_document(tmp_
     """End to end: a published document with one rule broken fails the lint, naming the rule
     and where it comes from in spec/."""
     from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
-    from registry.spec_lint import report
+    from registry.spec.lint import report
 
     for name, source in (("member_api_v3", MEMBER_SPEC), ("admin_api_v3", ADMIN_SPEC)):
         document = published(load_spec(source))

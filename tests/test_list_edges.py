@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.stats import refresh_object_stats

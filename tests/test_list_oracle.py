@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.enums import ACCESS, BAGIT_PROFILES, CHECKSUM_ALGORITHMS, STATES, STORAGE_OPTIONS
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
@@ -120,7 +120,7 @@ def check(client, path: str, member, rows: list[dict], query) -> None:
     count, expected = answer(visible, query.conditions, query.sort, query.page, query.per_page)
     assert body["count"] == count, query.params
     assert [r["id"] for r in body["results"]] == [r["id"] for r in expected], query.params
-    for got, want in zip(body["results"], map(rendered, expected)):
+    for got, want in zip(body["results"], map(rendered, expected), strict=True):
         assert got.keys() == want.keys()
         assert {k: v for k, v in got.items() if v != want[k]} == {}, want
     assert (body["next"] != "") == (query.page * query.per_page < count)

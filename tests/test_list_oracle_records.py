@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from models.alert import Alert, AlertUser
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.enums import (ALERT_TYPES, BAGIT_PROFILES, CHECKSUM_ALGORITHMS, COMPLETED_STATUSES,
                           EVENT_OUTCOMES,
@@ -69,7 +69,7 @@ def check(client, path: str, member, visible: list[dict], query, key=lambda r: r
                              DEFAULT_SORT[path])
     assert body["count"] == count, query.params
     assert [key(r) for r in body["results"]] == [key(r) for r in expected], query.params
-    for got, want in zip(body["results"], map(rendered, expected)):
+    for got, want in zip(body["results"], map(rendered, expected), strict=True):
         assert got.keys() == want.keys(), query.params
         assert {k: v for k, v in got.items() if v != want[k]} == {}, (query.params, want)
     assert (body["next"] != "") == (query.page * query.per_page < count)

@@ -146,7 +146,7 @@ def test_a_burst_of_batches_from_both_workers_is_all_or_nothing(live, backend, e
     admin = live.headers("sysadmin")
     with live.client() as client:
         objects = []
-        for n in range(8):
+        for _ in range(8):
             made = client.post(f"{ADMIN}/objects/create/{example_id}", headers=admin, json={
                 "title": "burst", "identifier": f"example.edu/burst-{uuid.uuid4().hex[:8]}"})
             assert made.status_code == 201, made.text
@@ -163,7 +163,7 @@ def test_a_burst_of_batches_from_both_workers_is_all_or_nothing(live, backend, e
     outcomes = at_once([lambda b=b: send(b) for b in bodies])
     assert set(statuses(outcomes)) <= {201, 503}, [o.value.text[:300] for o in outcomes]
     with live.client() as client:
-        for obj, outcome in zip(objects, outcomes):
+        for obj, outcome in zip(objects, outcomes, strict=True):
             shown = client.get(f"{ADMIN}/objects/show/{obj['id']}", headers=admin).json()
             stored = 8000 if outcome.status == 201 else 0
             assert shown["file_count"] == stored

@@ -1,6 +1,6 @@
 """Checksums, events, work items, deletion requests and alerts: scoping, show, derived fields.
 
-The demo data set gives every member institution records of each kind (registry/demo.py).
+The demo data set gives every member institution records of each kind (registry/seed/demo.py).
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from models.alert import Alert, AlertUser
 from models.checksum import Checksum
-from models.db import connection
+from models.storage.db import connection
 from models.deletion_request import DeletionRequest
 from models.premis_event import PremisEvent
 from models.work_item import WorkItem

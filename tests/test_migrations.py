@@ -15,9 +15,9 @@ from contextlib import contextmanager
 import pytest
 
 import models
-from models.base import BaseModel
-from models.db import connection, database, make_database
-from models.migrations import MIGRATIONS, SQL_DIR, migrate
+from models.storage.base import BaseModel
+from models.storage.db import connection, database, make_database
+from models.storage.migrations import MIGRATIONS, SQL_DIR, migrate
 from tests.postgres import PG_URL, postgres_problem
 
 LATEST = MIGRATIONS[-1][0]

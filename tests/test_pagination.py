@@ -12,7 +12,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from tests.listing_rows import Member, Scratch

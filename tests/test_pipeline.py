@@ -1,4 +1,4 @@
-"""A middleware added through registry/pipeline.py runs for every request, whoever answers it.
+"""A middleware added through registry/web/pipeline.py runs for every request, whoever answers it.
 
 An app is built with one more middleware in the pipeline, which records what passes through
 it; every GET operation of both specs (answered by the fast reads), error answers and writes
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from connexion.spec import Specification
 
-from models.db import database
-from registry import fast_reads, pipeline
+from models.storage.db import database
+from registry.web import fast_reads, pipeline
 from registry.app import create_app
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
@@ -76,7 +76,8 @@ def test_the_pipeline_runs_for_every_get_operation(recorded_client, world, fast_
     assert len(paths) > 30
     statuses = [recorded_client.get(path, headers=world["sysadmin"].headers).status_code
                 for path in paths]
-    assert Recorder.seen == [("GET", path, status) for path, status in zip(paths, statuses)]
+    assert Recorder.seen == [("GET", path, status)
+                             for path, status in zip(paths, statuses, strict=True)]
     assert fast_answers == paths  # every one answered by the fast reads
     assert sum(200 <= status < 300 for status in statuses) > len(paths) // 2
 

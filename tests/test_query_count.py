@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
@@ -22,7 +22,7 @@ from models.storage_record import StorageRecord
 from tests.listing_rows import Scratch, counting_sql
 
 # Authentication, the count (COUNT(*) or a tally sum), the page itself; on PostgreSQL the count
-# and the page are one statement (models.query.Listing._one_statement).
+# and the page are one statement (models.storage.query.Listing._one_statement).
 LIST_STATEMENTS = 3
 
 
@@ -104,7 +104,7 @@ def test_show_statements_do_not_grow_with_related_records(client, count_queries,
 
 
 @pytest.mark.parametrize("path, how", [
-    ("/member-api/v3/objects", "tally"),  # models/counts.py: no COUNT(*) at all
+    ("/member-api/v3/objects", "tally"),  # models/storage/counts.py: no COUNT(*) at all
     ("/member-api/v3/objects?state=A", "tally"),
     ("/member-api/v3/items?action=Ingest&status=Success", "tally"),
     ("/member-api/v3/items?action=Ingest&status__in=Success&status__in=Failed", "tally"),

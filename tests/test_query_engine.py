@@ -1,4 +1,5 @@
-"""Unit tests of models/query.py's helpers, and the spec's lists agreeing with the declarations.
+"""Unit tests of models/storage/query.py's helpers, and the spec's lists agreeing with the
+declarations.
 
 The property tests (test_list_oracle.py) go through HTTP; these pin the small pieces whose
 edge cases the generated queries rarely reach: parameter splitting, date-time parsing at the
@@ -14,7 +15,7 @@ import pytest
 from models.errors import InvalidInput
 from models.file_views import FILES
 from models.intellectual_object import OBJECTS
-from models.query import INT, Column, Listing, parse_datetime, split_param
+from models.storage.query import INT, Column, Listing, parse_datetime, split_param
 from tests.list_strategies import filter_parameters, sort_values
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 import redis
 
-from models.db import database
-from registry import fast_reads
+from models.storage.db import database
+from registry.web import fast_reads
 from registry.app import create_app
 from registry.settings import Settings
 from registry.web.rate_counters import REDIS_KEY_PREFIX, InProcessCounts, RedisCounts

@@ -1,5 +1,5 @@
 """SQLite reads on the event loop stop at their budget and run again in a thread
-(models/read_budget.py, registry/threads.py)."""
+(models/storage/read_budget.py, registry/web/threads.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from models import read_budget
-from models.db import database, make_database
-from registry import threads
+from models.storage import read_budget
+from models.storage.db import database, make_database
+from registry.web import threads
 
 # Counting to N with a recursive CTE: SQLite work that takes as long as N says.
 LONG_READ = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "

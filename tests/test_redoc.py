@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-import registry.redoc
+import registry.web.redoc
 
 ASSET = re.compile(r"""(?:src|href|spec-url)\s*=\s*["']([^"']+)["']""")
 ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)
@@ -86,7 +86,7 @@ def test_trailing_slash_redirects_to_the_page(client, path):
 @pytest.mark.parametrize("path", PAGES)
 def test_missing_bundle_answers_a_page_that_says_how_to_install_it(client, monkeypatch,
                                                                      tmp_path, path):
-    monkeypatch.setattr(registry.redoc, "BUNDLE", tmp_path / "redoc.standalone.js")
+    monkeypatch.setattr(registry.web.redoc, "BUNDLE", tmp_path / "redoc.standalone.js")
     response = client.get(path)
     assert response.status_code == 503
     assert response.headers["content-type"].split(";")[0] == "text/html"

@@ -120,7 +120,8 @@ class Reader:
         try:
             return model.from_dict(conformed)
         except pydantic.ValidationError as exc:
-            raise AssertionError(f"{where}: the generated {model_name} cannot read it: {exc}")
+            raise AssertionError(
+                f"{where}: the generated {model_name} cannot read it: {exc}") from exc
 
 
 def page_of(link: str) -> int:

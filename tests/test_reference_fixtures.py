@@ -6,10 +6,11 @@ give the same numbers, or either the loader's mapping or the API's scoping diffe
 reference.
 
 The fixtures go into a database of their own, not the demo database the session fixtures of
-conftest.py use: the module fixture re-binds the global `models.db.database` proxy for its
+conftest.py use: the module fixture re-binds the global `models.storage.db.database` proxy for its
 duration and restores the previous binding afterwards. Each test runs on SQLite and on
 PostgreSQL (the run's own database, tests/postgres.py; `<that database>_fixtures` next to it is
-created, reset, and dropped with the run). The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
+created, reset, and dropped with the run).
+The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
 from __future__ import annotations
@@ -127,17 +128,16 @@ def ref(request, tmp_path_factory):
             pytest.skip(problem)
         url = _fixtures_postgres_url()
 
-    from models.db import connection, database
-    from models.migrations import migrate
+    from models.storage.db import connection, database
+    from models.storage.migrations import migrate
     from models.user import User, issue_key
     from registry.app import create_app
-    from registry.fixture_loader import load_fixtures
+    from registry.seed.fixture_loader import load_fixtures
     from registry.settings import Settings
 
     saved = database.obj
     try:
         application = create_app(Settings(database_url=url, validate_responses=True))
-        db = database.obj
         with connection():
             migrate()
         recorder = RecordingApp(application)
@@ -189,7 +189,7 @@ def test_loader_wrote_through_the_admin_api(ref):
     assert len(posts) == 4 + 8 + 14 + 3 + 18 + 33
     disabled = [s for m, p, s in ref.requests if m == "DELETE" and "/users/disable/" in p]
     assert disabled == [200]  # inactive@inst1.edu
-    from models.db import connection
+    from models.storage.db import connection
     from models.user import ApiKey, User
 
     with connection():  # the key the load ran with is revoked; the one left is the test's
@@ -200,7 +200,7 @@ def test_loader_wrote_through_the_admin_api(ref):
 
 
 def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
-    from models.db import connection, database
+    from models.storage.db import connection, database
     from models.institution import Institution
 
     # Loaded in fixture-id order into an empty database, most rows get their own id back;
@@ -219,8 +219,7 @@ def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
 
 
 def test_loader_refuses_a_database_that_has_rows(ref):
-    from models.db import connection
-    from registry.fixture_loader import FixtureError, load_fixtures
+    from registry.seed.fixture_loader import FixtureError, load_fixtures
 
     with pytest.raises(FixtureError, match="not empty"):
         load_fixtures(FIXTURES_DIR, app=object())
@@ -383,7 +382,7 @@ def seed_cli(tmp_path, monkeypatch, capsys):
     """`run(*argv)`: registry.cli.main on a fresh SQLite file; the previous binding restored."""
     if not FIXTURES_DIR.is_dir():
         pytest.skip(f"reference fixtures not found at {FIXTURES_DIR}")
-    from models.db import database
+    from models.storage.db import database
     from registry.cli import main
 
     previous = database.obj
@@ -400,7 +399,7 @@ def seed_cli(tmp_path, monkeypatch, capsys):
 
 
 def test_seed_from_fixtures_loads_once_and_issues_no_keys(seed_cli):
-    from models.db import database
+    from models.storage.db import database
 
     done = seed_cli("seed", "--from-fixtures", str(FIXTURES_DIR))
     assert done.out == ""
@@ -428,7 +427,7 @@ def test_seed_from_fixtures_loads_once_and_issues_no_keys(seed_cli):
 def test_seed_stops_at_a_row_the_api_rejects_and_leaves_the_database_empty(seed_cli, tmp_path):
     import shutil
 
-    from models.db import database
+    from models.storage.db import database
 
     broken = tmp_path / "broken"
     shutil.copytree(FIXTURES_DIR, broken)

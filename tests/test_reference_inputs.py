@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
@@ -169,7 +169,7 @@ def test_a_repeated_filter_is_read_from_its_first_value(client, world):
 
 
 def test_the_items_user_filter_reads_as_every_filter(client, world):
-    """`user` reaches the handler by its own path (registry/authz.py): the same rules."""
+    """`user` reaches the handler by its own path (registry/web/authz.py): the same rules."""
     member = world["inst_user"]
     everything = get(client, member.headers, f"{BASE}/items", {"per_page": 1000})
     own = get(client, member.headers, f"{BASE}/items", {"user": member.email, "per_page": 1000})

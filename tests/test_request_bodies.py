@@ -1,5 +1,5 @@
 """A request body framed by Transfer-Encoding: chunked (no Content-Length) is taken like one with
-a Content-Length: the same answers for the same bytes (registry.errors.NamingJSONBodyValidator
+a Content-Length: same answers for the same bytes (registry.web.validation.NamingJSONBodyValidator
 gives it its length before Connexion's body check, which took it for a missing body: 400
 "RequestBody is required"). The test client sends an iterable body chunked, as a socket would;
 tests/test_live_server.py sends one over a real socket to a served app.
@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from models.db import connection
+from models.storage.db import connection
 from tests.fixtures_api import assert_problem, error_names
 from tests.listing_rows import Scratch
 

@@ -11,9 +11,9 @@ import uuid
 import peewee
 import pytest
 
-from models.base import utcnow
+from models.storage.base import utcnow
 from models.caller import Caller
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.restore import restore_object

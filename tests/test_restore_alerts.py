@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models.alert import Alert, AlertUser, AlertWorkItem
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.restore_alerts import restored_url

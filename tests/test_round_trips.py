@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.query import parse_datetime
+from models.storage.query import parse_datetime
 from models.work_item import WorkItem
 from registry.spec import ADMIN_SPEC, load_spec
 from tests.deletion_setup import approve_deletion

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from models.db import connection
+from models.storage.db import connection
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject

@@ -9,7 +9,7 @@ import peewee
 import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
-from models.db import ConfigurationError, make_database
+from models.storage.db import ConfigurationError, make_database
 from registry.settings import DEFAULT_DATABASE_URL, Settings
 
 

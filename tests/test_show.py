@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent

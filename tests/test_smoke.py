@@ -1,5 +1,5 @@
 """The app starts on each backend and answers a list for a demo user."""
-from models.db import connection
+from models.storage.db import connection
 from models.intellectual_object import IntellectualObject
 
 

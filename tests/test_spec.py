@@ -55,7 +55,7 @@ WRITES = [(document.name, op["operationId"], op) for document in (MEMBER_SPEC, A
 @pytest.mark.parametrize("document, operation_id, op", WRITES, ids=[w[1] for w in WRITES])
 def test_every_write_documents_503_with_retry_after(document, operation_id, op):
     """A write the database could not take (a lock wait that timed out, lost races) answers
-    503 with Retry-After (registry.threads.run_write): every write of both APIs says so."""
+    503 with Retry-After (registry.web.threads.run_write): every write of both APIs says so."""
     response = op["responses"].get("503", {})
     if "$ref" in response:
         assert response["$ref"] == "#/components/responses/ServiceUnavailable", operation_id

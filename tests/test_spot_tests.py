@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from models.base import utcnow
-from models.db import connection, database
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.enums import SYSTEM_USER
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject

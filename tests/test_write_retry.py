@@ -1,5 +1,5 @@
 """A write transaction that PostgreSQL rolls back for losing a race (a deadlock, a
-serialization failure) runs again instead of answering 500 (registry/threads.py)."""
+serialization failure) runs again instead of answering 500 (registry/web/threads.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.errors import Unavailable
-from registry import threads
+from registry.web import threads
 
 
 def _attempts(failures: list[BaseException]):

@@ -20,7 +20,8 @@
    earlier responses, and absent from the peer's copy of the list), so it probes few requests.
    `cross_tenant_read` adds a plainer probe: a member's successful GET, sent again as the peer
    (a user of another institution), must not return the member's records: a show answers
-   403/404, a list answers 403/404 or shares no record `id` with the member's answer. Each distinct request is
+   403/404, a list answers 403/404 or shares no record `id` with the member's answer.
+   Each distinct request is
    replayed once, at most PROBES_PER_OPERATION per operation; each replay is logged to
    CONTRACT_PROBE_LOG, and run.sh fails the run when there were none.
 

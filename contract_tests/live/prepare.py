@@ -73,7 +73,7 @@ def guard(sysadmin_email: str) -> dict:
     protected here is only what the live admin run itself signs in with: the sysadmin and the
     sysadmin's institution."""
     from contract_tests.admin_guard import GUARDED, make_stand_ins
-    from models.db import connection, init_database
+    from models.storage.db import connection, init_database
     from models.user import User
     from registry.settings import Settings
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import limits
 from starlette.responses import Response
 
-from registry.responses import dumps
+from registry.web.responses import dumps
 from registry.web.rate_counters import counts_for
 
 READ_METHODS = frozenset({"GET", "HEAD"})

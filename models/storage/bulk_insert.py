@@ -14,7 +14,7 @@ import functools
 
 import peewee
 
-from models.db import database, is_postgres
+from models.storage.db import database, is_postgres
 
 # Values per SQLite statement: under its limit of 32,766 variables.
 _SQLITE_MAX_VALUES = 30000
@@ -43,7 +43,7 @@ def _copy(model, fields, rows, key):
             (table, pk, len(rows)))
         ids = [row[0] for row in cursor.fetchall()]
         columns = [pk, *columns]
-        rows = [(new_id, *row) for new_id, row in zip(ids, rows)]
+        rows = [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)]
     names = ", ".join(f'"{c}"' for c in columns)
     types = _column_types(table, tuple(columns))
     with database.cursor() as cursor, \
@@ -54,7 +54,7 @@ def _copy(model, fields, rows, key):
     if key is None:
         return None
     position = next(i for i, field in enumerate(fields) if field is key)
-    return {row[position + 1]: new_id for new_id, row in zip(ids, rows)}
+    return {row[position + 1]: new_id for new_id, row in zip(ids, rows, strict=True)}
 
 
 _COLUMN_TYPES: dict[tuple, list[int]] = {}

@@ -1,7 +1,7 @@
 """Read the reference system's test fixtures (APTrust Registry `db/fixtures/*.csv`).
 
 The CSVs are the reference's own tables dumped with `COPY ... csv header`. This module reads
-and converts them to our columns; registry.fixture_loader writes them through the admin API.
+and converts them to our columns; registry.seed.fixture_loader writes them through the admin API.
 Differences between the reference schema and ours are adapted here and nowhere else:
 
 * users.csv writes dates as US `M/D/YY H:MM` (`1/12/21 17:14`); every other file uses ISO
@@ -82,7 +82,7 @@ class TableSpec:
 class LoadReport:
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # table -> fixture id -> the id the row got (filled by registry.fixture_loader)
+    # table -> fixture id -> the id the row got (filled by registry.seed.fixture_loader)
     ids: dict[str, dict] = field(default_factory=dict)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import peewee
 
 from models.caller import Caller
-from models.db import connection, database, is_postgres
+from models.storage.db import connection, database, is_postgres
 from models.errors import Forbidden, InvalidInput, NotFound
 
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
@@ -128,7 +128,14 @@ def _bool_out(value):
 
 @dataclass
 class Listing:
-    """The declaration of one listable resource; see the module docstring."""
+    """The declaration of one listable resource; see the module docstring.
+
+    Naming: a resource module builds each of its listings in a private factory, `_view()` for
+    the one its list and show operations answer (a plural constant: `OBJECTS = _view()`) and
+    `_records()` for the bare rows another resource's show nests (`EVENT_RECORDS =
+    _records()`), and a show that is more than `get` is a function `<resource>_detail(caller,
+    key)` beside them (`file_detail`, `alert_detail`).
+    """
 
     name: str
     model: type[peewee.Model]
@@ -149,8 +156,8 @@ class Listing:
     # every row to join it (38 ms to count 25,000 objects of an institution) instead of
     # counting index entries (1 ms). Never for a join to many rows, which multiplies rows.
     joins_to_one: bool = False
-    # A tally table kept by the database (models.counts): a list filtered only by `eq`/`in` on
-    # its dimensions reads its count there instead of running COUNT(*).
+    # A tally table kept by the database (models.storage.counts): a list filtered only by
+    # `eq`/`in` on its dimensions reads its count there instead of running COUNT(*).
     counts: Any = None
 
     def __post_init__(self):
@@ -500,7 +507,7 @@ class Listing:
         converters = self._converters()
         out = []
         for row in rows:
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=True))
             for name, convert in converters:
                 record[name] = convert(record[name])
             out.append(record)

@@ -14,7 +14,7 @@ from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
 from starlette.datastructures import QueryParams
 
-from registry.binding import RequestTarget, parsed_body
+from registry.web.binding import RequestTarget, parsed_body
 
 from models.caller import Caller
 from models.errors import Forbidden
@@ -90,6 +90,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Handler parameters this module supplies itself; Connexion never sees them.
+BOUND_HERE = ("target", "parsed_body", "settings")
+
+
 class UndeclaredOperation(LookupError):
     """An operation of the spec has no entry in PERMISSIONS."""
 
@@ -102,9 +106,10 @@ def _takes_user_param(operation) -> bool:
     return any(p["name"] == "user" and p["in"] == "query" for p in operation.parameters)
 
 
-def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
-    """The handler, callable only by the roles in `allowed`; it receives the caller first, and
-    the request target (registry/binding.py) if it takes a `target`.
+def guard(operation_id: str, handler, allowed: frozenset[str], operation=None, settings=None):
+    """The handler, callable only by the roles in `allowed`; it receives the caller first, the
+    request target (registry/web/binding.py) if it takes a `target`, and the app's settings if it
+    takes `settings` (passed as data: no handler module is configured by the factory).
 
     `endpoint(**kwargs)` is what Connexion's chain calls (the target read from its request
     context); `endpoint.bound(target, kwargs)` is the binding itself, which the fast reads call
@@ -113,6 +118,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
     takes_user = None  # whether the operation has a `user` query parameter: read once
     takes_target = "target" in inspect.signature(handler).parameters
     takes_body = "parsed_body" in inspect.signature(handler).parameters
+    takes_settings = "settings" in inspect.signature(handler).parameters
 
     async def bound(target: RequestTarget, kwargs: dict):
         nonlocal takes_user
@@ -123,7 +129,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
         if takes_user is None:
             takes_user = operation is not None and _takes_user_param(operation)
         if takes_user:
-            # Read as registry/uri_parser.py reads every filter: the first value; empty, ignored.
+            # As registry/web/uri_parser.py reads every filter: the first value; empty, ignored.
             values = QueryParams(target.query_string).getlist("user")
             if values and values[0] != "":
                 kwargs["user"] = values[0]
@@ -131,6 +137,8 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None):
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
         if takes_target:
             kwargs["target"] = target
+        if takes_settings:
+            kwargs["settings"] = settings
         return await handler(caller, **kwargs)
 
     async def endpoint(**kwargs):
@@ -149,9 +157,9 @@ def _signature(handler) -> inspect.Signature:
     """What Connexion should pass the endpoint: the handler's own parameters after `caller`,
     plus the context entries the endpoint takes. Connexion reads it to decide what to supply;
     with a bare **kwargs it would parse a JSON body (again) even for a handler that reads the
-    body the validator parsed (registry.binding.parsed_body)."""
+    body the validator parsed (registry.web.binding.parsed_body)."""
     own = [p for p in list(inspect.signature(handler).parameters.values())[1:]
-           if p.name not in ("target", "parsed_body")]  # bound here, not by Connexion
+           if p.name not in BOUND_HERE]
     if any(p.kind is p.VAR_KEYWORD for p in own):
         return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
                                   if p.kind is not p.VAR_KEYWORD else p for p in own])
@@ -163,12 +171,19 @@ def _signature(handler) -> inspect.Signature:
 
 
 class AuthorizingResolver(Resolver):
+    """Resolves each operationId to its guarded handler, handing handlers the app's settings."""
+
+    def __init__(self, settings=None):
+        super().__init__()
+        self.settings = settings
+
     def resolve(self, operation):
         operation_id = operation.operation_id
         allowed = PERMISSIONS.get(operation_id)
         if allowed is None:
             raise UndeclaredOperation(
-                f"operation {operation_id!r} has no entry in registry.authz.PERMISSIONS"
+                f"operation {operation_id!r} has no entry in registry.web.authz.PERMISSIONS"
             )
         handler = self.resolve_function_from_operation_id(self.resolve_operation_id(operation))
-        return Resolution(guard(operation_id, handler, allowed, operation), operation_id)
+        return Resolution(guard(operation_id, handler, allowed, operation, self.settings),
+                          operation_id)

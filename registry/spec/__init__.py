@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
+SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
 MEMBER_SPEC = SPEC_DIR / "member_api_v3.yaml"
 ADMIN_SPEC = SPEC_DIR / "admin_api_v3.yaml"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
@@ -132,6 +132,26 @@ def operation_ids(spec: dict) -> list[str]:
         for method, op in item.items()
         if method in HTTP_METHODS
     ]
+
+
+def operation_paths(path: Path) -> dict[str, str]:
+    """operationId -> full path (the server URL's path, then the operation's) of each operation
+    of one API. Read from the hand-written files, following a path item's `$ref`, without
+    bundling: what `load_spec` gives, for a fraction of its cost at start-up."""
+    root_path = path.resolve()
+    root = _load(root_path)
+    base = root["servers"][0]["url"].rstrip("/")
+    found = {}
+    for route, item in root["paths"].items():
+        ref = item.get("$ref")
+        if isinstance(ref, str):  # a path item kept in another file, or elsewhere in this one
+            file_part, _, pointer = ref.partition("#")
+            target = (root_path.parent / file_part).resolve() if file_part else root_path
+            item = _pointer(_load(target), pointer)
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                found[operation["operationId"]] = base + route
+    return found
 
 
 INTERNAL_EXTENSIONS = ("x-openapi-router-controller", "x-apikeyInfoFunc")

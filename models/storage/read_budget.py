@@ -1,6 +1,6 @@
 """SQLite reads with a work budget: statements interrupted once they have run too long.
 
-Registry runs SQLite reads on the event loop when they are short (registry/threads.py), since a
+Registry runs SQLite reads on the event loop when they are short (registry/web/threads.py), since a
 thread hop costs more than most of them. A read whose length cannot be known beforehand (a list
 counts and sorts what its filters select) gets a budget instead: SQLite calls a progress
 handler every PROGRESS_STEPS virtual-machine instructions, and once the read has used its

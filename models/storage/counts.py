@@ -23,7 +23,7 @@ share a row, and wait, only when their transaction ids fall on the same stripe; 
 stripes. Rows within one statement are upserted in key order, so one statement never
 deadlocks with another; two transactions on one stripe that change two tally rows in opposite
 orders over several statements can: PostgreSQL then rolls one of them back, and
-registry.threads.run_write runs that write again.
+registry.web.threads.run_write runs that write again.
 
 SQLite has only row-level triggers (one upsert per row written; it has one writer at a time,
 so it has no contention and uses stripe 0 alone). A TRUNCATE on PostgreSQL empties the tally
@@ -31,7 +31,7 @@ too; SQLite's REPLACE conflict resolution would delete rows without firing delet
 and nothing here uses it.
 
 The tally tables and triggers are created by migration 5, frozen SQL per dialect in
-models/sql/v0005_exact_count_tallies.*.sql, which also fills the tallies from the rows already
+models/storage/sql/v0005_exact_count_tallies.*.sql, which also fills the tallies from rows already
 there (on PostgreSQL, CREATE TRIGGER locks the table against writes until the migration
 commits, so no row is written between the fill and the triggers taking over). Changing a
 table's dimensions needs a new migration that drops and recreates them.
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.db import database, is_postgres
+from models.storage.db import database, is_postgres
 
 STRIPES = 8
 
@@ -56,7 +56,7 @@ class CountTable:
     def name(self) -> str:
         return f"{self.table}_counts"
 
-    # -- reading: used by models.query.Listing --------------------------------------------
+    # -- reading: used by models.storage.query.Listing --------------------------------------------
 
     def check(self, listing) -> None:
         """Each dimension must be a listing column that is the base table's own column."""

@@ -12,7 +12,7 @@ parameters and Connexion's URI parser, the parameter validator of the app's vali
 Connexion's own security verification over our security functions, and the handler as the
 resolver wrapped it (role check included). A request that fails one of them (a missing or bad
 key, a parameter the validator refuses, a handler that raises) is answered here too, in the
-same pass, by the app's own error handler for the exception (registry/errors.py), as the
+same pass, by the app's own error handler for the exception (registry/web/errors.py), as the
 chain's exception middleware would answer it. Only a path it does not route, a request with a
 body or content type, or a handler that returns no response goes, untouched, to the full chain
 (logged at debug level, with the reason).
@@ -40,18 +40,19 @@ from connexion.utils import deep_merge, get_function_from_name, inspect_function
 from starlette.responses import Response
 from starlette.routing import compile_path
 
-from registry import connexion_seam
-from registry.connexion_seam import sanitized, unwrap_decorators
-from registry.binding import RequestTarget
-from registry.errors import handler_for
-from registry.uri_parser import URIParser
+from registry.web import connexion_seam
+from registry.web.connexion_seam import sanitized, unwrap_decorators
+from registry.web.binding import RequestTarget
+from registry.web.errors import handler_for
+from registry.web.uri_parser import URIParser
 
 log = logging.getLogger(__name__)
 
 
 class _URIParser(URIParser):
-    """The app's URI parser (registry/uri_parser.py), but its table of parameter schemas, which it rebuilds on every
-    access (once per query parameter), is built once: a route keeps its parser."""
+    """The app's URI parser (registry/web/uri_parser.py), but its table of parameter schemas,
+    which it rebuilds on every access (once per query parameter), is built once: a route keeps
+    its parser."""
 
     @functools.cached_property
     def param_schemas(self):
@@ -68,7 +69,7 @@ class ReadRoute:
     uri_parser: URIParser
     parameters: ValidParameters  # the app's parameter validator, bound to this operation
     verify: Callable  # fills in the request's context, or raises the chain's 401/403
-    endpoint: Callable  # the guarded handler's binding (registry.authz.guard): (target, kwargs)
+    endpoint: Callable  # the guarded handler's binding (registry.web.authz.guard): (target, kwargs)
     handler_arguments: HandlerArguments
 
     response_validation: Callable | None = None  # wraps the response when validation is on
@@ -174,7 +175,7 @@ class FastReads:
 
     An answer, error answers included, is given in one pass: an exception raised on the way
     (the security's 401 or 403, the validator's 400, the handler's 404, anything unexpected)
-    is answered by the app's own error handler for it (`error_handlers`: registry/errors.py),
+    is answered by the app's own error handler for it (`error_handlers`: registry/web/errors.py),
     its response converted as Connexion's exception middleware converts it."""
 
     def __init__(self, app, routes: list[ReadRoute], error_handlers: dict):

@@ -1,12 +1,12 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers and rate limits today; request ids, metrics and logging belong here too.
-`create_app` adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a
-request is served: the fast reads (registry/fast_reads.py) and Connexion's chain. They sit
-inside only Starlette's server-error middleware, and outside Connexion's exception middleware,
-so that they see every answer, error answers included (401, 404 no route, 405, 400). A
-middleware added at one of Connexion's own positions instead would miss every GET the fast
-reads answer.
+Security headers and rate limits (registry/web/rate_limit.py) today; request ids, metrics and
+logging belong here too. `create_app` adds `MIDDLEWARE` in this order (the first is the
+outermost) around both ways a request is served: the fast reads (registry/web/fast_reads.py)
+and Connexion's chain. They sit inside only Starlette's server-error middleware, and outside
+Connexion's exception middleware, so that they see every answer, error answers included (401,
+404 no route, 405, 400). A middleware added at one of Connexion's own positions instead would
+miss every GET the fast reads answer.
 
 Each entry is a pure ASGI middleware class, `Middleware(app)`, or `Middleware(app, **options)`
 with the options `install` is given for it (the rate limiter's, built from the settings).

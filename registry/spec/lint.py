@@ -1,8 +1,8 @@
 """Spectral over the published documents, each finding named at its place in the sources.
 
-    python -m registry.spec_lint DIR
+    python -m registry.spec.lint DIR
 
-Spectral is run once per published document in DIR (written by `python -m registry.spec_files`
+Spectral is run once per published document in DIR (written by `python -m registry.spec.files`
 just before): a self-contained file with no reference to another file, so every run sees the
 same document. Linting the multi-file sources directly is not deterministic: Spectral sometimes
 runs its rules before it has resolved every external `$ref` (stoplightio/spectral#2640, #2089)
@@ -25,7 +25,7 @@ import yaml
 
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPECTRAL = ROOT / "node_modules" / ".bin" / "spectral"
 RULESET = ROOT / ".spectral.yaml"
 SOURCES = {"member_api_v3": MEMBER_SPEC, "admin_api_v3": ADMIN_SPEC}

@@ -1,6 +1,6 @@
 """Load the reference fixtures through the admin API (`registry seed --from-fixtures DIR`).
 
-registry.fixtures reads and converts the CSVs; this module writes every row the admin API has
+registry.seed.fixtures reads and converts the CSVs; this module writes every row the admin API has
 an operation for through that operation, so the fixtures pass the same validation and rules
 as data from an ingest service, and the API computes what it computes (object counters,
 buckets, timestamps):
@@ -53,7 +53,7 @@ import peewee
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.checksum import Checksum
-from models.db import connection, database
+from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
@@ -62,8 +62,8 @@ from models.premis_event import PremisEvent
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, issue_key, revoke_keys
 from models.work_item import WorkItem
-from registry.fixture_api import AdminApi, FixtureApiError, jsonable
-from registry.fixtures import FixtureError, LoadReport, read_fixtures
+from registry.seed.fixture_api import AdminApi, FixtureApiError, jsonable
+from registry.seed.fixtures import FixtureError, LoadReport, read_fixtures
 
 __all__ = ["FixtureError", "FixtureApiError", "load_fixtures", "Target"]
 

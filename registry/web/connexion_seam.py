@@ -1,6 +1,7 @@
 """Every use of a Connexion (or Starlette) internal, in this one module.
 
-The project relies on a few names Connexion does not publish: two of its parameter helpers, two private hooks of its body validator and security handler, the module
+The project relies on a few names Connexion does not publish: two of its parameter helpers, two
+private hooks of its body validator and security handler, the module
 table of path converters, and the classes of its decorator chain and middlewares. They may move
 in any minor release (the pin is `connexion>=3.3,<4`), so they are used here only, under public
 names of our own, and `check()` (called by the app factory) verifies at start-up that each of
@@ -110,7 +111,7 @@ def check() -> None:
     if missing:
         raise SeamError(
             f"Connexion {connexion_version()} lacks internals Registry relies on "
-            f"(registry/connexion_seam.py; the project is tested with the version in its "
+            f"(registry/web/connexion_seam.py; the project is tested with the version in its "
             f"lock file): " + "; ".join(missing))
 
 

@@ -12,7 +12,7 @@ the reference server reads it (Connexion's parser would take the last): `?state=
 for active records on both servers.
 
 Both ways a request is served parse with this class (the full chain through the app's
-`uri_parser_class`, the fast reads through registry/fast_reads.py), so they agree.
+`uri_parser_class`, the fast reads through registry/web/fast_reads.py), so they agree.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import datetime as dt
 
 import peewee
 
-from models.db import database
+from models.storage.db import database
 
 
 def utcnow() -> dt.datetime:

@@ -15,7 +15,7 @@ from peewee import chunked
 from models.alert import Alert, AlertUser, AlertWorkItem
 from models.checksum import Checksum
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
-from models.db import database
+from models.storage.db import database
 from models.enums import BAGIT_PROFILE_APTRUST, BAGIT_PROFILE_BTR, STORAGE_OPTIONS
 from models.generic_file import GenericFile
 from models.institution import Institution

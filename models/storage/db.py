@@ -13,14 +13,14 @@ from urllib.parse import urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
-from models.read_budget import BudgetedSqliteDatabase
+from models.storage.read_budget import BudgetedSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {
     # WAL lets readers proceed while one writer commits; busy_timeout makes writers queue
     # instead of failing with "database is locked" under concurrent requests (a write still
-    # waiting when it runs out is run again, then answered 503: registry.threads.run_write).
+    # waiting when it runs out is run again, then answered 503: registry.web.threads.run_write).
     "journal_mode": "wal",
     "synchronous": "normal",
     "foreign_keys": 1,
@@ -74,11 +74,11 @@ KEPT_IDLE_SECONDS = 300
 
 
 def keep_connections_in_this_thread() -> None:
-    """For a long-lived thread that does the app's database work (registry.threads): its pooled
+    """For a long-lived thread that does the app's database work (registry.web.threads): its pooled
     PostgreSQL connection stays checked out between blocks instead of going back to the pool
     after each one. A check-out and check-in (a lock, the pool's heap, a condition's notify,
     the driver's status checks) cost more than a short read's own Python. The pool must have a
-    connection for each such thread: registry.threads sizes its pool of threads to it."""
+    connection for each such thread: registry.web.threads sizes its pool of threads to it."""
     _thread.keeps = True
     _thread.last_used = time.monotonic()
 

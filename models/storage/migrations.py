@@ -1,6 +1,6 @@
 """Versioned schema. `migrate()` applies, in order, every migration not yet recorded.
 
-Each migration is frozen SQL, one file per dialect in models/sql/
+Each migration is frozen SQL, one file per dialect in models/storage/sql/
 (`v<version>_<name>.<sqlite|postgresql>.sql`, statements separated by `--;;` lines): what a
 database runs never depends on today's model classes, so a database created fresh and one
 upgraded from any earlier version end with the same schema (tests/test_migrations.py checks
@@ -20,7 +20,8 @@ Why the schema is what it is, version by version:
    maintain per row of a 10,000-file batch;
 4. work items are polled by action and status together (94 ms -> 0.8 ms to count one
    institution's at 100,000 items on SQLite, bench/);
-5. exact count tallies kept by triggers, filled from the rows already there (models/counts.py);
+5. exact count tallies kept by triggers, filled from the rows already there
+   (models/storage/counts.py);
 6. the daily jobs' memory (models/internal_metadata.py: when the failed-fixity alerts and the
    restoration spot tests last ran), and a member's unread alerts as an index range of the
    recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read).
@@ -31,8 +32,8 @@ from pathlib import Path
 
 import peewee
 
-from models.base import BaseModel, utcnow
-from models.db import database, is_postgres
+from models.storage.base import BaseModel, utcnow
+from models.storage.db import database, is_postgres
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 STATEMENT_SEPARATOR = "\n--;;\n"

@@ -1,6 +1,6 @@
 """The published documents as bytes, and as files for linters and generators.
 
-    python -m registry.spec_files DIR
+    python -m registry.spec.files DIR
 
 writes DIR/member_api_v3.{json,yaml} and DIR/admin_api_v3.{json,yaml}: byte for byte what
 /openapi.json|yaml and /admin-api/v3/openapi.json|yaml answer (the app serves the same
@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import orjson
 import yaml
 
-from registry.responses import dumps
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 
 SOURCES = {"member_api_v3": MEMBER_SPEC, "admin_api_v3": ADMIN_SPEC}
 
 
 def as_json(document: dict) -> bytes:
-    return dumps(document)
+    return orjson.dumps(document)
 
 
 def as_yaml(document: dict) -> bytes:

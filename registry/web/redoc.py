@@ -14,7 +14,7 @@ from pathlib import Path
 
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 
-BUNDLE = Path(__file__).resolve().parent / "redoc-bundle" / "redoc.standalone.js"
+BUNDLE = Path(__file__).resolve().parents[1] / "redoc-bundle" / "redoc.standalone.js"
 BUNDLE_NAME = "redoc.standalone.js"
 
 # What the Redoc page needs and nothing more: its own script, the spec from this server, the

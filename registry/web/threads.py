@@ -10,14 +10,14 @@ so none are copied.
 A hop still costs more than most SQLite reads: in-process, a show request spent ~180 us of its
 ~310 us on its two hops (the API-key lookup and the record's), and SQLite, a library in the
 worker's own process, gains nothing from the thread while it reads. So on SQLite `run_read`
-runs a read on the loop with a budget of READ_BUDGET instructions (models/read_budget.py); a
+runs a read on the loop with a budget of READ_BUDGET instructions (models/storage/read_budget.py); a
 read that outruns it is interrupted and run again in a thread, so that it cannot stall the
-worker's other requests for longer than the budget. PostgreSQL reads always go to a thread: every query
+worker's other requests longer than the budget. PostgreSQL reads always go to a thread: every query
 there waits on a socket.
 
 The database threads are the process's own: min(32, CPUs + 4), like the loop's default
 executor, but never more than the PostgreSQL pool's size (REGISTRY_DB_POOL_SIZE, 8), since
-each thread keeps a pooled connection checked out (models/db.py).
+each thread keeps a pooled connection checked out (models/storage/db.py).
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
-from models import read_budget
-from models.db import (causes, connection_lost, discard_connection, is_postgres,
+from models.storage import read_budget
+from models.storage.db import (causes, connection_lost, discard_connection, is_postgres,
                        keep_connections_in_this_thread, write_began, write_not_begun)
 from models.errors import Unavailable
 
@@ -47,7 +47,7 @@ _pool_size = DEFAULT_THREADS
 
 def configure(db_pool_size: int) -> None:
     """At most as many database threads as the process has pooled connections: each thread
-    keeps one (models.db.keep_connections_in_this_thread). Threads made for another size are
+    keeps one (models.storage.db.keep_connections_in_this_thread). Threads made for another size are
     let go; the next hop makes new ones."""
     global _pool, _pool_size
     _pool_size = max(1, min(DEFAULT_THREADS, db_pool_size))
@@ -99,7 +99,7 @@ def _read_reconnecting(function: Callable[..., T], args: tuple) -> T:
 
 
 # PostgreSQL's word that a transaction lost a race and was rolled back whole: a deadlock (two
-# writers of the same count-tally stripe taking its rows in opposite orders, models/counts.py)
+# writers of one count-tally stripe taking its rows in opposite orders, models/storage/counts.py)
 # or a serialization failure. Running the transaction again is the documented answer.
 RETRIED_SQLSTATES = {"40P01", "40001"}
 # SQLite's: the write lock stayed taken for the whole busy timeout (SQLITE_BUSY, "database is

@@ -1,8 +1,9 @@
-"""What a handler receives besides its parameters, bound in one place (registry.authz.guard).
+"""What a handler receives besides its parameters, bound in one place (registry.web.authz.guard).
 
 A handler takes the caller first, and, if it names a `target` parameter, the request's own
 path and query (for the links of a page); if it names `parsed_body`, the JSON body as the body
-validator parsed it (for a large batch: a `body` parameter would make Connexion parse it again). Both ways a request is served supply them
+validator parsed it (for a large batch: a `body` parameter would make Connexion parse it again).
+Both ways a request is served supply them
 explicitly: the fast reads from the request they route, Connexion's chain from its request
 context (read through its public proxy, never set by us).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.errors import PARSED_BODY
+from registry.web.validation import PARSED_BODY
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,10 @@ from __future__ import annotations
 from connexion.exceptions import Forbidden
 
 from models import user as users
-from registry.connexion_seam import ApiKeyHandler
-from registry.threads import run_read
+from registry.web.connexion_seam import ApiKeyHandler
+from registry.web.threads import run_read
 
 USER_HEADER = "X-Pharos-API-User"
-KEY_HEADER = "X-Pharos-API-Key"
 
 
 def accept_user_header(api_key: str, required_scopes=None):
