@@ -5,6 +5,7 @@ Every test that takes `client` (or `world`) runs once on SQLite and once on Post
 PostgreSQL run needs REGISTRY_TEST_DATABASE_URL; without it those runs are reported as skipped,
 except under CI=true, where a missing or unreachable PostgreSQL fails the whole run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,8 @@ from tests.postgres import postgres_problem as _postgres_problem
 # the loaded profile because Schemathesis's pytest builder takes health-check settings from the
 # profile its tests inherit; contract_tests/harness.py also sets it in the Schemathesis config.
 hypothesis.settings.register_profile(
-    "registry", suppress_health_check=[hypothesis.HealthCheck.too_slow])
+    "registry", suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
 hypothesis.settings.load_profile("registry")
 
 BACKENDS = list(parallel.BACKENDS)
@@ -90,9 +92,15 @@ def app(database_url):
     # concurrency tests use all of them at once; the tests' own threads and helpers take theirs
     # from the same pool: room for both. Rate limiting is off: the whole suite calls with a few
     # keys (tests/test_rate_limit.py tests it on apps and servers of its own).
-    application = create_app(Settings(database_url=database_url, validate_responses=True,
-                                      batch_deletion_key=BATCH_DELETION_KEY,
-                                      db_pool_size=16, rate_limit=False))
+    application = create_app(
+        Settings(
+            database_url=database_url,
+            validate_responses=True,
+            batch_deletion_key=BATCH_DELETION_KEY,
+            db_pool_size=16,
+            rate_limit=False,
+        )
+    )
     with connection():
         migrate()
         seed_demo()
@@ -127,9 +135,9 @@ class World:
 
 @pytest.fixture(scope="session")
 def world(app) -> World:
+    from models.institution import Institution
     from models.storage.base import utcnow
     from models.storage.db import connection, database
-    from models.institution import Institution
     from models.user import User, issue_key, revoke_keys
     from registry.seed.demo import USERS
 
@@ -149,21 +157,36 @@ def world(app) -> World:
         for email, _name, role, ident in USERS:
             user = User.get(User.email == email)
             result.personas[names[email]] = Persona(
-                email, issue_key(user), role, result.institutions[ident], user.id)
-        disabled = User.create(email="disabled@example.edu", name="Disabled User",
-                               role="institutional_user",
-                               institution=result.institutions["example.edu"])
+                email, issue_key(user), role, result.institutions[ident], user.id
+            )
+        disabled = User.create(
+            email="disabled@example.edu",
+            name="Disabled User",
+            role="institutional_user",
+            institution=result.institutions["example.edu"],
+        )
         result.personas["disabled"] = Persona(
-            disabled.email, issue_key(disabled), disabled.role,
-            result.institutions["example.edu"], disabled.id)
+            disabled.email,
+            issue_key(disabled),
+            disabled.role,
+            result.institutions["example.edu"],
+            disabled.id,
+        )
         disabled.deactivated_at = utcnow()
         disabled.save()
-        revoked = User.create(email="revoked@example.edu", name="Revoked Key",
-                              role="institutional_user",
-                              institution=result.institutions["example.edu"])
+        revoked = User.create(
+            email="revoked@example.edu",
+            name="Revoked Key",
+            role="institutional_user",
+            institution=result.institutions["example.edu"],
+        )
         result.personas["revoked"] = Persona(
-            revoked.email, issue_key(revoked), revoked.role,
-            result.institutions["example.edu"], revoked.id)
+            revoked.email,
+            issue_key(revoked),
+            revoked.role,
+            result.institutions["example.edu"],
+            revoked.id,
+        )
         revoke_keys(revoked)
     return result
 

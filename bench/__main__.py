@@ -7,6 +7,7 @@ Profiles:
             per object on PostgreSQL (10 M files at 1 M objects), 3 on SQLite.
 The backend is DATABASE_URL (default SQLite); each size gets its own database, generated once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,38 @@ def build_config(args) -> Config:
     base_url = args.database_url or os.environ.get("DATABASE_URL") or "sqlite:///"
     postgres = base_url.startswith(("postgres://", "postgresql://"))
     if args.scale:
-        config = Config(base_url, [10_000, 100_000, 1_000_000],
-                        files_per_object=10 if postgres else 3, label="scale")
+        config = Config(
+            base_url,
+            [10_000, 100_000, 1_000_000],
+            files_per_object=10 if postgres else 3,
+            label="scale",
+        )
     elif args.quick:
-        config = Config(base_url, [10_000, 100_000], seconds=3, rounds=3, warmup=1,
-                        profile_seconds=6, batch_repeats=2, cold_start_repeats=3,
-                        label="quick")
+        config = Config(
+            base_url,
+            [10_000, 100_000],
+            seconds=3,
+            rounds=3,
+            warmup=1,
+            profile_seconds=6,
+            batch_repeats=2,
+            cold_start_repeats=3,
+            label="quick",
+        )
     else:
         config = Config(base_url, [10_000, 100_000])
-    for name in ("seconds", "rounds", "warmup", "connections", "threads", "workers",
-                 "files_per_object", "registry_port", "floor_port", "profile_seconds"):
+    for name in (
+        "seconds",
+        "rounds",
+        "warmup",
+        "connections",
+        "threads",
+        "workers",
+        "files_per_object",
+        "registry_port",
+        "floor_port",
+        "profile_seconds",
+    ):
         value = getattr(args, name)
         if value is not None:
             setattr(config, name, value)
@@ -48,16 +71,20 @@ def build_config(args) -> Config:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     profile = parser.add_mutually_exclusive_group()
     profile.add_argument("--quick", action="store_true")
     profile.add_argument("--scale", action="store_true")
     parser.add_argument("--database-url", help="default: DATABASE_URL, else SQLite")
     parser.add_argument("--objects", help="comma-separated data-set sizes, e.g. 10000,100000")
     parser.add_argument("--files-per-object", type=int)
-    parser.add_argument("--seconds", type=int,
-                        help="length of each measured turn, in whole seconds (wrk's unit)")
+    parser.add_argument(
+        "--seconds", type=int, help="length of each measured turn, in whole seconds (wrk's unit)"
+    )
     parser.add_argument("--rounds", type=int, help="Registry/floor pairs per scenario")
     parser.add_argument("--warmup", type=int, help="warm-up of each app, in whole seconds")
     parser.add_argument("--connections", type=int)

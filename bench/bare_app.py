@@ -6,6 +6,7 @@ Connexion loads the same two spec files (resolving their `$ref`s between files i
 routes every operation to one stub: what remains is the price of Connexion and of the spec,
 which Registry's own start-up is compared with (bench.coldstart).
 """
+
 from __future__ import annotations
 
 import connexion

@@ -13,6 +13,7 @@ named is reset (PostgreSQL: schema public dropped; SQLite: file removed), migrat
 with the demo. --url measures a running server instead (its own database; the key must be a
 sysadmin's). Prints each run and the median.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,34 +33,57 @@ def batch(object_identifier: str, object_id: int, count: int) -> bytes:
     files = []
     for i in range(count):
         key = str(uuid.uuid4())
-        files.append({
-            "identifier": f"{object_identifier}/data/dir{i % 100}/file{i}.bin",
-            "intellectual_object_id": object_id, "file_format": "application/octet-stream",
-            "size": 1000 + i, "uuid": key,
-            "checksums": [{"algorithm": "sha256", "datetime": "2026-01-02T03:04:05Z",
-                           "digest": uuid.uuid4().hex * 2}],
-            "premis_events": [{
-                "identifier": str(uuid.uuid4()), "event_type": "ingestion",
-                "date_time": "2026-01-02T03:04:05Z", "outcome": "Success",
-                "agent": "bench", "detail": "copied", "object": "bench",
-                "outcome_detail": "ok", "outcome_information": "ok"}],
-            "storage_records": [{"url": f"https://s3.example.com/preservation/{key}"}],
-        })
+        files.append(
+            {
+                "identifier": f"{object_identifier}/data/dir{i % 100}/file{i}.bin",
+                "intellectual_object_id": object_id,
+                "file_format": "application/octet-stream",
+                "size": 1000 + i,
+                "uuid": key,
+                "checksums": [
+                    {
+                        "algorithm": "sha256",
+                        "datetime": "2026-01-02T03:04:05Z",
+                        "digest": uuid.uuid4().hex * 2,
+                    }
+                ],
+                "premis_events": [
+                    {
+                        "identifier": str(uuid.uuid4()),
+                        "event_type": "ingestion",
+                        "date_time": "2026-01-02T03:04:05Z",
+                        "outcome": "Success",
+                        "agent": "bench",
+                        "detail": "copied",
+                        "object": "bench",
+                        "outcome_detail": "ok",
+                        "outcome_information": "ok",
+                    }
+                ],
+                "storage_records": [{"url": f"https://s3.example.com/preservation/{key}"}],
+            }
+        )
     return json.dumps(files).encode()
 
 
-async def run(client: httpx.AsyncClient, institution: int, prefix: str, files: int,
-              runs: int) -> list[float]:
+async def run(
+    client: httpx.AsyncClient, institution: int, prefix: str, files: int, runs: int
+) -> list[float]:
     rates, cpus = [], []
     for n in range(runs + 1):  # the first run warms up and is not counted
         bag = f"bench-{uuid.uuid4().hex[:12]}"
-        made = await client.post(f"{ADMIN}/objects/create/{institution}",
-                                 json={"identifier": f"{prefix}/{bag}", "title": bag})
+        made = await client.post(
+            f"{ADMIN}/objects/create/{institution}",
+            json={"identifier": f"{prefix}/{bag}", "title": bag},
+        )
         assert made.status_code == 201, made.text
         body = batch(f"{prefix}/{bag}", made.json()["id"], files)
         started, cpu = time.perf_counter(), time.process_time()
-        answer = await client.post(f"{ADMIN}/files/create_batch/{institution}", content=body,
-                                   headers={"content-type": "application/json"})
+        answer = await client.post(
+            f"{ADMIN}/files/create_batch/{institution}",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert answer.status_code == 201, answer.text[:2000]
         assert answer.json()["count"] == files
@@ -68,17 +92,22 @@ async def run(client: httpx.AsyncClient, institution: int, prefix: str, files: i
         if n:
             rates.append(files / elapsed)
             cpus.append(cpu)
-            print(f"run {n}: {files} files in {elapsed:.3f} s = {files / elapsed:,.0f} files/s"
-                  f" (CPU of this process {cpu:.3f} s)", flush=True)
-    print(f"median CPU of this process per batch: {statistics.median(cpus):.3f} s "
-          "(in-process: client, app, driver and SQLite; a PostgreSQL server's work is not "
-          "in it)")
+            print(
+                f"run {n}: {files} files in {elapsed:.3f} s = {files / elapsed:,.0f} files/s"
+                f" (CPU of this process {cpu:.3f} s)",
+                flush=True,
+            )
+    print(
+        f"median CPU of this process per batch: {statistics.median(cpus):.3f} s "
+        "(in-process: client, app, driver and SQLite; a PostgreSQL server's work is not "
+        "in it)"
+    )
     return rates
 
 
 def reset(url: str) -> None:
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
@@ -106,8 +135,12 @@ async def in_process(args) -> list[float]:
         with database.atomic():
             key = issue_key(User.get(User.email == "admin@aptrust.org"))
     headers = {"X-Pharos-API-User": "admin@aptrust.org", "X-Pharos-API-Key": key}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), headers=headers,
-                                 base_url="http://bench.local", timeout=None) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        headers=headers,
+        base_url="http://bench.local",
+        timeout=None,
+    ) as client:
         return await run(client, 2, "example.edu", args.files, args.runs)
 
 
@@ -115,8 +148,7 @@ async def remote(args) -> list[float]:
     headers = {"X-Pharos-API-User": args.user, "X-Pharos-API-Key": args.key}
     async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=None) as client:
         inst = (await client.get(f"{ADMIN}/institutions/show/{args.institution_id}")).json()
-        return await run(client, args.institution_id, inst["identifier"], args.files,
-                         args.runs)
+        return await run(client, args.institution_id, inst["identifier"], args.files, args.runs)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ says which result columns the floor must convert on SQLite (timestamps and boole
 `Listing` that compiled the statement declares them), and keeps Registry's answer, which the
 harness later compares with the floor's over HTTP.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,10 @@ def capture(url: str, ds: DataSet) -> dict:
         for scenario in scenarios(ds, object_id):
             response = client.get(scenario.path, headers=headers)
             if response.status_code != 200:
-                raise SystemExit(f"{scenario.name}: Registry answered {response.status_code}: "
-                                 f"{response.text[:300]}")
+                raise SystemExit(
+                    f"{scenario.name}: Registry answered {response.status_code}: "
+                    f"{response.text[:300]}"
+                )
             plan.append((scenario, recorder.take(), response.content))
     kinds = _column_kinds()
     auth_sql = plan[0][1][0][0]
@@ -87,17 +90,20 @@ def capture(url: str, ds: DataSet) -> dict:
             if not all(isinstance(p, (int, str)) or p is None for p in params):
                 raise SystemExit(f"{scenario.name}: a parameter the plan cannot carry: {params}")
             column_kinds = kinds.get(sql, [])
-            statements.append({
-                "sql": sql, "params": params,
-                "datetime": [] if is_postgres() else
-                [i for i, k in enumerate(column_kinds) if k == "datetime"],
-                "bool": [] if is_postgres() else
-                [i for i, k in enumerate(column_kinds) if k == "bool"],
-            })
-        out.append({**asdict(scenario), "statements": statements,
-                    "registry_body": body.decode()})
-    return {"database_url": url, "auth_sql": auth_sql, "object_id": object_id,
-            "scenarios": out}
+            statements.append(
+                {
+                    "sql": sql,
+                    "params": params,
+                    "datetime": []
+                    if is_postgres()
+                    else [i for i, k in enumerate(column_kinds) if k == "datetime"],
+                    "bool": []
+                    if is_postgres()
+                    else [i for i, k in enumerate(column_kinds) if k == "bool"],
+                }
+            )
+        out.append({**asdict(scenario), "statements": statements, "registry_body": body.decode()})
+    return {"database_url": url, "auth_sql": auth_sql, "object_id": object_id, "scenarios": out}
 
 
 def main(argv=None) -> int:

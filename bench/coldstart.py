@@ -4,6 +4,7 @@ Both run under the same gunicorn command (uvicorn workers, `--preload`, the same
 and are polled every 20 ms for `/openapi.json`, which both serve without authentication.
 Medians over `repeats` launches, alternating the two apps.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -26,13 +27,18 @@ def measure(database_url: str, port: int, workers: int, repeats: int) -> dict:
         return servers.start_registry(database_url, p, workers)
 
     def bare(p):
-        return servers.launch("bare", servers.gunicorn_argv("bench.bare_app:create_app()", p,
-                                                             workers), {}, p)
+        return servers.launch(
+            "bare", servers.gunicorn_argv("bench.bare_app:create_app()", p, workers), {}, p
+        )
 
     runs = {"registry": [], "bare": []}
     for _ in range(repeats):
         runs["registry"].append(_once(registry, port))
         runs["bare"].append(_once(bare, port))
     out = {name: statistics.median(values) for name, values in runs.items()}
-    return {"registry_s": out["registry"], "bare_s": out["bare"],
-            "ratio": out["registry"] / out["bare"], "runs": runs}
+    return {
+        "registry_s": out["registry"],
+        "bare_s": out["bare"],
+        "ratio": out["registry"] / out["bare"],
+        "runs": runs,
+    }

@@ -4,6 +4,7 @@ Generating a million objects takes minutes, so each size keeps its own database 
 once: SQLite files under var/bench/, PostgreSQL databases named `<base>_<objects>x<files>` on
 the server of DATABASE_URL (created when missing, through the `postgres` maintenance database).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,6 +46,6 @@ def warm_page_cache(url: str) -> None:
     (a 100 k-object file is ~800 MB). PostgreSQL's caches are left to the warm-up turns."""
     if backend_name(url) != "sqlite":
         return
-    with open(url[len("sqlite:///"):], "rb") as fh:
+    with open(url[len("sqlite:///") :], "rb") as fh:
         while fh.read(1 << 22):
             pass

@@ -9,6 +9,7 @@ the driver (sqlite3 on the event loop; psycopg's async connections on PostgreSQL
 dicts and orjson. No routing table, no validation, no thread hop: what is left is the cost of the
 database and of the bytes, which is the limit Registry is measured against.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,11 @@ import orjson
 OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 POOL_SIZE = int(os.environ.get("REGISTRY_DB_POOL_SIZE") or 8)  # Registry's default pool size
 MAX_PER_PAGE = 1000  # models.storage.query.MAX_PER_PAGE: a larger per_page is served as this many
-HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
-           (b"x-content-type-options", b"nosniff")]
+HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
 
 
 def _sqlite_datetime(value):
@@ -56,8 +60,13 @@ class Floor:
         if self.pool is None:
             from psycopg_pool import AsyncConnectionPool
 
-            self.pool = AsyncConnectionPool(self.url, min_size=POOL_SIZE, max_size=POOL_SIZE,
-                                            kwargs={"autocommit": True}, open=False)
+            self.pool = AsyncConnectionPool(
+                self.url,
+                min_size=POOL_SIZE,
+                max_size=POOL_SIZE,
+                kwargs={"autocommit": True},
+                open=False,
+            )
             await self.pool.open()
         async with self.pool.connection() as conn:
             yield conn
@@ -65,8 +74,9 @@ class Floor:
     def _connect_sqlite(self):
         from models.storage.db import SQLITE_PRAGMAS  # the same settings as Registry's connection
 
-        self.conn = sqlite3.connect(self.url[len("sqlite:///"):], check_same_thread=False,
-                                    isolation_level=None)
+        self.conn = sqlite3.connect(
+            self.url[len("sqlite:///") :], check_same_thread=False, isolation_level=None
+        )
         for name, value in SQLITE_PRAGMAS.items():
             self.conn.execute(f"PRAGMA {name} = {value}")
         return self.conn
@@ -111,10 +121,12 @@ class Floor:
             count = fetched[0][0]
             rows = await self.rows(conn, statements[1]) if count > (page - 1) * per_page else []
             has_next = count > (page - 1) * per_page + len(rows)
-            return {"count": count,
-                    "next": _link(path, query, page + 1, per_page) if has_next else "",
-                    "previous": _link(path, query, page - 1, per_page) if page > 1 else "",
-                    "results": rows}
+            return {
+                "count": count,
+                "next": _link(path, query, page + 1, per_page) if has_next else "",
+                "previous": _link(path, query, page - 1, per_page) if page > 1 else "",
+                "results": rows,
+            }
         rows = await self.rows(conn, statements[0])
         if not rows:
             return None
@@ -146,14 +158,20 @@ class Floor:
                     record = await self.answer(conn, scenario, scope["path"], query)
                     if record is not None:
                         status, body = 200, orjson.dumps(record, option=OPTIONS)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": HEADERS + [(b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": HEADERS + [(b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
 def _link(path: str, query: str, number: int, per_page: int) -> str:
-    items = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
-             if k not in ("page", "per_page")]
+    items = [
+        (k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in ("page", "per_page")
+    ]
     items += [("page", str(number)), ("per_page", str(per_page))]
     items.sort(key=lambda kv: kv[0])
     return f"{path}?{urlencode(items)}"

@@ -13,6 +13,7 @@ as `models.stats` would compute them: every generated file is active and under `
 A finished data set is marked in a `bench_meta` table; asking again for the same one is a no-op.
 After loading: `VACUUM ANALYZE` on PostgreSQL, `ANALYZE` on SQLite, so the planner knows the sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from models.storage import bulk_insert
 from models.checksum import Checksum
-from models.storage.db import database, init_database, is_postgres
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.institution_writes import buckets
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage import bulk_insert
+from models.storage.db import database, init_database, is_postgres
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, digest_of
 from models.work_item import WorkItem
@@ -41,8 +42,13 @@ from models.work_item import WorkItem
 EPOCH = dt.datetime(2020, 1, 1)
 SYSADMIN_EMAIL = "admin@aptrust.org"
 CHUNK_OBJECTS = 2000
-FORMATS = [("txt", "text/plain"), ("jpg", "image/jpeg"), ("tif", "image/tiff"),
-           ("pdf", "application/pdf"), ("xml", "application/xml")]
+FORMATS = [
+    ("txt", "text/plain"),
+    ("jpg", "image/jpeg"),
+    ("tif", "image/tiff"),
+    ("pdf", "application/pdf"),
+    ("xml", "application/xml"),
+]
 STORAGE = ("Standard", "Standard", "Standard", "Wasabi-VA", "Glacier-Deep-OR")
 
 
@@ -55,8 +61,10 @@ class DataSet:
 
     @property
     def spec(self) -> str:
-        return (f"objects={self.objects} files_per_object={self.files_per_object} "
-                f"institutions={self.institutions} seed={self.seed} v=1")
+        return (
+            f"objects={self.objects} files_per_object={self.files_per_object} "
+            f"institutions={self.institutions} seed={self.seed} v=1"
+        )
 
 
 def institution_identifier(n: int) -> str:
@@ -98,8 +106,8 @@ def _reset() -> None:
         database.execute_sql("CREATE SCHEMA public")
     else:
         for (name,) in database.execute_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%'").fetchall():
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall():
             database.execute_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
@@ -117,61 +125,152 @@ def generate(ds: DataSet, *, progress=print) -> float:
         with database.atomic():
             _objects(ds, range(start, stop), institution_ids)
         if progress and ((stop - 1) % (CHUNK_OBJECTS * 25) == 0 or stop > ds.objects):
-            progress(f"  {stop - 1:,} / {ds.objects:,} objects "
-                     f"({time.perf_counter() - started:.0f} s)")
+            progress(
+                f"  {stop - 1:,} / {ds.objects:,} objects ({time.perf_counter() - started:.0f} s)"
+            )
     _analyze()
     with database.atomic():
         database.execute_sql("CREATE TABLE bench_meta (spec TEXT NOT NULL)")
-        database.execute_sql(f"INSERT INTO bench_meta (spec) VALUES ({database.param})",
-                             [ds.spec])
+        database.execute_sql(f"INSERT INTO bench_meta (spec) VALUES ({database.param})", [ds.spec])
     return time.perf_counter() - started
 
 
 def _institutions_and_users(ds: DataSet) -> dict[int, int]:
     ids = {}
-    operator = Institution.create(identifier="aptrust.org", name="APTrust", type=None,
-                                  created_at=EPOCH, updated_at=EPOCH, **buckets("aptrust.org"))
-    admin = User.create(email=SYSADMIN_EMAIL, name="Bench Admin", role="admin",
-                        institution=operator, created_at=EPOCH, updated_at=EPOCH)
+    operator = Institution.create(
+        identifier="aptrust.org",
+        name="APTrust",
+        type=None,
+        created_at=EPOCH,
+        updated_at=EPOCH,
+        **buckets("aptrust.org"),
+    )
+    admin = User.create(
+        email=SYSADMIN_EMAIL,
+        name="Bench Admin",
+        role="admin",
+        institution=operator,
+        created_at=EPOCH,
+        updated_at=EPOCH,
+    )
     users = [admin]
     for n in range(1, ds.institutions + 1):
         ident = institution_identifier(n)
-        inst = Institution.create(identifier=ident, name=f"Bench Institution {n}",
-                                  type="MemberInstitution", created_at=EPOCH, updated_at=EPOCH,
-                                  **buckets(ident))
+        inst = Institution.create(
+            identifier=ident,
+            name=f"Bench Institution {n}",
+            type="MemberInstitution",
+            created_at=EPOCH,
+            updated_at=EPOCH,
+            **buckets(ident),
+        )
         ids[n] = inst.id
-        users.append(User.create(email=member_email(n), name=f"Bench User {n}",
-                                 role="institutional_user", institution=inst,
-                                 created_at=EPOCH, updated_at=EPOCH))
+        users.append(
+            User.create(
+                email=member_email(n),
+                name=f"Bench User {n}",
+                role="institutional_user",
+                institution=inst,
+                created_at=EPOCH,
+                updated_at=EPOCH,
+            )
+        )
     for user in users:
         secret = bench_key(user.email, ds.seed)
         ApiKey.create(user=user, prefix=secret[:12], digest=digest_of(secret), created_at=EPOCH)
     return ids
 
 
-O, F, C, E, S, W = (IntellectualObject, GenericFile, Checksum, PremisEvent, StorageRecord,
-                    WorkItem)
-OBJECT_FIELDS = [O.title, O.description, O.identifier, O.alt_identifier, O.access, O.bag_name,
-                 O.institution, O.created_at, O.updated_at, O.state, O.etag,
-                 O.bag_group_identifier, O.storage_option, O.bagit_profile_identifier,
-                 O.source_organization, O.internal_sender_identifier, O.file_count, O.size,
-                 O.payload_file_count, O.payload_size]
-FILE_FIELDS = [F.file_format, F.size, F.identifier, F.intellectual_object, F.created_at,
-               F.updated_at, F.state, F.last_fixity_check, F.institution, F.storage_option,
-               F.uuid, F.mod_time]
-CHECKSUM_FIELDS = [C.algorithm, C.datetime, C.digest, C.generic_file, C.institution,
-                   C.created_at, C.updated_at]
-EVENT_FIELDS = [E.identifier, E.event_type, E.date_time, E.outcome_detail, E.detail,
-                E.outcome_information, E.object, E.agent, E.intellectual_object, E.generic_file,
-                E.created_at, E.updated_at, E.outcome, E.institution]
+O, F, C, E, S, W = (IntellectualObject, GenericFile, Checksum, PremisEvent, StorageRecord, WorkItem)
+OBJECT_FIELDS = [
+    O.title,
+    O.description,
+    O.identifier,
+    O.alt_identifier,
+    O.access,
+    O.bag_name,
+    O.institution,
+    O.created_at,
+    O.updated_at,
+    O.state,
+    O.etag,
+    O.bag_group_identifier,
+    O.storage_option,
+    O.bagit_profile_identifier,
+    O.source_organization,
+    O.internal_sender_identifier,
+    O.file_count,
+    O.size,
+    O.payload_file_count,
+    O.payload_size,
+]
+FILE_FIELDS = [
+    F.file_format,
+    F.size,
+    F.identifier,
+    F.intellectual_object,
+    F.created_at,
+    F.updated_at,
+    F.state,
+    F.last_fixity_check,
+    F.institution,
+    F.storage_option,
+    F.uuid,
+    F.mod_time,
+]
+CHECKSUM_FIELDS = [
+    C.algorithm,
+    C.datetime,
+    C.digest,
+    C.generic_file,
+    C.institution,
+    C.created_at,
+    C.updated_at,
+]
+EVENT_FIELDS = [
+    E.identifier,
+    E.event_type,
+    E.date_time,
+    E.outcome_detail,
+    E.detail,
+    E.outcome_information,
+    E.object,
+    E.agent,
+    E.intellectual_object,
+    E.generic_file,
+    E.created_at,
+    E.updated_at,
+    E.outcome,
+    E.institution,
+]
 STORAGE_FIELDS = [S.generic_file, S.url]
-ITEM_FIELDS = [W.created_at, W.updated_at, W.intellectual_object, W.name, W.etag, W.bucket,
-               W.user, W.note, W.action, W.stage, W.status, W.outcome, W.bag_date,
-               W.date_processed, W.retry, W.pid, W.needs_admin_review, W.institution, W.size]
+ITEM_FIELDS = [
+    W.created_at,
+    W.updated_at,
+    W.intellectual_object,
+    W.name,
+    W.etag,
+    W.bucket,
+    W.user,
+    W.note,
+    W.action,
+    W.stage,
+    W.status,
+    W.outcome,
+    W.bag_date,
+    W.date_processed,
+    W.retry,
+    W.pid,
+    W.needs_admin_review,
+    W.institution,
+    W.size,
+]
 # Mostly finished ingests, as in a registry in service; the rest spread over other states.
 ITEM_STATES = [("Ingest", "Cleanup", "Success")] * 7 + [
-    ("Ingest", "Receive", "Pending"), ("Ingest", "Validate", "Failed"),
-    ("Fixity Check", "Resolve", "Success")]
+    ("Ingest", "Receive", "Pending"),
+    ("Ingest", "Validate", "Failed"),
+    ("Fixity Check", "Resolve", "Success"),
+]
 
 
 def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> None:
@@ -185,18 +284,48 @@ def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> No
         storage = STORAGE[n % len(STORAGE)]
         file_sizes = [rng.randrange(100, 50_000_000) for _ in range(ds.files_per_object)]
         sizes[identifier] = sum(file_sizes)
-        objects.append((
-            f"Bench object {n}", f"Generated object {n}." if n % 3 else None, identifier,
-            f"alt-{n:08d}" if n % 2 else None, ("consortia", "institution", "restricted")[n % 3],
-            f"bag-{n:08d}", institution_ids[inst_n], created, updated, "A",
-            f"{rng.getrandbits(128):032x}", f"group-{n % 50}" if n % 4 else None, storage,
-            BAGIT_PROFILE_APTRUST, f"Bench Institution {inst_n}", f"sender-{n}",
-            ds.files_per_object, sizes[identifier], ds.files_per_object, sizes[identifier]))
+        objects.append(
+            (
+                f"Bench object {n}",
+                f"Generated object {n}." if n % 3 else None,
+                identifier,
+                f"alt-{n:08d}" if n % 2 else None,
+                ("consortia", "institution", "restricted")[n % 3],
+                f"bag-{n:08d}",
+                institution_ids[inst_n],
+                created,
+                updated,
+                "A",
+                f"{rng.getrandbits(128):032x}",
+                f"group-{n % 50}" if n % 4 else None,
+                storage,
+                BAGIT_PROFILE_APTRUST,
+                f"Bench Institution {inst_n}",
+                f"sender-{n}",
+                ds.files_per_object,
+                sizes[identifier],
+                ds.files_per_object,
+                sizes[identifier],
+            )
+        )
         for j, size in enumerate(file_sizes):
             ext, mime = FORMATS[(n + j) % len(FORMATS)]
-            files.append((mime, size, f"{identifier}/data/file-{j:04d}.{ext}", identifier,
-                          created, updated, "A", updated, institution_ids[inst_n], storage,
-                          _uuid(rng), created - dt.timedelta(days=30)))
+            files.append(
+                (
+                    mime,
+                    size,
+                    f"{identifier}/data/file-{j:04d}.{ext}",
+                    identifier,
+                    created,
+                    updated,
+                    "A",
+                    updated,
+                    institution_ids[inst_n],
+                    storage,
+                    _uuid(rng),
+                    created - dt.timedelta(days=30),
+                )
+            )
     object_ids = bulk_insert.insert(O, OBJECT_FIELDS, objects, key=O.identifier)
     files = [(*row[:3], object_ids[row[3]], *row[4:]) for row in files]
     file_ids = bulk_insert.insert(F, FILE_FIELDS, files, key=F.identifier)
@@ -205,10 +334,24 @@ def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> No
         file_id, object_id, at, inst = file_ids[row[2]], row[3], row[4], row[8]
         checksums.append(("md5", at, f"{rng.getrandbits(128):032x}", file_id, inst, at, at))
         checksums.append(("sha256", at, f"{rng.getrandbits(256):064x}", file_id, inst, at, at))
-        events.append((_uuid(rng), "ingestion", at, "Completed copy to preservation storage",
-                       "Copied all files to preservation bucket", f"Put {row[1]} bytes",
-                       "Go uploader", "https://github.com/minio/minio-go", object_id, file_id,
-                       at, at, "Success", inst))
+        events.append(
+            (
+                _uuid(rng),
+                "ingestion",
+                at,
+                "Completed copy to preservation storage",
+                "Copied all files to preservation bucket",
+                f"Put {row[1]} bytes",
+                "Go uploader",
+                "https://github.com/minio/minio-go",
+                object_id,
+                file_id,
+                at,
+                at,
+                "Success",
+                inst,
+            )
+        )
         storage_records.append((file_id, f"https://s3.example.org/preservation/{row[10]}"))
     bulk_insert.insert(C, CHECKSUM_FIELDS, checksums)
     bulk_insert.insert(E, EVENT_FIELDS, events)
@@ -217,10 +360,29 @@ def _objects(ds: DataSet, numbers: range, institution_ids: dict[int, int]) -> No
     for n, obj in zip(numbers, objects, strict=True):
         action, stage, status = ITEM_STATES[n % len(ITEM_STATES)]
         inst_n = (n - 1) % ds.institutions + 1
-        items.append((obj[7], obj[8], object_ids[obj[2]], f"bag-{n:08d}.tar", obj[10],
-                      f"aptrust.receiving.{institution_identifier(inst_n)}", member_email(inst_n),
-                      "Bench work item", action, stage, status, "Bench outcome", obj[7], obj[8],
-                      True, 0, False, obj[6], obj[17]))
+        items.append(
+            (
+                obj[7],
+                obj[8],
+                object_ids[obj[2]],
+                f"bag-{n:08d}.tar",
+                obj[10],
+                f"aptrust.receiving.{institution_identifier(inst_n)}",
+                member_email(inst_n),
+                "Bench work item",
+                action,
+                stage,
+                status,
+                "Bench outcome",
+                obj[7],
+                obj[8],
+                True,
+                0,
+                False,
+                obj[6],
+                obj[17],
+            )
+        )
     bulk_insert.insert(W, ITEM_FIELDS, items)
 
 
@@ -254,8 +416,10 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
             applied = migrate()  # a data set generated before a new migration gets it too
             if applied:
                 _analyze()
-            progress(f"data set ready: {ds.spec} ({url})"
-                     + (f"; applied migration(s) {applied}" if applied else ""))
+            progress(
+                f"data set ready: {ds.spec} ({url})"
+                + (f"; applied migration(s) {applied}" if applied else "")
+            )
             return None
         progress(f"generating {ds.spec} into {url}")
         seconds = generate(ds, progress=progress)
@@ -268,20 +432,27 @@ def ensure(url: str, ds: DataSet, *, progress=print) -> float | None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.generate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--objects", type=int, required=True)
     parser.add_argument("--files-per-object", type=int, default=3)
     parser.add_argument("--institutions", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", default=None,
-                        help="where to load (default: derived from DATABASE_URL and the size)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="where to load (default: derived from DATABASE_URL and the size)",
+    )
     args = parser.parse_args(argv)
     from bench.databases import scaled_url
 
     ds = DataSet(args.objects, args.files_per_object, args.institutions, args.seed)
-    url = args.database_url or scaled_url(os.environ.get("DATABASE_URL") or "sqlite:///",
-                                          ds.objects, ds.files_per_object)
+    url = args.database_url or scaled_url(
+        os.environ.get("DATABASE_URL") or "sqlite:///", ds.objects, ds.files_per_object
+    )
     ensure(url, ds, progress=lambda m: print(m, file=sys.stderr))
     print(url)
     return 0

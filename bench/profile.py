@@ -7,6 +7,7 @@ taken (`--gil`): threads waiting for work are not time the worker spends. The fr
 sample shares (process start, the event loop's and the thread pool's run loops) are left out
 of the total column, where they would all read ~100 %.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -16,9 +17,17 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = str(Path(__file__).resolve().parent.parent) + "/"
-PLUMBING = ("gunicorn/", "uvicorn_worker/", "<frozen runpy>", "threading.py", "asyncio/runners.py",
-            "asyncio/base_events.py", "asyncio/events.py", "uvicorn/_compat.py",
-            "anyio/_backends/_asyncio.py")
+PLUMBING = (
+    "gunicorn/",
+    "uvicorn_worker/",
+    "<frozen runpy>",
+    "threading.py",
+    "asyncio/runners.py",
+    "asyncio/base_events.py",
+    "asyncio/events.py",
+    "uvicorn/_compat.py",
+    "anyio/_backends/_asyncio.py",
+)
 
 
 def py_spy() -> str:
@@ -30,9 +39,25 @@ def py_spy() -> str:
 
 def start(pid: int, seconds: float, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-         "--format", "raw", "--nonblocking", "--gil", "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--gil",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def top(raw: Path, limit: int = 15) -> dict:
@@ -66,7 +91,7 @@ def _short(frame: str) -> str:
     where = where.rstrip(")")
     path = where.rsplit(":", 1)[0]
     if path.startswith(ROOT):
-        path = path[len(ROOT):]
+        path = path[len(ROOT) :]
     for marker in ("site-packages/", "/lib/python3."):
         if marker in path:
             path = path.split(marker, 1)[1]

@@ -8,6 +8,7 @@ turns (on, off, off, on, ...), so that the rest of the machine's load falls on b
 Prints, per scenario, the median on/off throughput ratio of the turns. Uses the data sets of
 `make bench` (generated if missing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,24 +57,36 @@ def main(argv=None) -> int:
         shown = httpx.get(f"{on.base}/member-api/v3/objects/show/{middle}", headers=headers)
         shown.raise_for_status()
         assert "ratelimit" in shown.headers, "rate limiting is not on"
-        assert "ratelimit" not in httpx.get(f"{off.base}/member-api/v3/objects/show/{middle}",
-                                            headers=headers).headers
+        assert (
+            "ratelimit"
+            not in httpx.get(
+                f"{off.base}/member-api/v3/objects/show/{middle}", headers=headers
+            ).headers
+        )
         chosen = [s for s in scenarios(ds, shown.json()["id"]) if s.name in SCENARIOS]
         for scenario in chosen:
             ratios, errors = [], 0
             for turn in range(args.turns):
                 rps = {}
-                for mode, server in ((("on", on), ("off", off)) if turn % 2 == 0
-                                     else (("off", off), ("on", on))):
-                    measured = wrk.run(server.base + scenario.path, headers,
-                                       seconds=args.seconds, connections=32, threads=2)
+                for mode, server in (
+                    (("on", on), ("off", off)) if turn % 2 == 0 else (("off", off), ("on", on))
+                ):
+                    measured = wrk.run(
+                        server.base + scenario.path,
+                        headers,
+                        seconds=args.seconds,
+                        connections=32,
+                        threads=2,
+                    )
                     rps[mode] = measured.rps
                     errors += measured.errors
                 ratios.append(rps["on"] / rps["off"])
             quartiles = statistics.quantiles(ratios, n=4)
-            log(f"{args.objects:,} objects, {scenario.name}: on/off throughput, median of "
+            log(
+                f"{args.objects:,} objects, {scenario.name}: on/off throughput, median of "
                 f"{len(ratios)} turn pairs {statistics.median(ratios):.3f} (quartiles "
-                f"{quartiles[0]:.3f}-{quartiles[2]:.3f}); wrk errors {errors}")
+                f"{quartiles[0]:.3f}-{quartiles[2]:.3f}); wrk errors {errors}"
+            )
     finally:
         on.stop()
         off.stop()

@@ -4,6 +4,7 @@ Each target of the issue is checked against the run's own numbers and said met o
 how much. What a target needs that the run did not measure (the 1 M step, PostgreSQL's batch
 target on SQLite) is said to be not measured, never passed.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ SCALE_BASE, SCALE_TOP = 10_000, 1_000_000
 
 LOADED_MACHINE = (
     "Absolute numbers depend on whatever else ran on the machine (see the load averages below); "
-    "the Registry/floor ratios, taken per interleaved pair, are the numbers to read.")
+    "the Registry/floor ratios, taken per interleaved pair, are the numbers to read."
+)
 
 
 def _ms(value: float) -> str:
@@ -31,14 +33,18 @@ def _verdict(ok: bool, detail: str) -> str:
 
 
 def comparison_table(scale: dict) -> list[str]:
-    lines = [f"### {scale['objects']:,} objects × {scale['files_per_object']} files",
-             "", "| scenario | Registry req/s | floor req/s | ratio (median of pairs) | "
-             "Registry p50 / p99 ms | floor p50 / p99 ms | Registry p99/p50 | same bytes |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"### {scale['objects']:,} objects × {scale['files_per_object']} files",
+        "",
+        "| scenario | Registry req/s | floor req/s | ratio (median of pairs) | "
+        "Registry p50 / p99 ms | floor p50 / p99 ms | Registry p99/p50 | same bytes |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for s in scale["scenarios"]:
         if not s["body_match"]:
-            lines.append(f"| {s['name']} | – | – | not reported | – | – | – | "
-                         f"**no**: {s['body_note']} |")
+            lines.append(
+                f"| {s['name']} | – | – | not reported | – | – | – | **no**: {s['body_note']} |"
+            )
             continue
         r, f = s["registry"], s["floor"]
         errors = ""
@@ -48,7 +54,8 @@ def comparison_table(scale: dict) -> list[str]:
         lines.append(
             f"| {s['name']} | {r['rps']:.0f} | {f['rps']:.0f} | {s['ratio']:.2f}x ({pairs}) | "
             f"{_ms(r['p50_ms'])} / {_ms(r['p99_ms'])} | {_ms(f['p50_ms'])} / {_ms(f['p99_ms'])} | "
-            f"{_tail(r):.1f} | yes{errors} |")
+            f"{_tail(r):.1f} | yes{errors} |"
+        )
     if scale.get("generate_seconds"):
         lines += ["", f"Generated in this run: {scale['generate_seconds']:.0f} s."]
     return lines
@@ -60,18 +67,19 @@ def scale_table(report: dict) -> list[str]:
         return []
     names = [s["name"] for s in scales[0]["scenarios"]]
     head = " | ".join(f"{s['objects']:,}" for s in scales)
-    lines = ["## Scale curve (Registry p50 ms; ratio to the smallest size)", "",
-             f"| scenario | {head} | largest / smallest |",
-             "|---|" + "---:|" * (len(scales) + 1)]
+    lines = [
+        "## Scale curve (Registry p50 ms; ratio to the smallest size)",
+        "",
+        f"| scenario | {head} | largest / smallest |",
+        "|---|" + "---:|" * (len(scales) + 1),
+    ]
     for name in names:
         values = []
         for s in scales:
-            found = next((x for x in s["scenarios"] if x["name"] == name and x["body_match"]),
-                         None)
+            found = next((x for x in s["scenarios"] if x["name"] == name and x["body_match"]), None)
             values.append(found["registry"]["p50_ms"] if found else None)
         cells = " | ".join(_ms(v) if v is not None else "–" for v in values)
-        growth = (f"{values[-1] / values[0]:.2f}x" if values[0] and values[-1] is not None
-                  else "–")
+        growth = f"{values[-1] / values[0]:.2f}x" if values[0] and values[-1] is not None else "–"
         lines.append(f"| {name} | {cells} | {growth} |")
     return lines
 
@@ -87,64 +95,90 @@ def targets(report: dict) -> list[str]:
             floor = LIST_MIN if s["group"] == "list" else SHOW_MIN
             short = ""
             if s["ratio"] < floor:
-                short = (f", {floor / s['ratio']:.1f}x short" if s["ratio"] > 0
-                         else ", Registry completed no request in a turn")
+                short = (
+                    f", {floor / s['ratio']:.1f}x short"
+                    if s["ratio"] > 0
+                    else ", Registry completed no request in a turn"
+                )
             tail = _tail(s["registry"])
             lines.append(
                 f"- {scale['objects']:,} objects, {s['name']}: ratio ≥ {floor}x: "
                 + _verdict(s["ratio"] >= floor, f"{s['ratio']:.2f}x{short}")
                 + f"; p99 ≤ {TAIL_MAX:.0f}× p50: "
-                + _verdict(tail <= TAIL_MAX, f"{tail:.1f}×"))
+                + _verdict(tail <= TAIL_MAX, f"{tail:.1f}×")
+            )
     by_size = {s["objects"]: s for s in report["scales"]}
     if SCALE_BASE in by_size and SCALE_TOP in by_size:
         for s in by_size[SCALE_BASE]["scenarios"]:
             top = next(x for x in by_size[SCALE_TOP]["scenarios"] if x["name"] == s["name"])
             if s["body_match"] and top["body_match"]:
                 growth = top["registry"]["p50_ms"] / (s["registry"]["p50_ms"] or float("nan"))
-                lines.append(f"- {s['name']}: p50 at 1 M ≤ {SCALE_MAX}× p50 at 10 k: "
-                             + _verdict(growth <= SCALE_MAX, f"{growth:.2f}×"))
+                lines.append(
+                    f"- {s['name']}: p50 at 1 M ≤ {SCALE_MAX}× p50 at 10 k: "
+                    + _verdict(growth <= SCALE_MAX, f"{growth:.2f}×")
+                )
     else:
-        lines.append(f"- latency at 1 M ≤ {SCALE_MAX}× latency at 10 k: not measured in this "
-                     "run (the 1 M step is `make bench-scale`); see the scale curve for the "
-                     "sizes measured")
+        lines.append(
+            f"- latency at 1 M ≤ {SCALE_MAX}× latency at 10 k: not measured in this "
+            "run (the 1 M step is `make bench-scale`); see the scale curve for the "
+            "sizes measured"
+        )
     last = report["scales"][-1]
     if "batch" in last:
         rate = last["batch"]["files_per_second"]
         if backend == "postgresql":
-            lines.append(f"- 10,000-file batch create ≥ {BATCH_MIN:,} files/s (PostgreSQL): "
-                         + _verdict(rate >= BATCH_MIN, f"{rate:,.0f} files/s"))
+            lines.append(
+                f"- 10,000-file batch create ≥ {BATCH_MIN:,} files/s (PostgreSQL): "
+                + _verdict(rate >= BATCH_MIN, f"{rate:,.0f} files/s")
+            )
         else:
-            lines.append(f"- 10,000-file batch create: {rate:,.0f} files/s (the target is "
-                         "PostgreSQL's)")
+            lines.append(
+                f"- 10,000-file batch create: {rate:,.0f} files/s (the target is PostgreSQL's)"
+            )
     if "cold_start" in report:
         c = report["cold_start"]
-        lines.append(f"- cold start ≤ {COLD_MAX}× a bare Connexion app: "
-                     + _verdict(c["ratio"] <= COLD_MAX,
-                                f"{c['registry_s']:.2f} s vs {c['bare_s']:.2f} s, "
-                                f"{c['ratio']:.2f}×"))
-    lines.append("- gunicorn `--preload`: `registry serve --workers N` passes it "
-                 "(registry/cli.py), and the harness runs Registry through that command")
+        lines.append(
+            f"- cold start ≤ {COLD_MAX}× a bare Connexion app: "
+            + _verdict(
+                c["ratio"] <= COLD_MAX,
+                f"{c['registry_s']:.2f} s vs {c['bare_s']:.2f} s, {c['ratio']:.2f}×",
+            )
+        )
+    lines.append(
+        "- gunicorn `--preload`: `registry serve --workers N` passes it "
+        "(registry/cli.py), and the harness runs Registry through that command"
+    )
     return lines
 
 
 def writes_section(report: dict) -> list[str]:
     last = report["scales"][-1]
-    lines = [f"- {key} **failed**: {last[key + '_error']}" for key in ("restore", "batch")
-             if key + "_error" in last]
+    lines = [
+        f"- {key} **failed**: {last[key + '_error']}"
+        for key in ("restore", "batch")
+        if key + "_error" in last
+    ]
     if "restore" in last:
         r = last["restore"]
-        lines += ["## Writes (Registry only, no floor)", "",
-                  f"At {last['objects']:,} objects.", "",
-                  "| scenario | req/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|",
-                  f"| restore request (a new object each request) | {r['rps']:.0f} | "
-                  f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | {r['errors']} of "
-                  f"{r['requests']} |"]
+        lines += [
+            "## Writes (Registry only, no floor)",
+            "",
+            f"At {last['objects']:,} objects.",
+            "",
+            "| scenario | req/s | p50 ms | p99 ms | errors |",
+            "|---|---:|---:|---:|---:|",
+            f"| restore request (a new object each request) | {r['rps']:.0f} | "
+            f"{_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | {r['errors']} of "
+            f"{r['requests']} |",
+        ]
     if "batch" in last:
         b = last["batch"]
-        lines += [f"| 10,000-file batch create (admin API, 2 checksums + 1 storage record per "
-                  f"file, {b['body_bytes'] / 1e6:.1f} MB body) | {b['files_per_second']:,.0f} "
-                  f"files/s | {b['median_seconds'] * 1000:.0f} per batch | "
-                  f"runs: {', '.join(f'{x:.2f} s' for x in b['seconds'])} | 0 |"]
+        lines += [
+            f"| 10,000-file batch create (admin API, 2 checksums + 1 storage record per "
+            f"file, {b['body_bytes'] / 1e6:.1f} MB body) | {b['files_per_second']:,.0f} "
+            f"files/s | {b['median_seconds'] * 1000:.0f} per batch | "
+            f"runs: {', '.join(f'{x:.2f} s' for x in b['seconds'])} | 0 |"
+        ]
     return lines
 
 
@@ -152,14 +186,22 @@ def profile_section(report: dict) -> list[str]:
     profiles = report["scales"][-1].get("profiles") or {}
     lines = []
     for name, top in profiles.items():
-        lines += ["", f"### py-spy, one Registry worker under {name!r} "
-                      f"({report['scales'][-1]['objects']:,} objects)", ""]
+        lines += [
+            "",
+            f"### py-spy, one Registry worker under {name!r} "
+            f"({report['scales'][-1]['objects']:,} objects)",
+            "",
+        ]
         if "error" in top:
             lines.append(f"py-spy failed: {top['error']}")
             continue
-        lines += [f"{top['samples']} samples. Own time (running) and total time (on the "
-                  "stack), as `py-spy top` shows them:", "",
-                  "| own % | function | | total % | function |", "|---:|---|---|---:|---|"]
+        lines += [
+            f"{top['samples']} samples. Own time (running) and total time (on the "
+            "stack), as `py-spy top` shows them:",
+            "",
+            "| own % | function | | total % | function |",
+            "|---:|---|---|---:|---|",
+        ]
         # Not strict: each column is cut at the profile's limit, but a tiny profile can have
         # fewer functions in one; the table then stops at the shorter column.
         for (own_name, own), (tot_name, tot) in zip(top["own"], top["total"], strict=False):
@@ -169,34 +211,44 @@ def profile_section(report: dict) -> list[str]:
 
 def markdown(report: dict, notes: str = "") -> str:
     c = report["config"]
-    lines = [f"# Registry benchmark: {report['backend']}, {report['started'][:10]}"
-             + (f" ({c['label']})" if c.get("label") else ""), "", LOADED_MACHINE, "",
-             f"- started {report['started']}, finished {report['finished']}; "
-             f"load average before {tuple(round(x, 1) for x in report['machine']['load_before'])}, "
-             f"after {tuple(round(x, 1) for x in report['machine']['load_after'])}; "
-             f"{report['machine']['cpus']} CPUs"
-             + (f"; commit {report['machine']['commit']}"
-                if report["machine"].get("commit") else ""),
-             f"- wrk -t{c['threads']} -c{c['connections']}, {c['seconds']} s per turn, "
-             f"{c['rounds']} Registry/floor pairs per scenario after a {c['warmup']} s warm-up "
-             f"of each; Registry `registry serve --workers {c['workers']}` (gunicorn, uvicorn "
-             f"workers, --preload, access log on), the floor under the same gunicorn command "
-             f"(access log included)",
-             f"- data: {c['institutions']} member institutions, {c['files_per_object']} files "
-             "per object (2 checksums, 1 event, 1 storage record each), 1 work item per object; "
-             "the caller is a member user of the first institution (scoped lists)", "",
-             "## Registry against the floor", ""]
+    lines = [
+        f"# Registry benchmark: {report['backend']}, {report['started'][:10]}"
+        + (f" ({c['label']})" if c.get("label") else ""),
+        "",
+        LOADED_MACHINE,
+        "",
+        f"- started {report['started']}, finished {report['finished']}; "
+        f"load average before {tuple(round(x, 1) for x in report['machine']['load_before'])}, "
+        f"after {tuple(round(x, 1) for x in report['machine']['load_after'])}; "
+        f"{report['machine']['cpus']} CPUs"
+        + (f"; commit {report['machine']['commit']}" if report["machine"].get("commit") else ""),
+        f"- wrk -t{c['threads']} -c{c['connections']}, {c['seconds']} s per turn, "
+        f"{c['rounds']} Registry/floor pairs per scenario after a {c['warmup']} s warm-up "
+        f"of each; Registry `registry serve --workers {c['workers']}` (gunicorn, uvicorn "
+        f"workers, --preload, access log on), the floor under the same gunicorn command "
+        f"(access log included)",
+        f"- data: {c['institutions']} member institutions, {c['files_per_object']} files "
+        "per object (2 checksums, 1 event, 1 storage record each), 1 work item per object; "
+        "the caller is a member user of the first institution (scoped lists)",
+        "",
+        "## Registry against the floor",
+        "",
+    ]
     for scale in report["scales"]:
         lines += comparison_table(scale) + [""]
     lines += scale_table(report) + [""]
     lines += writes_section(report) + [""]
     if "cold_start" in report:
         cs = report["cold_start"]
-        lines += ["## Cold start (gunicorn launch to the first 200 of /openapi.json)", "",
-                  f"Registry {cs['registry_s']:.2f} s, bare Connexion app over the same spec "
-                  f"files {cs['bare_s']:.2f} s: {cs['ratio']:.2f}× (medians; runs Registry "
-                  f"{', '.join(f'{x:.2f}' for x in cs['runs']['registry'])}, bare "
-                  f"{', '.join(f'{x:.2f}' for x in cs['runs']['bare'])})", ""]
+        lines += [
+            "## Cold start (gunicorn launch to the first 200 of /openapi.json)",
+            "",
+            f"Registry {cs['registry_s']:.2f} s, bare Connexion app over the same spec "
+            f"files {cs['bare_s']:.2f} s: {cs['ratio']:.2f}× (medians; runs Registry "
+            f"{', '.join(f'{x:.2f}' for x in cs['runs']['registry'])}, bare "
+            f"{', '.join(f'{x:.2f}' for x in cs['runs']['bare'])})",
+            "",
+        ]
     lines += targets(report) + [""]
     lines += profile_section(report) + [""]
     if notes:

@@ -7,6 +7,7 @@ turns, A B A B ..., each turn a bounded wrk run. The ratio is taken per pair (Re
 over the floor's in the adjacent turn) so that the load of the rest of the machine, which drifts,
 cancels out as far as it can; the report shows medians over the pairs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import coldstart, profile, servers, wrk, writes
+from bench import coldstart, profile, servers, writes, wrk
 from bench.databases import backend_name, scaled_url, warm_page_cache
 from bench.generate import DataSet, ensure
 from bench.scenarios import caller_headers
@@ -59,25 +60,43 @@ def log(message: str) -> None:
 
 
 def _capture(url: str, ds: DataSet, plan: Path) -> None:
-    subprocess.run([sys.executable, "-m", "bench.capture", url, str(plan),
-                    "--objects", str(ds.objects), "--files-per-object", str(ds.files_per_object),
-                    "--institutions", str(ds.institutions), "--seed", str(ds.seed)],
-                   check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.capture",
+            url,
+            str(plan),
+            "--objects",
+            str(ds.objects),
+            "--files-per-object",
+            str(ds.files_per_object),
+            "--institutions",
+            str(ds.institutions),
+            "--seed",
+            str(ds.seed),
+        ],
+        check=True,
+    )
 
 
-def _same_bytes(registry: servers.Server, floor: servers.Server, path: str,
-                headers: dict) -> tuple[bool, str]:
+def _same_bytes(
+    registry: servers.Server, floor: servers.Server, path: str, headers: dict
+) -> tuple[bool, str]:
     a = httpx.get(registry.base + path, headers=headers, timeout=30)
     b = httpx.get(floor.base + path, headers=headers, timeout=30)
     if a.status_code != 200 or b.status_code != 200:
         return False, f"status Registry {a.status_code}, floor {b.status_code}"
     if a.content != b.content:
         # Not strict: the bodies may differ in length; then the default names the shorter's end.
-        at = next((i for i, (x, y) in enumerate(zip(a.content, b.content, strict=False))
-                   if x != y),
-                  min(len(a.content), len(b.content)))
-        return False, (f"bodies differ at byte {at}: Registry {a.content[at - 40:at + 40]!r} "
-                       f"floor {b.content[at - 40:at + 40]!r}")
+        at = next(
+            (i for i, (x, y) in enumerate(zip(a.content, b.content, strict=False)) if x != y),
+            min(len(a.content), len(b.content)),
+        )
+        return False, (
+            f"bodies differ at byte {at}: Registry {a.content[at - 40 : at + 40]!r} "
+            f"floor {b.content[at - 40 : at + 40]!r}"
+        )
     return True, f"{len(a.content)} bytes, identical"
 
 
@@ -87,8 +106,13 @@ def _median(values) -> float:
 
 def _compare(config: Config, registry, floor, scenario: dict, headers: dict) -> dict:
     def measure(server, seconds):
-        return wrk.run(server.base + scenario["path"], headers, seconds=seconds,
-                       connections=config.connections, threads=config.threads)
+        return wrk.run(
+            server.base + scenario["path"],
+            headers,
+            seconds=seconds,
+            connections=config.connections,
+            threads=config.threads,
+        )
 
     measure(registry, config.warmup)
     measure(floor, config.warmup)
@@ -96,8 +120,9 @@ def _compare(config: Config, registry, floor, scenario: dict, headers: dict) -> 
     for _ in range(config.rounds):
         a = measure(registry, config.seconds)
         b = measure(floor, config.seconds)
-        pairs.append({"registry": a.as_row(), "floor": b.as_row(),
-                      "ratio": a.rps / b.rps if b.rps else 0.0})
+        pairs.append(
+            {"registry": a.as_row(), "floor": b.as_row(), "ratio": a.rps / b.rps if b.rps else 0.0}
+        )
     out = {"pairs": pairs, "ratio": _median(p["ratio"] for p in pairs)}
     for side in ("registry", "floor"):
         rows = [p[side] for p in pairs]
@@ -111,8 +136,13 @@ def _profile(config: Config, registry, scenario: dict, headers: dict, workdir: P
     raw = workdir / f"profile-{scenario['name'].replace(' ', '-')}.txt"
     recorder = profile.start(pid, config.profile_seconds, raw)
     time.sleep(0.5)
-    wrk.run(registry.base + scenario["path"], headers, seconds=config.profile_seconds,
-            connections=config.connections, threads=config.threads)
+    wrk.run(
+        registry.base + scenario["path"],
+        headers,
+        seconds=config.profile_seconds,
+        connections=config.connections,
+        threads=config.threads,
+    )
     _, err = recorder.communicate(timeout=config.profile_seconds + 60)
     if recorder.returncode != 0 or not raw.exists():
         return {"error": err.decode(errors="replace")[-500:]}
@@ -136,9 +166,14 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
     _capture(url, ds, plan_path)
     plan = json.loads(plan_path.read_text())
     headers = caller_headers(ds)
-    result = {"objects": objects, "files_per_object": config.files_per_object,
-              "database_url": url, "generate_seconds": generated, "scenarios": [],
-              "profiles": {}}
+    result = {
+        "objects": objects,
+        "files_per_object": config.files_per_object,
+        "database_url": url,
+        "generate_seconds": generated,
+        "scenarios": [],
+        "profiles": {},
+    }
     warm_page_cache(url)
     registry = servers.start_registry(url, config.registry_port, config.workers)
     floor = servers.start_floor(str(plan_path), config.floor_port, config.workers)
@@ -147,29 +182,51 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
         servers.wait_ready(floor, plan["scenarios"][0]["path"], headers)
         for scenario in plan["scenarios"]:
             same, note = _same_bytes(registry, floor, scenario["path"], headers)
-            entry = {"name": scenario["name"], "group": scenario["group"],
-                     "path": scenario["path"], "body_match": same, "body_note": note}
+            entry = {
+                "name": scenario["name"],
+                "group": scenario["group"],
+                "path": scenario["path"],
+                "body_match": same,
+                "body_note": note,
+            }
             log(f"{objects:,} objects: {scenario['name']}: {note}")
             if same:
                 entry.update(_compare(config, registry, floor, scenario, headers))
-                log(f"  Registry {entry['registry']['rps']:.0f} req/s, floor "
-                    f"{entry['floor']['rps']:.0f} req/s, ratio {entry['ratio']:.2f}")
+                log(
+                    f"  Registry {entry['registry']['rps']:.0f} req/s, floor "
+                    f"{entry['floor']['rps']:.0f} req/s, ratio {entry['ratio']:.2f}"
+                )
             result["scenarios"].append(entry)
         if last and config.profile:
             for scenario in plan["scenarios"]:
                 if scenario["name"] in PROFILED:
                     log(f"profiling a Registry worker under {scenario['name']!r}")
                     result["profiles"][scenario["name"]] = _profile(
-                        config, registry, scenario, headers, workdir)
+                        config, registry, scenario, headers, workdir
+                    )
         floor.stop()
         if last and config.writes:
             log("restore requests (Registry only)")
-            _guarded(result, "restore", lambda: writes.restore(
-                registry, url, ds, headers, rounds=config.rounds, seconds=config.seconds,
-                connections=config.connections, threads=config.threads))
+            _guarded(
+                result,
+                "restore",
+                lambda: writes.restore(
+                    registry,
+                    url,
+                    ds,
+                    headers,
+                    rounds=config.rounds,
+                    seconds=config.seconds,
+                    connections=config.connections,
+                    threads=config.threads,
+                ),
+            )
             log("10,000-file batch create (Registry only)")
-            _guarded(result, "batch", lambda: writes.batch_create(
-                registry, url, ds, repeats=config.batch_repeats))
+            _guarded(
+                result,
+                "batch",
+                lambda: writes.batch_create(registry, url, ds, repeats=config.batch_repeats),
+            )
     finally:
         registry.stop()
         floor.stop()
@@ -178,40 +235,68 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
 
 def run(config: Config) -> dict:
     wrk.require_wrk()
-    started = dt.datetime.now(dt.timezone.utc)
-    report = {"backend": backend_name(config.base_url),
-              "started": started.isoformat(timespec="seconds"),
-              "config": asdict(config), "machine": _machine(), "scales": []}
+    started = dt.datetime.now(dt.UTC)
+    report = {
+        "backend": backend_name(config.base_url),
+        "started": started.isoformat(timespec="seconds"),
+        "config": asdict(config),
+        "machine": _machine(),
+        "scales": [],
+    }
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
         workdir = Path(tmp)
         for i, objects in enumerate(config.scales):
-            report["scales"].append(run_scale(config, objects, workdir,
-                                              last=i == len(config.scales) - 1))
+            report["scales"].append(
+                run_scale(config, objects, workdir, last=i == len(config.scales) - 1)
+            )
         if config.cold_start_repeats:
             log("cold start: Registry against a bare Connexion app")
             report["cold_start"] = coldstart.measure(
-                report["scales"][0]["database_url"], config.registry_port, config.workers,
-                config.cold_start_repeats)
-    report["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                report["scales"][0]["database_url"],
+                config.registry_port,
+                config.workers,
+                config.cold_start_repeats,
+            )
+    report["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     report["machine"]["load_after"] = os.getloadavg()
     return report
 
 
 def _machine() -> dict:
-    return {"cpus": os.cpu_count(), "load_before": os.getloadavg(),
-            "python": sys.version.split()[0], "commit": _commit()}
+    return {
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "python": sys.version.split()[0],
+        "commit": _commit(),
+    }
 
 
 def _commit() -> str | None:
     """The commit measured, with `+changes` when the work tree differed from it (results
     files aside: a run rewrites them)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True, cwd=servers.ROOT).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)bench/results"],
-                               capture_output=True, text=True, check=True,
-                               cwd=servers.ROOT).stdout
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=servers.ROOT,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)bench/results",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=servers.ROOT,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+changes" if dirty.strip() else "")

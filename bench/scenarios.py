@@ -7,6 +7,7 @@ and file shown lie in the middle of the table), so the scale curve shows what th
 `kind` says how the floor shapes the answer: a list envelope, one row, or a file with its
 checksums, events and storage records.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,15 +43,24 @@ def scenarios(ds: DataSet, object_id: int) -> list[Scenario]:
     prefix = object_identifier(ds, 1201)[: -len("01")]  # inst1.../bag-000012: 25 objects
     file_identifier = f"{object_identifier(ds, n)}/data/file-0000.{_first_ext(ds, n)}"
     return [
-        Scenario("list objects", "/member-api/v3/objects?per_page=20&sort=created_at__desc",
-                 LIST, "list"),
-        Scenario("list objects by prefix",
-                 f"/member-api/v3/objects?identifier__starts_with={quote(prefix, safe='')}",
-                 LIST, "list"),
-        Scenario("list files of an object",
-                 f"/member-api/v3/files?intellectual_object_id={object_id}", LIST, "list"),
-        Scenario("list work items", "/member-api/v3/items?action=Ingest&status=Success",
-                 LIST, "list"),
+        Scenario(
+            "list objects", "/member-api/v3/objects?per_page=20&sort=created_at__desc", LIST, "list"
+        ),
+        Scenario(
+            "list objects by prefix",
+            f"/member-api/v3/objects?identifier__starts_with={quote(prefix, safe='')}",
+            LIST,
+            "list",
+        ),
+        Scenario(
+            "list files of an object",
+            f"/member-api/v3/files?intellectual_object_id={object_id}",
+            LIST,
+            "list",
+        ),
+        Scenario(
+            "list work items", "/member-api/v3/items?action=Ingest&status=Success", LIST, "list"
+        ),
         Scenario("show object", f"/member-api/v3/objects/show/{object_id}", ROW, "show"),
         Scenario("show file", f"/member-api/v3/files/show/{file_identifier}", FILE, "show"),
     ]

@@ -5,6 +5,7 @@ Registry runs as an operator runs it: `registry serve --workers N` (gunicorn, uv
 The floor runs under the same gunicorn command (registry.cli.gunicorn_command), so the two
 differ only in the app.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,9 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The gunicorn workers (children of the master)."""
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
         return [int(p) for p in out.split()]
 
     def stop(self) -> None:
@@ -54,14 +56,23 @@ class Server:
 def launch(name: str, argv: list[str], env: dict, port: int) -> Server:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log = open(LOG_DIR / f"{name}-{port}.log", "ab")
-    process = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log,
-                               stderr=subprocess.STDOUT, cwd=ROOT)
+    process = subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
     return Server(name, port, process)
 
 
 def registry_argv(port: int, workers: int) -> list[str]:
-    return [str(BIN / "registry"), "serve", "--workers", str(workers), "--host", HOST,
-            "--port", str(port)]
+    return [
+        str(BIN / "registry"),
+        "serve",
+        "--workers",
+        str(workers),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
 
 
 # wrk's 32 connections on one key would spend any budget a deployment would give a key: the
@@ -69,14 +80,24 @@ def registry_argv(port: int, workers: int) -> list[str]:
 # REGISTRY_REDIS_URL in the harness's environment say otherwise), charging and answering its
 # headers on every request, with budgets the load never spends.
 UNSPENT_BUDGET = "1000000000/hour"
-RATE_LIMIT_BUDGETS = {f"REGISTRY_RATE_LIMIT_{name}": UNSPENT_BUDGET
-                      for name in ("KEY_READS", "KEY_WRITES", "ADDRESS_READS", "ADDRESS_WRITES")}
+RATE_LIMIT_BUDGETS = {
+    f"REGISTRY_RATE_LIMIT_{name}": UNSPENT_BUDGET
+    for name in ("KEY_READS", "KEY_WRITES", "ADDRESS_READS", "ADDRESS_WRITES")
+}
 
 
 def start_registry(database_url: str, port: int, workers: int) -> Server:
-    return launch("registry", registry_argv(port, workers),
-                   {"DATABASE_URL": database_url, "REGISTRY_VALIDATE_RESPONSES": "false",
-                    "REGISTRY_LOG_LEVEL": "warning", **RATE_LIMIT_BUDGETS}, port)
+    return launch(
+        "registry",
+        registry_argv(port, workers),
+        {
+            "DATABASE_URL": database_url,
+            "REGISTRY_VALIDATE_RESPONSES": "false",
+            "REGISTRY_LOG_LEVEL": "warning",
+            **RATE_LIMIT_BUDGETS,
+        },
+        port,
+    )
 
 
 def gunicorn_argv(app: str, port: int, workers: int) -> list[str]:
@@ -85,18 +106,24 @@ def gunicorn_argv(app: str, port: int, workers: int) -> list[str]:
 
 
 def start_floor(plan_path: str, port: int, workers: int) -> Server:
-    return launch("floor", gunicorn_argv("bench.floor:create_app()", port, workers),
-                   {"BENCH_FLOOR_PLAN": plan_path}, port)
+    return launch(
+        "floor",
+        gunicorn_argv("bench.floor:create_app()", port, workers),
+        {"BENCH_FLOOR_PLAN": plan_path},
+        port,
+    )
 
 
-def wait_ready(server: Server, path: str, headers: dict | None = None,
-               timeout: float = 60.0) -> float:
+def wait_ready(
+    server: Server, path: str, headers: dict | None = None, timeout: float = 60.0
+) -> float:
     """Poll `path` until it answers 200; return the seconds since the process started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}; "
-                               f"see {LOG_DIR}")
+            raise RuntimeError(
+                f"{server.name} exited with {server.process.returncode}; see {LOG_DIR}"
+            )
         try:
             if httpx.get(server.base + path, headers=headers, timeout=2).status_code == 200:
                 return time.monotonic()

@@ -1,4 +1,5 @@
 """Running wrk (Debian's package, `make wrk`) for a bounded time and reading what it prints."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,13 @@ class Measurement:
     errors: int  # non-2xx/3xx answers plus socket errors
 
     def as_row(self) -> dict:
-        return {"rps": self.rps, "p50_ms": self.p50_ms, "p99_ms": self.p99_ms,
-                "requests": self.requests, "errors": self.errors}
+        return {
+            "rps": self.rps,
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "requests": self.requests,
+            "errors": self.errors,
+        }
 
 
 def require_wrk() -> str:
@@ -45,17 +51,33 @@ def parse(output: str) -> Measurement:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if non_2xx:
         errors += int(non_2xx.group(1))
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       output)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if socket:
         errors += sum(int(g) for g in socket.groups())
     return Measurement(rps, p50, p99, requests, errors)
 
 
-def run(url: str, headers: dict, *, seconds: float, connections: int, threads: int,
-        script: str | None = None, script_args: list[str] = ()) -> Measurement:
-    argv = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            "--timeout", "10s"]
+def run(
+    url: str,
+    headers: dict,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    script: str | None = None,
+    script_args: list[str] = (),
+) -> Measurement:
+    argv = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     if script:

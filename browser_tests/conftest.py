@@ -5,6 +5,7 @@ browser is Debian's Chromium (`make browser-deps`), driven by Playwright without
 builds. Without Chromium or Playwright the tests are skipped, except under CI=true, where that
 is a failure: CI must not pass by not looking.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,14 @@ from tests.postgres import IN_CI
 CHROMIUM = os.environ.get("REGISTRY_CHROMIUM", "/usr/bin/chromium")
 # Without the background-networking switches Chromium keeps calling home on a closed network.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-results" / "browser"
 REGISTRY = Path(sys.executable).with_name("registry")
@@ -80,8 +87,11 @@ def _cli(env: dict, *args: str) -> str:
 def server(tmp_path_factory):
     """`registry serve` on the demo data set, with a member key issued through the CLI."""
     workdir = tmp_path_factory.mktemp("served")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'registry.db'}",
-           "REGISTRY_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'registry.db'}",
+        "REGISTRY_LOG_LEVEL": "warning",
+    }
     _cli(env, "seed", "--demo")
     key = _cli(env, "keys", "issue", "--email", MEMBER_EMAIL)
     port = int(os.environ.get("REGISTRY_BROWSER_TEST_PORT") or _free_port())
@@ -90,7 +100,10 @@ def server(tmp_path_factory):
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [REGISTRY, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base_url + "/openapi.json", process, log)
@@ -116,8 +129,12 @@ def browser(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900})
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
         try:
             yield context
         finally:

@@ -5,6 +5,7 @@ only a browser shows that the pages actually render every operation of the serve
 nothing from the internet, and that "Try it out" with a member key really reaches the API.
 The expected operations come from the served spec, so new operations need no change here.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ from registry.spec import HTTP_METHODS
 RENDER_TIMEOUT_MS = 30_000
 # Redoc's sidebar footer always shows the Redocly logo from Redocly's CDN; the page's CSP
 # blocks it (img-src 'self' data:), so it never leaves the browser.
-CSP_BLOCKED = re.compile(r"^Loading the image '(\S+)' violates the following Content Security "
-                         r"Policy directive")
+CSP_BLOCKED = re.compile(
+    r"^Loading the image '(\S+)' violates the following Content Security "
+    r"Policy directive"
+)
 
 API_PREFIXES = {"member": "", "admin": "/admin-api/v3"}
 
@@ -44,7 +47,9 @@ def wait_for_count(page, selector: str, count: int) -> None:
     try:
         page.wait_for_function(
             "([selector, count]) => document.querySelectorAll(selector).length >= count",
-            arg=[selector, count], timeout=RENDER_TIMEOUT_MS)
+            arg=[selector, count],
+            timeout=RENDER_TIMEOUT_MS,
+        )
     except PlaywrightTimeout:
         pass  # the assertion that follows names what is missing
 
@@ -55,8 +60,7 @@ def assert_stayed_offline(page) -> None:
     leaked = {url: why for url, why in page.foreign_requests.items() if why != "csp"}
     assert not leaked, f"requests left the server: {leaked}"
     blocked = set(page.foreign_requests)
-    errors = [e for e in page.errors
-              if not ((m := CSP_BLOCKED.match(e)) and m.group(1) in blocked)]
+    errors = [e for e in page.errors if not ((m := CSP_BLOCKED.match(e)) and m.group(1) in blocked)]
     assert not errors, errors
 
 
@@ -69,14 +73,19 @@ def test_swagger_ui_lists_every_operation(page, server, artifacts, api):
     expected = spec_operations(server, api)
     page.goto(f"{server.base_url}{API_PREFIXES[api]}/docs/")
     wait_for_count(page, ".opblock", len(expected))
-    rendered = page.eval_on_selector_all(".opblock", """blocks => blocks.map(b => [
+    rendered = page.eval_on_selector_all(
+        ".opblock",
+        """blocks => blocks.map(b => [
         b.id,
         b.querySelector('.opblock-summary-method').innerText,
         b.querySelector('.opblock-summary-path').getAttribute('data-path'),
-        (b.querySelector('.opblock-summary-description') || {innerText: ''}).innerText])""")
+        (b.querySelector('.opblock-summary-description') || {innerText: ''}).innerText])""",
+    )
     # Swagger UI's block ids are operations-<tag>-<operationId>.
-    shown = {block_id.rsplit("-", 1)[1]: (method, path, summary.strip())
-             for block_id, method, path, summary in rendered}
+    shown = {
+        block_id.rsplit("-", 1)[1]: (method, path, summary.strip())
+        for block_id, method, path, summary in rendered
+    }
     screenshot(page, artifacts, f"swagger-{api}", full_page=True)
     assert shown == expected
     assert len(rendered) == len(expected), "an operation is listed twice"
@@ -90,14 +99,22 @@ def test_redoc_lists_every_operation(page, server, artifacts, api):
     sections = "[data-section-id*='/operation/']"
     wait_for_count(page, sections, len(expected))
     # The sidebar: one entry per operation, labelled with its summary.
-    menu = dict(page.eval_on_selector_all(
-        "li[data-item-id*='operation/']",
-        "items => items.map(i => [i.getAttribute('data-item-id'), "
-        "i.getAttribute('aria-label')])"))
+    menu = dict(
+        page.eval_on_selector_all(
+            "li[data-item-id*='operation/']",
+            "items => items.map(i => [i.getAttribute('data-item-id'), "
+            "i.getAttribute('aria-label')])",
+        )
+    )
     # The content: one section per operation, headed by its summary.
-    content = dict(page.eval_on_selector_all(sections, """sections => sections.map(s => [
+    content = dict(
+        page.eval_on_selector_all(
+            sections,
+            """sections => sections.map(s => [
         s.getAttribute('data-section-id'),
-        (s.querySelector('h2') || {innerText: ''}).innerText])"""))
+        (s.querySelector('h2') || {innerText: ''}).innerText])""",
+        )
+    )
     screenshot(page, artifacts, f"redoc-{api}")
     summaries = {op_id: summary for op_id, (_, _, summary) in expected.items()}
 
@@ -111,8 +128,10 @@ def test_redoc_lists_every_operation(page, server, artifacts, api):
     screenshot(page, artifacts, f"redoc-{api}-search")
 
     def by_operation(entries):
-        return {entry_id.rsplit("operation/", 1)[1]: label.strip()
-                for entry_id, label in entries.items()}
+        return {
+            entry_id.rsplit("operation/", 1)[1]: label.strip()
+            for entry_id, label in entries.items()
+        }
 
     assert by_operation(menu) == summaries
     assert by_operation(content) == summaries
@@ -121,15 +140,20 @@ def test_redoc_lists_every_operation(page, server, artifacts, api):
 
 def test_swagger_ui_try_it_out_with_a_member_key(page, server, artifacts):
     operations = spec_operations(server, "member")
-    list_objects = next(op_id for op_id, (method, path, _) in operations.items()
-                        if method == "GET" and path.endswith("/objects"))
+    list_objects = next(
+        op_id
+        for op_id, (method, path, _) in operations.items()
+        if method == "GET" and path.endswith("/objects")
+    )
     method, path, _ = operations[list_objects]
     page.goto(f"{server.base_url}/docs/")
 
     page.click("button.authorize")
     dialog = page.locator(".modal-ux")
-    for header, value in (("X-Pharos-API-User", server.member_email),
-                          ("X-Pharos-API-Key", server.member_key)):
+    for header, value in (
+        ("X-Pharos-API-User", server.member_email),
+        ("X-Pharos-API-Key", server.member_key),
+    ):
         scheme = dialog.locator(".auth-container", has_text=header)
         scheme.locator("input").fill(value)
         scheme.locator("button.authorize").click()
@@ -137,8 +161,9 @@ def test_swagger_ui_try_it_out_with_a_member_key(page, server, artifacts):
     screenshot(page, artifacts, "swagger-authorize")
     dialog.locator("button.close-modal").click()
 
-    block = page.locator(f".opblock:has(.opblock-summary-path[data-path='{path}'])"
-                         f".opblock-{method.lower()}")
+    block = page.locator(
+        f".opblock:has(.opblock-summary-path[data-path='{path}']).opblock-{method.lower()}"
+    )
     block.locator(".opblock-summary").first.click()
     block.locator("button.try-out__btn").click()
     # Swagger UI pre-fills the filters with the spec's examples; a person clears them to see

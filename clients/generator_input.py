@@ -8,6 +8,7 @@ the non-string link request bodies and is otherwise the served spec unchanged.
 
 Usage: python clients/generator_input.py SERVED.json OUT.json
 """
+
 from __future__ import annotations
 
 import json

@@ -18,6 +18,7 @@ REGISTRY_INST_ADMIN_USER/REGISTRY_INST_ADMIN_KEY (example.edu's only institution
 REGISTRY_ADMIN_USER/REGISTRY_ADMIN_KEY (a sysadmin), REGISTRY_BATCH_DELETION_KEY (the served
 app's batch deletion secret).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,10 +28,11 @@ import re
 import sys
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -51,9 +53,12 @@ def served_operations(api: str) -> dict[tuple[str, str], str]:
     """(METHOD, path template) -> operationId, from the spec the server serves."""
     with urllib.request.urlopen(SPEC_URLS[api]) as response:
         spec = json.load(response)
-    return {(method.upper(), path): op["operationId"]
-            for path, item in spec["paths"].items()
-            for method, op in item.items() if method in HTTP_METHODS}
+    return {
+        (method.upper(), path): op["operationId"]
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    }
 
 
 OPERATIONS = {api: served_operations(api) for api in SPEC_URLS}
@@ -62,6 +67,7 @@ STEP_CALLS: list[str] = []  # the operations answered 2xx during the current ste
 
 
 # -- recording and strict deserialization ---------------------------------------------------------
+
 
 def recording_client(package, api: str):
     """An ApiClient of `package` that records each operation answered 2xx, and checks that every
@@ -89,8 +95,10 @@ def recording_client(package, api: str):
 
 def assert_declared(model: pydantic.BaseModel, raw: dict, where: str = "$") -> None:
     """Every key of the raw JSON is a field of the generated model, recursively."""
-    fields = {(info.serialization_alias or info.alias or name): name
-              for name, info in type(model).model_fields.items()}
+    fields = {
+        (info.serialization_alias or info.alias or name): name
+        for name, info in type(model).model_fields.items()
+    }
     unknown = sorted(set(raw) - set(fields))
     assert not unknown, f"{where}: {type(model).__name__} has no field(s) {unknown}"
     for key, name in fields.items():
@@ -107,8 +115,13 @@ def api_set(package, api: str, host: str, user: str, key: str) -> SimpleNamespac
     """One instance of each generated *Api class of `package`, sharing one recording client."""
     config = package.Configuration(host=host, api_key={"apiUser": user, "apiKey": key})
     client = recording_client(package, api)(config)
-    return SimpleNamespace(**{name: getattr(package, name)(client)
-                              for name in dir(package.api) if name.endswith("Api")})
+    return SimpleNamespace(
+        **{
+            name: getattr(package, name)(client)
+            for name in dir(package.api)
+            if name.endswith("Api")
+        }
+    )
 
 
 def page_of(link: str) -> int | None:
@@ -124,8 +137,9 @@ def header(response, name: str) -> str | None:
     return {k.lower(): v for k, v in (response.headers or {}).items()}.get(name.lower())
 
 
-def assert_problem(package, exception: type, status: int, call: Callable[[], Any],
-                   model: str = "Problem"):
+def assert_problem(
+    package, exception: type, status: int, call: Callable[[], Any], model: str = "Problem"
+):
     """`call` raises the generated client's `exception`, carrying a deserialized Problem (or
     the problem `model` the operation documents, e.g. ConflictProblem)."""
     with pytest.raises(exception) as raised:
@@ -138,34 +152,57 @@ def assert_problem(package, exception: type, status: int, call: Callable[[], Any
 
 # -- the context the steps share -------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def ctx() -> SimpleNamespace:
-    member = api_set(M, "member", BASE_URL, os.environ["REGISTRY_MEMBER_USER"],
-                     os.environ["REGISTRY_MEMBER_KEY"])
-    admin = api_set(A, "admin", f"{BASE_URL}/admin-api/v3", os.environ["REGISTRY_ADMIN_USER"],
-                    os.environ["REGISTRY_ADMIN_KEY"])
-    inst_admin = api_set(M, "member", BASE_URL, os.environ["REGISTRY_INST_ADMIN_USER"],
-                         os.environ["REGISTRY_INST_ADMIN_KEY"])
+    member = api_set(
+        M, "member", BASE_URL, os.environ["REGISTRY_MEMBER_USER"], os.environ["REGISTRY_MEMBER_KEY"]
+    )
+    admin = api_set(
+        A,
+        "admin",
+        f"{BASE_URL}/admin-api/v3",
+        os.environ["REGISTRY_ADMIN_USER"],
+        os.environ["REGISTRY_ADMIN_KEY"],
+    )
+    inst_admin = api_set(
+        M,
+        "member",
+        BASE_URL,
+        os.environ["REGISTRY_INST_ADMIN_USER"],
+        os.environ["REGISTRY_INST_ADMIN_KEY"],
+    )
     tag = uuid.uuid4().hex[:10]
-    return SimpleNamespace(m=member, mi=inst_admin, a=admin, tag=tag,
-                           member_email=os.environ["REGISTRY_MEMBER_USER"],
-                           inst_admin_email=os.environ["REGISTRY_INST_ADMIN_USER"],
-                           batch_key=uuid.UUID(os.environ["REGISTRY_BATCH_DELETION_KEY"]))
+    return SimpleNamespace(
+        m=member,
+        mi=inst_admin,
+        a=admin,
+        tag=tag,
+        member_email=os.environ["REGISTRY_MEMBER_USER"],
+        inst_admin_email=os.environ["REGISTRY_INST_ADMIN_USER"],
+        batch_key=uuid.UUID(os.environ["REGISTRY_BATCH_DELETION_KEY"]),
+    )
 
 
 # -- member API steps -----------------------------------------------------------------------------
 
+
 def m_list_objects(c):
     # A datetime filter as the generated client writes it (`%z`: +0000, not RFC 3339's +00:00).
     page = c.m.IntellectualObjectsApi.list_objects(
-        page=2, per_page=5, sort=["identifier__asc"], state=M.State.A,
-        updated_at__gteq=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        page=2,
+        per_page=5,
+        sort=["identifier__asc"],
+        state=M.State.A,
+        updated_at__gteq=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+    )
     assert isinstance(page, M.IntellectualObjectViewList)
     assert len(page.results) == 5 and page.count > 10
     assert (page_of(page.previous), page_of(page.next)) == (1, 3)
     assert all(isinstance(o, M.IntellectualObjectView) for o in page.results)
-    assert all(o.institution_identifier == "example.edu" and o.state == M.State.A
-               for o in page.results)
+    assert all(
+        o.institution_identifier == "example.edu" and o.state == M.State.A for o in page.results
+    )
     identifiers = [o.identifier for o in page.results]
     assert identifiers == sorted(identifiers)
     assert isinstance(page.results[0].created_at, dt.datetime)
@@ -178,18 +215,25 @@ def m_show_object(c):
     assert isinstance(by_id, M.IntellectualObjectView)
     assert "/" in c.object.identifier  # the identifier travels as one %2F-encoded path segment
     assert by_id == by_identifier == c.object
-    missing = assert_problem(M, M.exceptions.NotFoundException, 404, lambda: (
-        c.m.IntellectualObjectsApi.show_object("example.edu/no-such-bag")))
+    missing = assert_problem(
+        M,
+        M.exceptions.NotFoundException,
+        404,
+        lambda: c.m.IntellectualObjectsApi.show_object("example.edu/no-such-bag"),
+    )
     assert "example.edu/no-such-bag" in missing.detail
 
 
 def m_list_files(c):
-    page = c.m.GenericFilesApi.list_files(intellectual_object_id=c.object.id, per_page=2,
-                                          sort=["identifier__asc"], state=M.State.A)
+    page = c.m.GenericFilesApi.list_files(
+        intellectual_object_id=c.object.id, per_page=2, sort=["identifier__asc"], state=M.State.A
+    )
     assert isinstance(page, M.GenericFileViewList) and page.count == c.object.file_count
     assert page.previous == "" and len(page.results) == min(2, page.count)
-    assert all(isinstance(f, M.GenericFileView) and f.intellectual_object_id == c.object.id
-               for f in page.results)
+    assert all(
+        isinstance(f, M.GenericFileView) and f.intellectual_object_id == c.object.id
+        for f in page.results
+    )
     c.file = page.results[0]
     assert c.file.identifier.startswith(c.object.identifier + "/")
 
@@ -224,8 +268,9 @@ def m_request_file_restore(c):
 def m_list_checksums(c):
     page = c.m.ChecksumsApi.list_checksums(generic_file_id=c.file.id, sort=["algorithm__asc"])
     assert isinstance(page, M.ChecksumViewList) and page.count >= 1
-    assert all(isinstance(x, M.ChecksumView) and x.generic_file_id == c.file.id
-               for x in page.results)
+    assert all(
+        isinstance(x, M.ChecksumView) and x.generic_file_id == c.file.id for x in page.results
+    )
     algorithms = [x.algorithm.value for x in page.results]
     assert algorithms == sorted(algorithms)
     c.checksum = page.results[0]
@@ -237,11 +282,16 @@ def m_show_checksum(c):
 
 
 def m_list_events(c):
-    page = c.m.PremisEventsApi.list_events(intellectual_object_id=c.object.id,
-                                           generic_file_id__is_null=True, per_page=50)
+    page = c.m.PremisEventsApi.list_events(
+        intellectual_object_id=c.object.id, generic_file_id__is_null=True, per_page=50
+    )
     assert isinstance(page, M.PremisEventViewList) and page.count >= 1
-    assert all(isinstance(e, M.PremisEventView) and e.intellectual_object_id == c.object.id
-               and e.generic_file_id is None for e in page.results)
+    assert all(
+        isinstance(e, M.PremisEventView)
+        and e.intellectual_object_id == c.object.id
+        and e.generic_file_id is None
+        for e in page.results
+    )
     assert all(isinstance(e.event_type, M.EventType) for e in page.results)
     c.event = page.results[0]
 
@@ -254,8 +304,11 @@ def m_show_event(c):
 
 def m_list_items(c):
     page = c.m.WorkItemsApi.list_items(
-        intellectual_object_id=c.object.id, status__in=[M.WorkItemStatus.PENDING],
-        stage=M.WorkItemStage.REQUESTED, sort=["created_at__asc"])
+        intellectual_object_id=c.object.id,
+        status__in=[M.WorkItemStatus.PENDING],
+        stage=M.WorkItemStage.REQUESTED,
+        sort=["created_at__asc"],
+    )
     assert isinstance(page, M.WorkItemViewList)
     assert c.restore_item.id in [w.id for w in page.results]
     created = [w.created_at for w in page.results]
@@ -271,8 +324,10 @@ def m_show_item(c):
 def m_list_deletions(c):
     page = c.m.DeletionRequestsApi.list_deletions(sort=["requested_at__desc"])
     assert isinstance(page, M.DeletionRequestViewList) and page.count >= 1
-    assert all(isinstance(d, M.DeletionRequestView) and d.institution_id == c.object.institution_id
-               for d in page.results)
+    assert all(
+        isinstance(d, M.DeletionRequestView) and d.institution_id == c.object.institution_id
+        for d in page.results
+    )
     c.deletion = page.results[0]
 
 
@@ -286,6 +341,7 @@ def m_show_deletion(c):
 # approve their own requests), on the two last bags of the demo: no work item or request
 # touches them.
 
+
 def requested(c, response, kind: str) -> M.DeletionRequestView:
     """A 201 answer to a deletion request, checked; the request it filed."""
     made = response.data
@@ -294,23 +350,37 @@ def requested(c, response, kind: str) -> M.DeletionRequestView:
     assert made.status == M.DeletionStatus.AWAITING_APPROVAL
     assert (made.file_count, made.object_count) == ((1, 0) if kind == "file" else (0, 1))
     assert (made.requested_by_email, made.institution_identifier) == (
-        c.inst_admin_email, "example.edu")
+        c.inst_admin_email,
+        "example.edu",
+    )
     assert (made.confirmed_by_id, made.confirmed_at, made.cancelled_by_id) == (None, None, None)
     return made
 
 
 def m_request_object_deletion(c):
     last_two = c.mi.IntellectualObjectsApi.list_objects(
-        state=M.State.A, sort=["identifier__desc"], per_page=2)
+        state=M.State.A, sort=["identifier__desc"], per_page=2
+    )
     c.bag_to_delete, c.spared_bag = last_two.results
-    assert_problem(M, M.exceptions.ForbiddenException, 403, lambda: (  # not an admin
-        c.m.DeletionRequestsApi.request_object_deletion(c.bag_to_delete.identifier)))
+    assert_problem(
+        M,
+        M.exceptions.ForbiddenException,
+        403,
+        lambda: (  # not an admin
+            c.m.DeletionRequestsApi.request_object_deletion(c.bag_to_delete.identifier)
+        ),
+    )
     response = c.mi.DeletionRequestsApi.request_object_deletion_with_http_info(
-        c.bag_to_delete.identifier)
+        c.bag_to_delete.identifier
+    )
     c.object_request = requested(c, response, "object")
-    again = assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
-        c.mi.DeletionRequestsApi.request_object_deletion(str(c.bag_to_delete.id))),
-        model="ConflictProblem")
+    again = assert_problem(
+        M,
+        M.exceptions.ConflictException,
+        409,
+        lambda: c.mi.DeletionRequestsApi.request_object_deletion(str(c.bag_to_delete.id)),
+        model="ConflictProblem",
+    )
     assert str(c.object_request.id) in again.detail
     # The request awaiting approval is named, so a client whose first answer was lost finds it.
     assert again.existing_id == c.object_request.id
@@ -318,11 +388,13 @@ def m_request_object_deletion(c):
 
 
 def m_request_file_deletion(c):
-    files = c.mi.GenericFilesApi.list_files(intellectual_object_id=c.spared_bag.id,
-                                            state=M.State.A, sort=["identifier__asc"])
+    files = c.mi.GenericFilesApi.list_files(
+        intellectual_object_id=c.spared_bag.id, state=M.State.A, sort=["identifier__asc"]
+    )
     c.spared_file = files.results[0]
     response = c.mi.DeletionRequestsApi.request_file_deletion_with_http_info(
-        c.spared_file.identifier)
+        c.spared_file.identifier
+    )
     c.file_request = requested(c, response, "file")
     shown = c.mi.DeletionRequestsApi.show_deletion(c.file_request.id)
     assert shown == c.file_request
@@ -337,14 +409,28 @@ def m_approve_deletion(c):
     assert isinstance(approved.confirmed_at, dt.datetime)
     assert approved.requested_at == request.requested_at
     # Approval queues one Delete work item for the object, for the deletion services.
-    items = c.mi.WorkItemsApi.list_items(intellectual_object_id=c.bag_to_delete.id,
-                                         action=M.WorkItemAction.DELETE)
-    assert [(w.deletion_request_id, w.generic_file_id, w.stage, w.status, w.user,
-             w.inst_approver) for w in items.results] == [
-        (request.id, None, M.WorkItemStage.REQUESTED, M.WorkItemStatus.PENDING,
-         c.inst_admin_email, c.inst_admin_email)]
-    assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
-        c.mi.DeletionRequestsApi.approve_deletion(request.id)))
+    items = c.mi.WorkItemsApi.list_items(
+        intellectual_object_id=c.bag_to_delete.id, action=M.WorkItemAction.DELETE
+    )
+    assert [
+        (w.deletion_request_id, w.generic_file_id, w.stage, w.status, w.user, w.inst_approver)
+        for w in items.results
+    ] == [
+        (
+            request.id,
+            None,
+            M.WorkItemStage.REQUESTED,
+            M.WorkItemStatus.PENDING,
+            c.inst_admin_email,
+            c.inst_admin_email,
+        )
+    ]
+    assert_problem(
+        M,
+        M.exceptions.ConflictException,
+        409,
+        lambda: c.mi.DeletionRequestsApi.approve_deletion(request.id),
+    )
 
 
 def m_cancel_deletion(c):
@@ -352,21 +438,24 @@ def m_cancel_deletion(c):
     cancelled = c.mi.DeletionRequestsApi.cancel_deletion(request.id)
     assert isinstance(cancelled, M.DeletionRequestView) and cancelled.id == request.id
     assert cancelled.status == M.DeletionStatus.REJECTED
-    assert (cancelled.cancelled_by_email, cancelled.confirmed_by_id) == (c.inst_admin_email,
-                                                                         None)
+    assert (cancelled.cancelled_by_email, cancelled.confirmed_by_id) == (c.inst_admin_email, None)
     assert isinstance(cancelled.cancelled_at, dt.datetime)
-    assert_problem(M, M.exceptions.ConflictException, 409, lambda: (
-        c.mi.DeletionRequestsApi.approve_deletion(request.id)))
-    items = c.mi.WorkItemsApi.list_items(generic_file_id=c.spared_file.id,
-                                         action=M.WorkItemAction.DELETE)
+    assert_problem(
+        M,
+        M.exceptions.ConflictException,
+        409,
+        lambda: c.mi.DeletionRequestsApi.approve_deletion(request.id),
+    )
+    items = c.mi.WorkItemsApi.list_items(
+        generic_file_id=c.spared_file.id, action=M.WorkItemAction.DELETE
+    )
     assert items.count == 0  # nothing of a cancelled request is queued
 
 
 def m_list_alerts(c):
     page = c.m.AlertsApi.list_alerts(per_page=3)
     assert isinstance(page, M.AlertViewList) and page.count >= 1
-    assert all(isinstance(a, M.AlertView) and isinstance(a.type, M.AlertType)
-               for a in page.results)
+    assert all(isinstance(a, M.AlertView) and isinstance(a.type, M.AlertType) for a in page.results)
     c.alert = page.results[0]
 
 
@@ -380,13 +469,13 @@ NO_ALERT = 2**62  # an id no alert has
 
 def m_mark_alerts_read(c):
     result = c.m.AlertsApi.mark_alerts_read(
-        M.AlertIds.from_dict({"id__in": [c.alert.id, NO_ALERT]}))
+        M.AlertIds.from_dict({"id__in": [c.alert.id, NO_ALERT]})
+    )
     assert isinstance(result, M.AlertReadResult)
     assert (result.succeeded, result.failed) == ([c.alert.id], [NO_ALERT])
     assert str(NO_ALERT) in result.error
     assert c.m.AlertsApi.show_alert(c.alert.id, c.alert.user_id).read_at is not None
-    read = c.m.AlertsApi.list_alerts(read_at__not_null=True, sort=["read_at__desc"],
-                                     per_page=1000)
+    read = c.m.AlertsApi.list_alerts(read_at__not_null=True, sort=["read_at__desc"], per_page=1000)
     assert c.alert.id in [a.id for a in read.results]
 
 
@@ -405,6 +494,7 @@ def m_mark_all_alerts_read(c):
 
 
 # -- admin API: the member reads, as a sysadmin ---------------------------------------------------
+
 
 def a_list_institutions(c):
     page = c.a.InstitutionsApi.list_institutions(sort=["name__asc"], state=A.State.A)
@@ -425,8 +515,11 @@ def a_show_institution(c):
 
 def a_list_objects(c):
     page = c.a.IntellectualObjectsApi.list_objects(
-        institution_id=c.example.id, identifier__starts_with="example.edu/",
-        per_page=4, sort=["identifier__desc"])
+        institution_id=c.example.id,
+        identifier__starts_with="example.edu/",
+        per_page=4,
+        sort=["identifier__desc"],
+    )
     assert isinstance(page, A.IntellectualObjectViewList) and len(page.results) == 4
     assert page_of(page.next) == 2 and page.previous == ""
     identifiers = [o.identifier for o in page.results]
@@ -441,14 +534,20 @@ def a_show_object(c):
 
 def a_list_files(c):
     # Active files only: the demo's deleted ones have no storage records left.
-    page = c.a.GenericFilesApi.list_files(institution_id=c.example.id, size__gteq=1,
-                                          storage_option__in=[A.StorageOption.STANDARD,
-                                                              A.StorageOption.GLACIER_MINUS_OH],
-                                          state=A.State.A, per_page=3)
+    page = c.a.GenericFilesApi.list_files(
+        institution_id=c.example.id,
+        size__gteq=1,
+        storage_option__in=[A.StorageOption.STANDARD, A.StorageOption.GLACIER_MINUS_OH],
+        state=A.State.A,
+        per_page=3,
+    )
     assert isinstance(page, A.GenericFileViewList) and len(page.results) == 3
-    assert all(f.size >= 1 and f.storage_option in (A.StorageOption.STANDARD,
-                                                    A.StorageOption.GLACIER_MINUS_OH)
-               and f.state == A.State.A for f in page.results)
+    assert all(
+        f.size >= 1
+        and f.storage_option in (A.StorageOption.STANDARD, A.StorageOption.GLACIER_MINUS_OH)
+        and f.state == A.State.A
+        for f in page.results
+    )
     c.admin_file = page.results[0]
 
 
@@ -461,10 +560,12 @@ def a_show_file(c):
 def a_list_checksums(c):
     page = c.a.ChecksumsApi.list_checksums(
         intellectual_object_id=c.admin_file.intellectual_object_id,
-        algorithm=A.ChecksumAlgorithm.SHA256)
+        algorithm=A.ChecksumAlgorithm.SHA256,
+    )
     assert isinstance(page, A.ChecksumViewList) and page.count >= 1
-    assert all(x.algorithm == A.ChecksumAlgorithm.SHA256 and len(x.digest) == 64
-               for x in page.results)
+    assert all(
+        x.algorithm == A.ChecksumAlgorithm.SHA256 and len(x.digest) == 64 for x in page.results
+    )
     c.admin_checksum = page.results[0]
 
 
@@ -473,11 +574,14 @@ def a_show_checksum(c):
 
 
 def a_list_events(c):
-    page = c.a.PremisEventsApi.list_events(institution_id=c.example.id,
-                                           outcome=A.EventOutcome.SUCCESS, per_page=5)
+    page = c.a.PremisEventsApi.list_events(
+        institution_id=c.example.id, outcome=A.EventOutcome.SUCCESS, per_page=5
+    )
     assert isinstance(page, A.PremisEventViewList) and len(page.results) == 5
-    assert all(e.outcome == A.EventOutcome.SUCCESS and e.institution_id == c.example.id
-               for e in page.results)
+    assert all(
+        e.outcome == A.EventOutcome.SUCCESS and e.institution_id == c.example.id
+        for e in page.results
+    )
     c.admin_event = page.results[0]
 
 
@@ -486,8 +590,9 @@ def a_show_event(c):
 
 
 def a_list_items(c):
-    page = c.a.WorkItemsApi.list_items(action=A.WorkItemAction.INGEST,
-                                       institution_id=c.example.id, per_page=5)
+    page = c.a.WorkItemsApi.list_items(
+        action=A.WorkItemAction.INGEST, institution_id=c.example.id, per_page=5
+    )
     assert isinstance(page, A.WorkItemViewList) and page.count >= 1
     assert all(w.action == A.WorkItemAction.INGEST for w in page.results)
     c.admin_item = page.results[0]
@@ -524,8 +629,10 @@ def a_show_alert(c):
 def a_list_storage_records(c):
     page = c.a.StorageRecordsApi.list_storage_records(generic_file_id=c.admin_file.id)
     assert isinstance(page, A.StorageRecordList) and page.count >= 1
-    assert all(isinstance(r, A.StorageRecord) and r.generic_file_id == c.admin_file.id
-               for r in page.results)
+    assert all(
+        isinstance(r, A.StorageRecord) and r.generic_file_id == c.admin_file.id
+        for r in page.results
+    )
     c.storage_record = page.results[0]
 
 
@@ -547,23 +654,33 @@ def a_show_user(c):
 
 # -- admin API: writes, on an institution of the test's own -------------------------------------
 
+
 def a_create_institution(c):
     identifier = f"smoke-{c.tag}.example.org"
-    made = c.a.InstitutionsApi.create_institution(A.InstitutionCreate(
-        name=f"Smoke test {c.tag}", identifier=identifier, type="MemberInstitution"))
+    made = c.a.InstitutionsApi.create_institution(
+        A.InstitutionCreate(
+            name=f"Smoke test {c.tag}", identifier=identifier, type="MemberInstitution"
+        )
+    )
     assert isinstance(made, A.InstitutionView)
     assert (made.identifier, made.state, made.otp_enabled) == (identifier, A.State.A, False)
     c.inst = made
-    again = A.InstitutionCreate(name="Smoke test again", identifier=identifier,
-                                type="MemberInstitution")
-    assert_problem(A, A.exceptions.ConflictException, 409,
-                   lambda: c.a.InstitutionsApi.create_institution(again))
+    again = A.InstitutionCreate(
+        name="Smoke test again", identifier=identifier, type="MemberInstitution"
+    )
+    assert_problem(
+        A,
+        A.exceptions.ConflictException,
+        409,
+        lambda: c.a.InstitutionsApi.create_institution(again),
+    )
 
 
 def a_update_institution(c):
     updated = c.a.InstitutionsApi.update_institution(
-        c.inst.id, A.InstitutionUpdate(name=f"Smoke test {c.tag} renamed",
-                                       spot_restore_frequency=90))
+        c.inst.id,
+        A.InstitutionUpdate(name=f"Smoke test {c.tag} renamed", spot_restore_frequency=90),
+    )
     assert isinstance(updated, A.InstitutionView)
     assert (updated.name, updated.spot_restore_frequency) == (f"Smoke test {c.tag} renamed", 90)
     assert updated.identifier == c.inst.identifier
@@ -571,17 +688,30 @@ def a_update_institution(c):
 
 def a_create_user(c):
     email = f"depositor@smoke-{c.tag}.example.org"
-    made = c.a.UsersApi.create_user(A.UserCreate(
-        name="Dana Depositor", email=email, role=A.UserRole.INSTITUTIONAL_ADMIN,
-        institution_id=c.inst.id))
+    made = c.a.UsersApi.create_user(
+        A.UserCreate(
+            name="Dana Depositor",
+            email=email,
+            role=A.UserRole.INSTITUTIONAL_ADMIN,
+            institution_id=c.inst.id,
+        )
+    )
     assert isinstance(made, A.UserView)
     assert (made.email, made.role, made.institution_id) == (
-        email, A.UserRole.INSTITUTIONAL_ADMIN, c.inst.id)
+        email,
+        A.UserRole.INSTITUTIONAL_ADMIN,
+        c.inst.id,
+    )
     c.user = made
     # A second admin, who stays active: the deletion steps file a request in their name.
-    c.deleter = c.a.UsersApi.create_user(A.UserCreate(
-        name="Dale Deleter", email=f"deleter@smoke-{c.tag}.example.org",
-        role=A.UserRole.INSTITUTIONAL_ADMIN, institution_id=c.inst.id))
+    c.deleter = c.a.UsersApi.create_user(
+        A.UserCreate(
+            name="Dale Deleter",
+            email=f"deleter@smoke-{c.tag}.example.org",
+            role=A.UserRole.INSTITUTIONAL_ADMIN,
+            institution_id=c.inst.id,
+        )
+    )
 
 
 def a_issue_api_key(c):
@@ -596,7 +726,9 @@ def a_issue_api_key(c):
 def a_revoke_api_key(c):
     revoked = c.a.UsersApi.revoke_api_key(c.user.id, c.key_prefix)
     assert isinstance(revoked, A.ApiKeysRevoked) and (revoked.user_id, revoked.revoked) == (
-        c.user.id, 1)
+        c.user.id,
+        1,
+    )
 
 
 def a_revoke_api_keys(c):
@@ -611,60 +743,96 @@ def a_disable_user(c):
 
 
 def object_body(c, bag: str) -> A.ObjectCreate:
-    return A.ObjectCreate(title=f"Smoke bag {bag}", identifier=f"{c.inst.identifier}/{bag}",
-                          access=A.Access.INSTITUTION, storage_option=A.StorageOption.STANDARD,
-                          etag="9a0364b9e99bb480dd25e1f0284c8555",
-                          source_organization="Smoke test")
+    return A.ObjectCreate(
+        title=f"Smoke bag {bag}",
+        identifier=f"{c.inst.identifier}/{bag}",
+        access=A.Access.INSTITUTION,
+        storage_option=A.StorageOption.STANDARD,
+        etag="9a0364b9e99bb480dd25e1f0284c8555",
+        source_organization="Smoke test",
+    )
 
 
 def a_create_object(c):
     made = c.a.IntellectualObjectsApi.create_object(c.inst.id, object_body(c, "photos"))
     assert isinstance(made, A.IntellectualObjectView)
     assert (made.identifier, made.bag_name, made.institution_id, made.state) == (
-        f"{c.inst.identifier}/photos", "photos", c.inst.id, A.State.A)
+        f"{c.inst.identifier}/photos",
+        "photos",
+        c.inst.id,
+        A.State.A,
+    )
     assert (made.file_count, made.size) == (0, 0)
     c.obj = made
     c.doomed = c.a.IntellectualObjectsApi.create_object(c.inst.id, object_body(c, "doomed"))
 
 
 def a_update_object(c):
-    body = A.ObjectUpdate(**{**object_body(c, "photos").to_dict(), "state": A.State.A,
-                             "title": "Smoke bag, retitled", "description": "Described"})
+    body = A.ObjectUpdate(
+        **{
+            **object_body(c, "photos").to_dict(),
+            "state": A.State.A,
+            "title": "Smoke bag, retitled",
+            "description": "Described",
+        }
+    )
     updated = c.a.IntellectualObjectsApi.update_object(c.obj.id, body)
     assert isinstance(updated, A.IntellectualObjectView) and updated.id == c.obj.id
     assert (updated.title, updated.description) == ("Smoke bag, retitled", "Described")
 
 
 SHA256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def file_body(c, obj, name: str, **extra) -> A.FileCreate:
-    return A.FileCreate(identifier=f"{obj.identifier}/data/{name}",
-                        intellectual_object_id=obj.id, file_format="text/plain", size=1024,
-                        uuid=str(uuid.uuid4()), **extra)
+    return A.FileCreate(
+        identifier=f"{obj.identifier}/data/{name}",
+        intellectual_object_id=obj.id,
+        file_format="text/plain",
+        size=1024,
+        uuid=str(uuid.uuid4()),
+        **extra,
+    )
 
 
 def event_write(**extra) -> A.PremisEventWrite:
     return A.PremisEventWrite(
-        identifier=str(uuid.uuid4()), event_type=A.EventType.INGESTION, date_time=NOW,
-        outcome=A.EventOutcome.SUCCESS, agent="Smoke test", detail="Ingested",
-        object="Smoke test", outcome_detail="ok", outcome_information="Ingested", **extra)
+        identifier=str(uuid.uuid4()),
+        event_type=A.EventType.INGESTION,
+        date_time=NOW,
+        outcome=A.EventOutcome.SUCCESS,
+        agent="Smoke test",
+        detail="Ingested",
+        object="Smoke test",
+        outcome_detail="ok",
+        outcome_information="Ingested",
+        **extra,
+    )
 
 
 def a_create_file(c):
     body = file_body(
-        c, c.obj, "report.txt",
-        checksums=[A.ChecksumWrite(algorithm=A.ChecksumAlgorithm.SHA256, datetime=NOW,
-                                   digest=SHA256)],
+        c,
+        c.obj,
+        "report.txt",
+        checksums=[
+            A.ChecksumWrite(algorithm=A.ChecksumAlgorithm.SHA256, datetime=NOW, digest=SHA256)
+        ],
         premis_events=[event_write()],
-        storage_records=[A.StorageRecordWrite(url=f"https://storage.example.org/va/{c.tag}")])
+        storage_records=[A.StorageRecordWrite(url=f"https://storage.example.org/va/{c.tag}")],
+    )
     made = c.a.GenericFilesApi.create_file(c.inst.id, body)
     assert isinstance(made, A.GenericFile)
     assert (made.identifier, made.uuid, made.size, made.state) == (
-        body.identifier, body.uuid, 1024, A.State.A)
-    assert [(x.algorithm, x.digest) for x in made.checksums] == [(A.ChecksumAlgorithm.SHA256,
-                                                                  SHA256)]
+        body.identifier,
+        body.uuid,
+        1024,
+        A.State.A,
+    )
+    assert [(x.algorithm, x.digest) for x in made.checksums] == [
+        (A.ChecksumAlgorithm.SHA256, SHA256)
+    ]
     assert [e.identifier for e in made.premis_events] == [body.premis_events[0].identifier]
     assert [r.url for r in made.storage_records] == [f"https://storage.example.org/va/{c.tag}"]
     c.new_file = made
@@ -676,53 +844,89 @@ def a_create_file_batch(c):
     assert isinstance(batch, A.FileBatchCreated) and batch.count == 3
     assert all(isinstance(e, A.FileBatchEntry) for e in batch.results)
     assert [(e.identifier, e.uuid) for e in batch.results] == [
-        (b.identifier, b.uuid) for b in bodies]
+        (b.identifier, b.uuid) for b in bodies
+    ]
     c.doomed_file = c.a.GenericFilesApi.create_file(c.inst.id, file_body(c, c.doomed, "x.txt"))
 
 
 def a_update_file(c):
     stored = c.new_file
-    body = A.FileUpdate(file_format="text/markdown", size=2048, uuid=stored.uuid,
-                        state=A.State.A, storage_option=stored.storage_option,
-                        last_fixity_check=NOW)
+    body = A.FileUpdate(
+        file_format="text/markdown",
+        size=2048,
+        uuid=stored.uuid,
+        state=A.State.A,
+        storage_option=stored.storage_option,
+        last_fixity_check=NOW,
+    )
     updated = c.a.GenericFilesApi.update_file(stored.id, body)
     assert isinstance(updated, A.GenericFile)
     assert (updated.id, updated.file_format, updated.size, updated.last_fixity_check) == (
-        stored.id, "text/markdown", 2048, NOW)
+        stored.id,
+        "text/markdown",
+        2048,
+        NOW,
+    )
 
 
 def a_create_checksum(c):
     digest = "d41d8cd98f00b204e9800998ecf8427e"
-    made = c.a.ChecksumsApi.create_checksum(c.inst.id, A.ChecksumCreate(
-        algorithm=A.ChecksumAlgorithm.MD5, datetime=NOW, digest=digest,
-        generic_file_id=c.new_file.id))
+    made = c.a.ChecksumsApi.create_checksum(
+        c.inst.id,
+        A.ChecksumCreate(
+            algorithm=A.ChecksumAlgorithm.MD5,
+            datetime=NOW,
+            digest=digest,
+            generic_file_id=c.new_file.id,
+        ),
+    )
     assert isinstance(made, A.ChecksumView)
     assert (made.algorithm, made.digest, made.generic_file_id) == (
-        A.ChecksumAlgorithm.MD5, digest, c.new_file.id)
+        A.ChecksumAlgorithm.MD5,
+        digest,
+        c.new_file.id,
+    )
 
 
 def a_create_event(c):
-    body = A.PremisEventCreate(**event_write().to_dict(), institution_id=c.inst.id,
-                               intellectual_object_id=c.obj.id, generic_file_id=c.new_file.id)
+    body = A.PremisEventCreate(
+        **event_write().to_dict(),
+        institution_id=c.inst.id,
+        intellectual_object_id=c.obj.id,
+        generic_file_id=c.new_file.id,
+    )
     body.event_type = A.EventType.FIXITY_CHECK
     made = c.a.PremisEventsApi.create_event(body)
     assert isinstance(made, A.PremisEventView)
     assert (made.identifier, made.event_type, made.generic_file_id) == (
-        body.identifier, A.EventType.FIXITY_CHECK, c.new_file.id)
+        body.identifier,
+        A.EventType.FIXITY_CHECK,
+        c.new_file.id,
+    )
     # The doomed object's ingestion, which its deletion (a_delete_object) requires.
-    ingested = c.a.PremisEventsApi.create_event(A.PremisEventCreate(
-        **event_write().to_dict(), institution_id=c.inst.id, intellectual_object_id=c.doomed.id))
+    ingested = c.a.PremisEventsApi.create_event(
+        A.PremisEventCreate(
+            **event_write().to_dict(), institution_id=c.inst.id, intellectual_object_id=c.doomed.id
+        )
+    )
     assert (ingested.event_type, ingested.intellectual_object_id, ingested.generic_file_id) == (
-        A.EventType.INGESTION, c.doomed.id, None)
+        A.EventType.INGESTION,
+        c.doomed.id,
+        None,
+    )
 
 
 def a_generate_failed_fixity_alerts(c):
     """A fixity check of the new file failed just now: the run alerts the institution's
     active admin; a second run finds nothing new."""
-    failed = A.PremisEventCreate(**event_write().to_dict(), institution_id=c.inst.id,
-                                 intellectual_object_id=c.obj.id, generic_file_id=c.new_file.id)
+    failed = A.PremisEventCreate(
+        **event_write().to_dict(),
+        institution_id=c.inst.id,
+        intellectual_object_id=c.obj.id,
+        generic_file_id=c.new_file.id,
+    )
     failed.event_type, failed.outcome = A.EventType.FIXITY_CHECK, A.EventOutcome.FAILURE
-    failed.date_time = dt.datetime.now(dt.timezone.utc)
+    failed.date_time = dt.datetime.now(dt.UTC)
     c.a.PremisEventsApi.create_event(failed)
     response = c.a.AlertsApi.generate_failed_fixity_alerts_with_http_info()
     run = response.data
@@ -730,8 +934,9 @@ def a_generate_failed_fixity_alerts(c):
     assert (run.next, run.previous) == ("", "")
     [mine] = [s for s in run.results if s.institution_id == c.inst.id]
     assert (mine.failures, mine.error) == (1, None)
-    alerts = c.a.AlertsApi.list_alerts(institution_id=c.inst.id,
-                                       type=A.AlertType.FAILED_FIXITY_CHECK)
+    alerts = c.a.AlertsApi.list_alerts(
+        institution_id=c.inst.id, type=A.AlertType.FAILED_FIXITY_CHECK
+    )
     assert [a.user_email for a in alerts.results] == [c.deleter.email]
     again = c.a.AlertsApi.generate_failed_fixity_alerts_with_http_info()
     assert again.status_code == 200 and again.data.count == 0 and again.data.results == []
@@ -740,44 +945,79 @@ def a_generate_failed_fixity_alerts(c):
 def a_create_storage_record(c):
     url = f"https://storage.example.org/or/{c.tag}"
     made = c.a.StorageRecordsApi.create_storage_record(
-        c.inst.id, A.StorageRecordCreate(url=url, generic_file_id=c.new_file.id))
+        c.inst.id, A.StorageRecordCreate(url=url, generic_file_id=c.new_file.id)
+    )
     assert isinstance(made, A.StorageRecord)
     assert (made.url, made.generic_file_id) == (url, c.new_file.id)
 
 
 def a_create_work_item(c):
-    made = c.a.WorkItemsApi.create_work_item(c.inst.id, A.WorkItemCreate(
-        name="photos.tar", etag="9a0364b9e99bb480dd25e1f0284c8555",
-        bucket=f"aptrust.receiving.{c.inst.identifier}", user=c.user.email,
-        action=A.WorkItemAction.INGEST, stage=A.WorkItemStage.RECEIVE,
-        status=A.WorkItemStatus.PENDING, bag_date=NOW, date_processed=NOW,
-        intellectual_object_id=c.obj.id, size=4096))
+    made = c.a.WorkItemsApi.create_work_item(
+        c.inst.id,
+        A.WorkItemCreate(
+            name="photos.tar",
+            etag="9a0364b9e99bb480dd25e1f0284c8555",
+            bucket=f"aptrust.receiving.{c.inst.identifier}",
+            user=c.user.email,
+            action=A.WorkItemAction.INGEST,
+            stage=A.WorkItemStage.RECEIVE,
+            status=A.WorkItemStatus.PENDING,
+            bag_date=NOW,
+            date_processed=NOW,
+            intellectual_object_id=c.obj.id,
+            size=4096,
+        ),
+    )
     assert isinstance(made, A.WorkItemView)
     assert (made.name, made.stage, made.status, made.size, made.bag_date) == (
-        "photos.tar", A.WorkItemStage.RECEIVE, A.WorkItemStatus.PENDING, 4096, NOW)
+        "photos.tar",
+        A.WorkItemStage.RECEIVE,
+        A.WorkItemStatus.PENDING,
+        4096,
+        NOW,
+    )
     c.item = made
 
 
 def a_update_work_item(c):
     item = c.item
-    updated = c.a.WorkItemsApi.update_work_item(item.id, A.WorkItemUpdate(
-        bucket=item.bucket, user=item.user, stage=A.WorkItemStage.STORE,
-        status=A.WorkItemStatus.SUCCESS, bag_date=item.bag_date, date_processed=NOW,
-        note="Stored"))
+    updated = c.a.WorkItemsApi.update_work_item(
+        item.id,
+        A.WorkItemUpdate(
+            bucket=item.bucket,
+            user=item.user,
+            stage=A.WorkItemStage.STORE,
+            status=A.WorkItemStatus.SUCCESS,
+            bag_date=item.bag_date,
+            date_processed=NOW,
+            note="Stored",
+        ),
+    )
     assert isinstance(updated, A.WorkItemView)
     assert (updated.stage, updated.status, updated.note) == (
-        A.WorkItemStage.STORE, A.WorkItemStatus.SUCCESS, "Stored")
+        A.WorkItemStage.STORE,
+        A.WorkItemStatus.SUCCESS,
+        "Stored",
+    )
 
 
 def a_requeue_work_item(c):
     requeued = c.a.WorkItemsApi.requeue_work_item(
-        c.item.id, A.WorkItemRequeue(stage=A.WorkItemStage.VALIDATE))
+        c.item.id, A.WorkItemRequeue(stage=A.WorkItemStage.VALIDATE)
+    )
     assert isinstance(requeued, A.WorkItemView)
-    assert (requeued.stage, requeued.status) == (A.WorkItemStage.VALIDATE,
-                                                 A.WorkItemStatus.PENDING)
-    finished = c.a.WorkItemsApi.update_work_item(c.item.id, A.WorkItemUpdate(
-        bucket=c.item.bucket, user=c.item.user, stage=A.WorkItemStage.CLEANUP,
-        status=A.WorkItemStatus.SUCCESS, bag_date=c.item.bag_date, date_processed=NOW))
+    assert (requeued.stage, requeued.status) == (A.WorkItemStage.VALIDATE, A.WorkItemStatus.PENDING)
+    finished = c.a.WorkItemsApi.update_work_item(
+        c.item.id,
+        A.WorkItemUpdate(
+            bucket=c.item.bucket,
+            user=c.item.user,
+            stage=A.WorkItemStage.CLEANUP,
+            status=A.WorkItemStatus.SUCCESS,
+            bag_date=c.item.bag_date,
+            date_processed=NOW,
+        ),
+    )
     assert finished.status == A.WorkItemStatus.SUCCESS
 
 
@@ -785,70 +1025,111 @@ def a_init_object_restore(c):
     item = c.a.IntellectualObjectsApi.init_object_restore(c.obj.id)
     assert isinstance(item, A.WorkItemView)
     assert (item.intellectual_object_id, item.stage, item.status) == (
-        c.obj.id, A.WorkItemStage.REQUESTED, A.WorkItemStatus.PENDING)
+        c.obj.id,
+        A.WorkItemStage.REQUESTED,
+        A.WorkItemStatus.PENDING,
+    )
 
 
 def a_init_batch_delete(c):
     """A request for the doomed object, filed for the institution's active admin; then what
     the admin deletes need: its approval (member API, the requester being the only active
     admin) and the Delete work item the deletion services start."""
-    body = A.BatchDeletion(institution_id=c.inst.id, requestor_id=c.deleter.id,
-                           object_ids=[c.doomed.id, c.doomed.id], secret_key=c.batch_key)
+    body = A.BatchDeletion(
+        institution_id=c.inst.id,
+        requestor_id=c.deleter.id,
+        object_ids=[c.doomed.id, c.doomed.id],
+        secret_key=c.batch_key,
+    )
     wrong = A.BatchDeletion(**{**body.to_dict(), "secretKey": uuid.uuid4()})
-    refused = assert_problem(A, A.exceptions.UnprocessableEntityException, 422, lambda: (
-        c.a.DeletionRequestsApi.init_batch_delete(wrong)))
+    refused = assert_problem(
+        A,
+        A.exceptions.UnprocessableEntityException,
+        422,
+        lambda: c.a.DeletionRequestsApi.init_batch_delete(wrong),
+    )
     assert [e.name for e in refused.errors] == ["secretKey"]
     response = c.a.DeletionRequestsApi.init_batch_delete_with_http_info(body)
     made = response.data
     assert response.status_code == 201 and isinstance(made, A.DeletionRequestView)
     assert header(response, "Location") == f"/admin-api/v3/deletions/show/{made.id}"
     assert (made.status, made.institution_id, made.requested_by_email) == (
-        A.DeletionStatus.AWAITING_APPROVAL, c.inst.id, c.deleter.email)
+        A.DeletionStatus.AWAITING_APPROVAL,
+        c.inst.id,
+        c.deleter.email,
+    )
     assert (made.object_count, made.file_count) == (1, 0)  # the repeated id counts once
     assert c.a.DeletionRequestsApi.show_deletion(made.id) == made
 
     key = c.a.UsersApi.issue_api_key(c.deleter.id).key
     deleter = api_set(M, "member", BASE_URL, c.deleter.email, key)
     approved = deleter.DeletionRequestsApi.approve_deletion(made.id)
-    assert (approved.status, approved.confirmed_by_email) == (M.DeletionStatus.APPROVED,
-                                                              c.deleter.email)
-    [item] = c.a.WorkItemsApi.list_items(intellectual_object_id=c.doomed.id,
-                                         action=A.WorkItemAction.DELETE).results
+    assert (approved.status, approved.confirmed_by_email) == (
+        M.DeletionStatus.APPROVED,
+        c.deleter.email,
+    )
+    [item] = c.a.WorkItemsApi.list_items(
+        intellectual_object_id=c.doomed.id, action=A.WorkItemAction.DELETE
+    ).results
     assert (item.deletion_request_id, item.inst_approver, item.status) == (
-        made.id, c.deleter.email, A.WorkItemStatus.PENDING)
-    started = c.a.WorkItemsApi.update_work_item(item.id, A.WorkItemUpdate(
-        bucket=item.bucket, user=item.user, stage=A.WorkItemStage.RESOLVE,
-        status=A.WorkItemStatus.STARTED, bag_date=item.bag_date, date_processed=NOW,
-        inst_approver=item.inst_approver, deletion_request_id=item.deletion_request_id,
-        note="Deleting"))
+        made.id,
+        c.deleter.email,
+        A.WorkItemStatus.PENDING,
+    )
+    started = c.a.WorkItemsApi.update_work_item(
+        item.id,
+        A.WorkItemUpdate(
+            bucket=item.bucket,
+            user=item.user,
+            stage=A.WorkItemStage.RESOLVE,
+            status=A.WorkItemStatus.STARTED,
+            bag_date=item.bag_date,
+            date_processed=NOW,
+            inst_approver=item.inst_approver,
+            deletion_request_id=item.deletion_request_id,
+            note="Deleting",
+        ),
+    )
     assert (started.action, started.status, started.deletion_request_id) == (
-        A.WorkItemAction.DELETE, A.WorkItemStatus.STARTED, made.id)
+        A.WorkItemAction.DELETE,
+        A.WorkItemStatus.STARTED,
+        made.id,
+    )
     c.delete_item = started
 
 
 def a_delete_file(c):
     deleted = c.a.GenericFilesApi.delete_file(c.doomed_file.id)
     assert isinstance(deleted, A.GenericFile)
-    assert (deleted.id, deleted.state, deleted.storage_records) == (
-        c.doomed_file.id, A.State.D, [])
+    assert (deleted.id, deleted.state, deleted.storage_records) == (c.doomed_file.id, A.State.D, [])
     [event] = [e for e in deleted.premis_events if e.event_type == A.EventType.DELETION]
     assert (event.outcome, event.outcome_detail) == (A.EventOutcome.SUCCESS, c.deleter.email)
-    again = assert_problem(A, A.exceptions.ConflictException, 409, lambda: (
-        c.a.GenericFilesApi.delete_file(c.doomed_file.id)))
+    again = assert_problem(
+        A,
+        A.exceptions.ConflictException,
+        409,
+        lambda: c.a.GenericFilesApi.delete_file(c.doomed_file.id),
+    )
     assert "deleted already" in again.detail
 
 
 def a_delete_object(c):
     # The object that was never asked to be deleted is refused, naming the missing rule.
-    refused = assert_problem(A, A.exceptions.ConflictException, 409, lambda: (
-        c.a.IntellectualObjectsApi.delete_object(c.obj.id)))
+    refused = assert_problem(
+        A,
+        A.exceptions.ConflictException,
+        409,
+        lambda: c.a.IntellectualObjectsApi.delete_object(c.obj.id),
+    )
     assert refused.errors[0].name == "id"
     deleted = c.a.IntellectualObjectsApi.delete_object(c.doomed.id)
     assert isinstance(deleted, A.IntellectualObjectView)
     assert (deleted.id, deleted.state) == (c.doomed.id, A.State.D)
-    events = c.a.PremisEventsApi.list_events(intellectual_object_id=c.doomed.id,
-                                             generic_file_id__is_null=True,
-                                             event_type=A.EventType.DELETION)
+    events = c.a.PremisEventsApi.list_events(
+        intellectual_object_id=c.doomed.id,
+        generic_file_id__is_null=True,
+        event_type=A.EventType.DELETION,
+    )
     assert [e.outcome_detail for e in events.results] == [c.deleter.email]
 
 
@@ -861,6 +1142,7 @@ def a_deactivate_institution(c):
 
 # -- the table ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Step:
     api: str
@@ -870,8 +1152,11 @@ class Step:
 
 def steps(api: str, prefix: str) -> list[Step]:
     """Every function named `<prefix><operationId>` above, in source order."""
-    return [Step(api, name.removeprefix(prefix), fn) for name, fn in list(globals().items())
-            if name.startswith(prefix) and callable(fn)]
+    return [
+        Step(api, name.removeprefix(prefix), fn)
+        for name, fn in list(globals().items())
+        if name.startswith(prefix) and callable(fn)
+    ]
 
 
 STEPS = steps("member", "m_") + steps("admin", "a_")
@@ -880,17 +1165,21 @@ STEPS = steps("member", "m_") + steps("admin", "a_")
 @pytest.mark.parametrize("step", STEPS, ids=lambda s: f"{s.api}:{s.operation_id}")
 def test_operation(ctx, step):
     assert step.operation_id in OPERATIONS[step.api].values(), (
-        f"the served {step.api} spec has no operation {step.operation_id}")
+        f"the served {step.api} spec has no operation {step.operation_id}"
+    )
     STEP_CALLS.clear()
     step.run(ctx)
     assert step.operation_id in STEP_CALLS, (
-        f"{step.operation_id} was not answered 2xx through the generated client")
+        f"{step.operation_id} was not answered 2xx through the generated client"
+    )
 
 
 @pytest.mark.parametrize("api", sorted(SPEC_URLS))
 def test_every_served_operation_was_called(api):
     """Runs last: an operation of the served spec that no step called fails here."""
     missing = sorted(set(OPERATIONS[api].values()) - CALLED[api])
-    assert not missing, (f"operations of the {api} spec not called through the generated "
-                         f"client (add a step `{api[0]}_<operationId>` to "
-                         f"clients/test_generated_clients.py): {missing}")
+    assert not missing, (
+        f"operations of the {api} spec not called through the generated "
+        f"client (add a step `{api[0]}_<operationId>` to "
+        f"clients/test_generated_clients.py): {missing}"
+    )

@@ -9,13 +9,20 @@ persona's schema sends every request with that seeded user's API key (see harnes
 for test_admin_api.py; contract_tests/admin_guard.py keeps its destructive operations away from
 the personas and seeded objects the member suites use afterwards.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from contract_tests.harness import (
-    ADMIN_CHECKS, ADMIN_MAX_EXAMPLES, ADMIN_SCHEMA_PATH, PERSONAS, StatusLog,
-    accept_documented_rule_violations, load_schema)
+    ADMIN_CHECKS,
+    ADMIN_MAX_EXAMPLES,
+    ADMIN_SCHEMA_PATH,
+    PERSONAS,
+    StatusLog,
+    accept_documented_rule_violations,
+    load_schema,
+)
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +83,14 @@ def admin_schema(app, world, backend, admin_status_log):
     def on_response(case, response):
         admin_status_log.record(backend, "sysadmin", case.operation.label, response.status_code)
 
-    schema = load_schema(app, world["sysadmin"].headers, on_response=on_response,
-                         path=ADMIN_SCHEMA_PATH, checks=ADMIN_CHECKS,
-                         max_examples=ADMIN_MAX_EXAMPLES)
+    schema = load_schema(
+        app,
+        world["sysadmin"].headers,
+        on_response=on_response,
+        path=ADMIN_SCHEMA_PATH,
+        checks=ADMIN_CHECKS,
+        max_examples=ADMIN_MAX_EXAMPLES,
+    )
     guard_personas(schema, world, make_stand_ins(world))
     accept_documented_rule_violations(schema)
     return schema
@@ -95,6 +107,7 @@ def pytest_collection_modifyitems(session, config, items):
     their writes (deleted files, queued restores, updated records) would otherwise
     turn the member suites' 2xx on the spec's example records into 409s. Only the admin tests
     move, to just after the last test of their backend; every other test keeps its place."""
+
     def backend_of(item):
         callspec = getattr(item, "callspec", None)
         return callspec.params.get("database_url") if callspec else None

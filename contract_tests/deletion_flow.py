@@ -10,13 +10,18 @@ That run files, approves and cancels requests on seeded records, which later tes
 request states, alerts, work items of example.edu). `undone()` puts the database back as the run
 found it: what it created is deleted, the requests it decided are undecided again.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 PERSONA = "inst_admin"
-OPERATIONS = ["request_object_deletion", "request_file_deletion", "approve_deletion",
-              "cancel_deletion"]
+OPERATIONS = [
+    "request_object_deletion",
+    "request_file_deletion",
+    "approve_deletion",
+    "cancel_deletion",
+]
 
 
 def _last_id(model) -> int:
@@ -27,16 +32,16 @@ def _last_id(model) -> int:
 @contextmanager
 def undone():
     from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
+    from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
     from models.storage.db import connection, database
-    from models.deletion_request import (
-        DeletionRequest, DeletionRequestFile, DeletionRequestObject)
     from models.work_item import WorkItem
 
     D = DeletionRequest
     with connection():
         marks = {model: _last_id(model) for model in (D, WorkItem, Alert)}
-        decisions = list(D.select(D.id, D.confirmed_by, D.confirmed_at, D.cancelled_by,
-                                  D.cancelled_at).dicts())
+        decisions = list(
+            D.select(D.id, D.confirmed_by, D.confirmed_at, D.cancelled_by, D.cancelled_at).dicts()
+        )
     try:
         yield
     finally:
@@ -52,4 +57,5 @@ def undone():
             D.delete().where(D.id > marks[D]).execute()
             for row in decisions:
                 D.update(**{k: v for k, v in row.items() if k != "id"}).where(
-                    D.id == row["id"]).execute()
+                    D.id == row["id"]
+                ).execute()

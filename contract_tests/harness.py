@@ -1,4 +1,5 @@
 """How the contract suite drives Schemathesis: checks, phases, generation, personas, loading."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -45,7 +46,8 @@ class StatusLog:
 
     def __init__(self):
         self.runs: dict[tuple[str, str], dict[str, Counter]] = defaultdict(
-            lambda: defaultdict(Counter))
+            lambda: defaultdict(Counter)
+        )
 
     def record(self, backend: str, persona: str, label: str, status: int) -> None:
         self.runs[(backend, persona)][label][status] += 1
@@ -83,20 +85,35 @@ def accept_documented_rule_violations(schema) -> list[str]:
     operation_ids = sorted(
         operation.definition.raw["operationId"]
         for operation in (result.ok() for result in schema.get_all_operations())
-        if RULE_VIOLATION in operation.definition.raw.get("responses", {}))
+        if RULE_VIOLATION in operation.definition.raw.get("responses", {})
+    )
     if operation_ids:
         default = ChecksConfig().positive_data_acceptance.expected_statuses
-        schema.config.operations.operations.append(OperationConfig.from_dict({
-            "include-operation-id": operation_ids,
-            "checks": {"positive_data_acceptance": {
-                "expected-statuses": [*default, RULE_VIOLATION]}},
-        }))
+        schema.config.operations.operations.append(
+            OperationConfig.from_dict(
+                {
+                    "include-operation-id": operation_ids,
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": [*default, RULE_VIOLATION]
+                        }
+                    },
+                }
+            )
+        )
     return operation_ids
 
 
-def load_schema(app, headers: dict, *, on_response=None, phases: list[str] = PHASES,
-                path: str = "/openapi.json", checks: list[str] = CHECKS,
-                max_examples: int = MAX_EXAMPLES):
+def load_schema(
+    app,
+    headers: dict,
+    *,
+    on_response=None,
+    phases: list[str] = PHASES,
+    path: str = "/openapi.json",
+    checks: list[str] = CHECKS,
+    max_examples: int = MAX_EXAMPLES,
+):
     """The schema the app publishes, fetched in-process, every request sent with `headers`.
 
     Configured headers are an explicit credential for Schemathesis: `ignored_auth` re-sends each
@@ -112,7 +129,7 @@ def load_schema(app, headers: dict, *, on_response=None, phases: list[str] = PHA
         modes=MODES,
         max_examples=max_examples,
         deterministic=True,  # Hypothesis `derandomize`: the same cases on every run
-        database="none",     # and no example database to replay earlier failures from
+        database="none",  # and no example database to replay earlier failures from
     )
     schema.config.phases.update(phases=phases)
     schema.config.checks.update(included_check_names=checks)

@@ -12,6 +12,7 @@ takes that 422 from those operations only (harness.accept_documented_rule_violat
 400 to schema-valid data is still a failure. The last test asserts that every operation
 answered a 2xx at least once.
 """
+
 from __future__ import annotations
 
 import schemathesis
@@ -34,6 +35,9 @@ def test_every_admin_operation_succeeded(backend, admin_status_log, admin_schema
     assert operations
     run = admin_status_log.runs.get((backend, "sysadmin"))
     assert run, f"no admin contract run on {backend}: run the whole module"
-    missing = {op.label: dict(run[op.label]) for op in operations
-               if not any(200 <= status < 300 for status in run[op.label])}
+    missing = {
+        op.label: dict(run[op.label])
+        for op in operations
+        if not any(200 <= status < 300 for status in run[op.label])
+    }
     assert not missing, f"admin operations with no 2xx on {backend}: {missing}"

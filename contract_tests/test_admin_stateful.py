@@ -64,6 +64,7 @@ are (they name records the scenario made). What earlier tests left behind stays 
 module runs last on each backend, after test_admin_api.py (contract_tests/conftest.py), and
 contract_tests/admin_guard.py still keeps the operations that take access away off the personas.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -147,14 +148,17 @@ SCENARIOS, STEPS = 30, 30
 # and the chain is proved by any of them.
 MUST_SUCCEED = [
     {("create_object", "ShowObject", "show_object")},
-    {("create_object", "CreateFileOfObject", "create_file"),
-     ("show_object", "CreateFileOfObject", "create_file")},
+    {
+        ("create_object", "CreateFileOfObject", "create_file"),
+        ("show_object", "CreateFileOfObject", "create_file"),
+    },
     {("create_object", "CreateFilesOfObject", "create_file_batch")},
-    {("create_object", "ListFilesOfObject", "list_files"),
-     ("create_file", "ListFilesOfObject", "list_files"),
-     ("create_file_batch", "ListFilesOfFirstObject", "list_files")},
-    {("create_file", "ShowFile", "show_file"),
-     ("create_file_batch", "ShowFirstFile", "show_file")},
+    {
+        ("create_object", "ListFilesOfObject", "list_files"),
+        ("create_file", "ListFilesOfObject", "list_files"),
+        ("create_file_batch", "ListFilesOfFirstObject", "list_files"),
+    },
+    {("create_file", "ShowFile", "show_file"), ("create_file_batch", "ShowFirstFile", "show_file")},
     {("create_object", "RestoreObject", "init_object_restore")},
     {("init_object_restore", "ShowRestoreItem", "show_item")},
     {("create_work_item", "ShowItem", "show_item")},
@@ -180,16 +184,26 @@ MUST_FOLLOW = [
 # Followed with their value at least once (the file's delete from create_file or from
 # create_file_batch), answering 200, or 409 while the deletion's preconditions are not met (see
 # the module docstring).
-MUST_DELETE = [{("create_object", "DeleteObject", "delete_object")},
-               {("create_file", "DeleteFile", "delete_file"),
-                ("create_file_batch", "DeleteFirstFile", "delete_file")}]
+MUST_DELETE = [
+    {("create_object", "DeleteObject", "delete_object")},
+    {
+        ("create_file", "DeleteFile", "delete_file"),
+        ("create_file_batch", "DeleteFirstFile", "delete_file"),
+    },
+]
 DELETE_STATUSES = {200, 409}
 # The other links are followed when a scenario gets that far (after a generated update that the
 # rules accept, a delete that succeeds, or an optional filter the link fills in by chance);
 # every call they make is checked like any other, and the report shows how often.
 # Reads of what a create made, by the id the create answered (see the module docstring).
-CREATED_READS = {"show_object", "show_file", "show_item", "show_institution", "show_user",
-                 "list_files"}
+CREATED_READS = {
+    "show_object",
+    "show_file",
+    "show_item",
+    "show_institution",
+    "show_user",
+    "list_files",
+}
 DELETES = {"delete_object": "object", "delete_file": "file"}
 SHOWS = {"show_object": "object", "show_file": "file"}
 
@@ -208,8 +222,18 @@ def _tables():
     from models.user import ApiKey, User
     from models.work_item import WorkItem
 
-    return [Alert, ApiKey, User, WorkItem, PremisEvent, Checksum, StorageRecord, GenericFile,
-            IntellectualObject, Institution]
+    return [
+        Alert,
+        ApiKey,
+        User,
+        WorkItem,
+        PremisEvent,
+        Checksum,
+        StorageRecord,
+        GenericFile,
+        IntellectualObject,
+        Institution,
+    ]
 
 
 def _marks() -> dict:
@@ -225,13 +249,15 @@ def _marks() -> dict:
 def _delete_after(marks: dict) -> None:
     """Remove every row the machine added since `marks`, newest tables first."""
     from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-    from models.storage.db import connection, database
     from models.generic_file import GenericFile as F
     from models.stats import refresh_object_stats
+    from models.storage.db import connection, database
 
     with connection(), database.atomic():
-        older_objects = {row.intellectual_object_id for row in F.select(F.intellectual_object)
-                         .where(F.id > marks[F])}
+        older_objects = {
+            row.intellectual_object_id
+            for row in F.select(F.intellectual_object).where(F.id > marks[F])
+        }
         alerts = Alert.select(Alert.id).where(Alert.id > marks[Alert])
         for link in (AlertUser, AlertWorkItem, AlertPremisEvent):
             link.delete().where(link.alert.in_(alerts)).execute()
@@ -241,19 +267,28 @@ def _delete_after(marks: dict) -> None:
 
 
 # Path ids of the machine's writes, and the table each names.
-WRITES_BY_ID = {"update_object": "IntellectualObject", "delete_object": "IntellectualObject",
-                "init_object_restore": "IntellectualObject", "update_file": "GenericFile",
-                "delete_file": "GenericFile", "update_work_item": "WorkItem",
-                "requeue_work_item": "WorkItem", "update_institution": "Institution",
-                "disable_user": "User", "issue_api_key": "User", "revoke_api_key": "User"}
+WRITES_BY_ID = {
+    "update_object": "IntellectualObject",
+    "delete_object": "IntellectualObject",
+    "init_object_restore": "IntellectualObject",
+    "update_file": "GenericFile",
+    "delete_file": "GenericFile",
+    "update_work_item": "WorkItem",
+    "requeue_work_item": "WorkItem",
+    "update_institution": "Institution",
+    "disable_user": "User",
+    "issue_api_key": "User",
+    "revoke_api_key": "User",
+}
 NOTHING = 2**62  # an id no record has: its writes answer 404
 
 
 def _opening_rule(operation, prepare):
     """An @initialize rule: a positive case of `operation`, completed by `prepare` as a client
     fills it in, sent and checked as a root step (as Schemathesis's own root rules do)."""
-    positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE,
-                                     phase=TestPhase.STATEFUL)
+    positive = operation.as_strategy(
+        generation_mode=GenerationMode.POSITIVE, phase=TestPhase.STATEFUL
+    )
 
     @initialize(target=Bundle("catch_all"), case=positive)
     def opening(self, case):
@@ -275,8 +310,13 @@ def _without(body, *names) -> dict:
 def admin_stateful_schema(app, world):
     from contract_tests.admin_guard import guard_personas, make_stand_ins
 
-    schema = load_schema(app, world[PERSONA].headers, path=ADMIN_SCHEMA_PATH,
-                         phases=STATEFUL_PHASES, checks=ADMIN_CHECKS)
+    schema = load_schema(
+        app,
+        world[PERSONA].headers,
+        path=ADMIN_SCHEMA_PATH,
+        phases=STATEFUL_PHASES,
+        checks=ADMIN_CHECKS,
+    )
     stateful = schema.config.phases.stateful
     stateful.generation.update(max_examples=SCENARIOS)
     stateful.max_steps = STEPS
@@ -327,8 +367,9 @@ def _as_ingested(body):
     for kind in NESTED_KINDS:
         if not isinstance(body.get(kind), list):
             continue
-        records = [{k: v for k, v in record.items() if k not in NESTED_IDS}
-                   for record in body[kind]]
+        records = [
+            {k: v for k, v in record.items() if k not in NESTED_IDS} for record in body[kind]
+        ]
         if kind == "checksums":
             for record in records:
                 length = DIGEST_LENGTHS[record["algorithm"]]
@@ -341,12 +382,13 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
     schema = admin_stateful_schema
     APIWorkflow = schema.as_state_machine()
 
-    links = [link for entry in APIWorkflow._transitions.operations.values()
-             for link in entry.outgoing]
-    assert {(_operation_id(link.source), link.name, _operation_id(link.target))
-            for link in links} == SPEC_LINKS
-    operations = {_operation_id(result.ok()): result.ok()
-                  for result in schema.get_all_operations()}
+    links = [
+        link for entry in APIWorkflow._transitions.operations.values() for link in entry.outgoing
+    ]
+    assert {
+        (_operation_id(link.source), link.name, _operation_id(link.target)) for link in links
+    } == SPEC_LINKS
+    operations = {_operation_id(result.ok()): result.ok() for result in schema.get_all_operations()}
 
     institution_id = world.institutions[OPENING_INSTITUTION]
     fresh = itertools.count(1)
@@ -354,26 +396,43 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
 
     def new_object(case):
         case.path_parameters = {"institution_id": institution_id}
-        case.body = {**_without(case.body, "id", "institution_id", "bag_name"),
-                     "title": "Made by the admin stateful run",
-                     "identifier": f"{OPENING_INSTITUTION}/admin-stateful-{run}-{next(fresh)}"}
+        case.body = {
+            **_without(case.body, "id", "institution_id", "bag_name"),
+            "title": "Made by the admin stateful run",
+            "identifier": f"{OPENING_INSTITUTION}/admin-stateful-{run}-{next(fresh)}",
+        }
 
     def new_item(case):
         case.path_parameters = {"institution_id": institution_id}
-        case.body = {**_without(case.body, "id", "institution_id", "intellectual_object_id",
-                                "generic_file_id", "deletion_request_id"),
-                     "name": f"admin-stateful-{run}-{next(fresh)}.tar", "bucket": "aptrust.receiving"}
+        case.body = {
+            **_without(
+                case.body,
+                "id",
+                "institution_id",
+                "intellectual_object_id",
+                "generic_file_id",
+                "deletion_request_id",
+            ),
+            "name": f"admin-stateful-{run}-{next(fresh)}.tar",
+            "bucket": "aptrust.receiving",
+        }
 
     def new_institution(case):
-        case.body = {**_without(case.body, "id", "identifier", "member_institution_id"),
-                     "name": "Admin Stateful College", "type": "MemberInstitution",
-                     "identifier": f"admin-stateful-{run}-{next(fresh)}.example.org"}
+        case.body = {
+            **_without(case.body, "id", "identifier", "member_institution_id"),
+            "name": "Admin Stateful College",
+            "type": "MemberInstitution",
+            "identifier": f"admin-stateful-{run}-{next(fresh)}.example.org",
+        }
 
     def new_user(case):
-        case.body = {**_without(case.body, "email", "institution_id"),
-                     "name": "Admin Stateful User", "role": "institutional_user",
-                     "email": f"admin-stateful-{run}-{next(fresh)}@{OPENING_INSTITUTION}",
-                     "institution_id": institution_id}
+        case.body = {
+            **_without(case.body, "email", "institution_id"),
+            "name": "Admin Stateful User",
+            "role": "institutional_user",
+            "email": f"admin-stateful-{run}-{next(fresh)}@{OPENING_INSTITUTION}",
+            "institution_id": institution_id,
+        }
 
     steps: list[Step] = []
     mark = _marks()
@@ -405,10 +464,15 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
             if transition is not None:
                 source = _operation_id(self.recorder.cases[transition.parent_id].value.operation)
                 link = _link_name(transition)
-            step = Step(self.scenario, source, link, _operation_id(case.operation),
-                        response.status_code,
-                        transition is not None and self.input.is_applied,
-                        case.meta.generation.mode.value)
+            step = Step(
+                self.scenario,
+                source,
+                link,
+                _operation_id(case.operation),
+                response.status_code,
+                transition is not None and self.input.is_applied,
+                case.meta.generation.mode.value,
+            )
             steps.append(step)
             self._judge(step, case, response)
 
@@ -421,20 +485,30 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
                 key = (SHOWS[step.target], str(case.path_parameters["id"]))
                 if key in self.deleted and response.json().get("state") != "D":
                     problems.append(f"{step}: shown after its deletion, not in state D")
-            if (step.linked and step.mode == "positive" and step.target in CREATED_READS
-                    and step.source.startswith("create_") and step.status != 200):
+            if (
+                step.linked
+                and step.mode == "positive"
+                and step.target in CREATED_READS
+                and step.source.startswith("create_")
+                and step.status != 200
+            ):
                 problems.append(f"{step}: not readable right after it was created")
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             super().validate_response(response, case, additional_checks, **kwargs)
-            wrong = {name: response.headers.get(name) for name, value in SECURITY_HEADERS.items()
-                     if response.headers.get(name) != value}
+            wrong = {
+                name: response.headers.get(name)
+                for name, value in SECURITY_HEADERS.items()
+                if response.headers.get(name) != value
+            }
             assert not wrong, f"{steps[-1]} without its security headers: {wrong}"
 
-    for operation_id, prepare in (("create_object", new_object),
-                                  ("create_work_item", new_item),
-                                  ("create_institution", new_institution),
-                                  ("create_user", new_user)):
+    for operation_id, prepare in (
+        ("create_object", new_object),
+        ("create_work_item", new_item),
+        ("create_institution", new_institution),
+        ("create_user", new_user),
+    ):
         rule = _opening_rule(operations[operation_id], prepare)
         setattr(Recorded, rule.__name__, rule)
 
@@ -451,8 +525,10 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
         Recorded.run(settings=settings)
     except BaseException as exc:
         scenario = steps[-1].scenario if steps else None
-        exc.add_note("The failing scenario, as far as it ran:\n" + "\n".join(
-            str(step) for step in steps if step.scenario == scenario))
+        exc.add_note(
+            "The failing scenario, as far as it ran:\n"
+            + "\n".join(str(step) for step in steps if step.scenario == scenario)
+        )
         raise
     finally:
         _delete_after(mark)
@@ -463,20 +539,25 @@ def test_admin_links_as_state_machine(admin_stateful_schema, world, backend):
     assert not problems, "\n".join(problems)
 
     followed = Counter((s.source, s.link, s.target, s.status) for s in steps if s.linked)
-    report = "\n".join(f"{n:4} {src} -[{link}]-> {dst}: {status}"
-                       for (src, link, dst, status), n in sorted(followed.items()))
+    report = "\n".join(
+        f"{n:4} {src} -[{link}]-> {dst}: {status}"
+        for (src, link, dst, status), n in sorted(followed.items())
+    )
     followed_links = {(src, link, dst) for src, link, dst, _ in followed}
     missing = [links for links in MUST_DELETE + MUST_FOLLOW if not links & followed_links]
     assert not missing, f"links never followed on {backend}: {missing}\n{report}"
     succeeded = {(src, link, dst) for src, link, dst, status in followed if 200 <= status < 300}
     missing = [links for links in MUST_SUCCEED if not links & succeeded]
     assert not missing, f"links never followed to a 2xx on {backend}: {missing}\n{report}"
-    odd = {key: n for key, n in followed.items()
-           if key[2] in DELETES and key[3] not in DELETE_STATUSES}
+    odd = {
+        key: n for key, n in followed.items() if key[2] in DELETES and key[3] not in DELETE_STATUSES
+    }
     assert not odd, f"linked deletes answered neither 200 nor 409 on {backend}: {odd}"
-    calls = Counter((s.target if s.link is None else "via a link", s.mode, s.status)
-                    for s in steps)
-    print(f"\n{backend}: {len(steps)} calls in {steps[-1].scenario} scenarios; "
-          f"links followed with their value:\n{report}\nall calls: "
-          + ", ".join(f"{what} {mode} {status}: {n}"
-                      for (what, mode, status), n in sorted(calls.items())))
+    calls = Counter((s.target if s.link is None else "via a link", s.mode, s.status) for s in steps)
+    print(
+        f"\n{backend}: {len(steps)} calls in {steps[-1].scenario} scenarios; "
+        f"links followed with their value:\n{report}\nall calls: "
+        + ", ".join(
+            f"{what} {mode} {status}: {n}" for (what, mode, status), n in sorted(calls.items())
+        )
+    )

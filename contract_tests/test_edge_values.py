@@ -17,6 +17,7 @@ with the APTrust Registry"): an empty value of every list filter (`allowEmptyVal
 an id or a bound below 1 (matches nothing, or is a bound like any other), `per_page` above
 1000 (served as 1000), and date-times as the reference's clients write them.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -106,8 +107,10 @@ def test_edge_values_are_accepted(edge_schema, world, backend):
             failures.append(f"{label}: {found}")
             continue
         if response.status_code != expected:
-            failures.append(f"{label}: {response.status_code}, expected {expected}: "
-                            f"{response.text[:200]}")
+            failures.append(
+                f"{label}: {response.status_code}, expected {expected}: {response.text[:200]}"
+            )
     assert count > 300  # every filter of every member list, and the path parameters
     assert not failures, f"{len(failures)} of {count} edge cases on {backend}:\n" + "\n".join(
-        failures)
+        failures
+    )

@@ -6,6 +6,7 @@ harness.CHECKS and must carry the security headers every response promises. The 
 asserts that the run reached real, seeded records: a success for every operation, not only
 400s and 404s.
 """
+
 from __future__ import annotations
 
 import schemathesis
@@ -26,8 +27,11 @@ SECURITY_HEADERS = {"cache-control": ["no-store"], "x-content-type-options": ["n
 
 def call_and_validate(case):
     response = case.call_and_validate()
-    wrong = {name: response.headers.get(name) for name, value in SECURITY_HEADERS.items()
-             if response.headers.get(name) != value}
+    wrong = {
+        name: response.headers.get(name)
+        for name, value in SECURITY_HEADERS.items()
+        if response.headers.get(name) != value
+    }
     assert not wrong, f"{response.status_code} response without its security headers: {wrong}"
 
 
@@ -59,19 +63,26 @@ def test_every_operation_succeeded(backend, status_log, sysadmin_schema, world):
     assert operations
     for persona in PERSONAS:
         assert status_log.runs.get((backend, persona)), (
-            f"no contract run as {persona} on {backend}: run the whole module")
+            f"no contract run as {persona} on {backend}: run the whole module"
+        )
 
     sysadmin = status_log.runs[(backend, "sysadmin")]
     # The deletion flow is for institutional admins only: sysadmins are refused (403).
-    missing = {op.label: dict(sysadmin[op.label]) for op in operations
-               if "admin" in PERMISSIONS[op.definition.raw["operationId"]]
-               and not _succeeded(sysadmin[op.label])}
+    missing = {
+        op.label: dict(sysadmin[op.label])
+        for op in operations
+        if "admin" in PERMISSIONS[op.definition.raw["operationId"]]
+        and not _succeeded(sysadmin[op.label])
+    }
     assert not missing, f"operations with no 2xx as sysadmin on {backend}: {missing}"
 
     flow = status_log.runs.get((backend, "deletion_admin"), {})
-    missing = {op.label: dict(flow.get(op.label, {})) for op in operations
-               if op.definition.raw["operationId"] in deletion_flow.OPERATIONS
-               and not _succeeded(flow.get(op.label, {}))}
+    missing = {
+        op.label: dict(flow.get(op.label, {}))
+        for op in operations
+        if op.definition.raw["operationId"] in deletion_flow.OPERATIONS
+        and not _succeeded(flow.get(op.label, {}))
+    }
     assert not missing, f"deletion flow operations with no 2xx on {backend}: {missing}"
 
     member = status_log.runs[(backend, "member")]

@@ -33,6 +33,7 @@ Proof that links are followed: every step is logged with the link it followed an
 linked value was sent; the test asserts that every link of the spec was followed with its value,
 and that list -> show of objects and files, list -> restore and restore -> show_item answered 2xx.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,8 +103,11 @@ class Step:
     mode: str  # positive / negative
 
     def __str__(self) -> str:
-        via = (f"{self.source} -[{self.link}{'' if self.linked else ', value not used'}]-> "
-               if self.link else "")
+        via = (
+            f"{self.source} -[{self.link}{'' if self.linked else ', value not used'}]-> "
+            if self.link
+            else ""
+        )
         return f"#{self.scenario} {via}{self.target} ({self.mode}): {self.status}"
 
 
@@ -130,15 +134,18 @@ def _delete_restores_after(mark: int) -> int:
     from models.work_item import WorkItem
 
     with connection():
-        return (WorkItem.delete()
-                .where((WorkItem.id > mark) & WorkItem.action.in_(RESTORE_ACTIONS))
-                .execute())
+        return (
+            WorkItem.delete()
+            .where((WorkItem.id > mark) & WorkItem.action.in_(RESTORE_ACTIONS))
+            .execute()
+        )
 
 
 def _opening_rule(operation):
     """An @initialize rule: the first page of `operation`, sent and checked as a root step."""
-    positive = operation.as_strategy(generation_mode=GenerationMode.POSITIVE,
-                                     phase=TestPhase.STATEFUL)
+    positive = operation.as_strategy(
+        generation_mode=GenerationMode.POSITIVE, phase=TestPhase.STATEFUL
+    )
 
     # Schemathesis files each response under the bundle its links read from, whatever target a
     # rule names.
@@ -161,11 +168,11 @@ def newest_object(app, world):
     after every other object and file of that institution; removed afterwards."""
     from peewee import fn
 
-    from models.storage.base import utcnow
-    from models.storage.db import connection, database
     from models.generic_file import GenericFile
     from models.intellectual_object import IntellectualObject
     from models.stats import refresh_object_stats
+    from models.storage.base import utcnow
+    from models.storage.db import connection, database
     from models.work_item import WorkItem
 
     institution = world[PERSONA].institution_id
@@ -173,26 +180,43 @@ def newest_object(app, world):
     identifier = f"{name}/stateful-contract-run"
     O, F = IntellectualObject, GenericFile
     with connection(), database.atomic():
-        latest = [O.select(fn.MAX(O.updated_at)).where(O.institution == institution),
-                  F.select(fn.MAX(F.updated_at)).where(F.institution == institution)]
+        latest = [
+            O.select(fn.MAX(O.updated_at)).where(O.institution == institution),
+            F.select(fn.MAX(F.updated_at)).where(F.institution == institution),
+        ]
         when = max([utcnow(), *(query.scalar() or utcnow() for query in latest)])
         when += dt.timedelta(seconds=1)
-        obj = O.create(title="Stateful contract run", identifier=identifier,
-                       bag_name=identifier.split("/", 1)[1], institution=institution,
-                       state="A", etag="e" * 32, storage_option="Standard",
-                       created_at=when, updated_at=when)
+        obj = O.create(
+            title="Stateful contract run",
+            identifier=identifier,
+            bag_name=identifier.split("/", 1)[1],
+            institution=institution,
+            state="A",
+            etag="e" * 32,
+            storage_option="Standard",
+            created_at=when,
+            updated_at=when,
+        )
         for path in ("bagit.txt", "data/file-001.txt"):
-            F.create(file_format="text/plain", size=100, identifier=f"{identifier}/{path}",
-                     intellectual_object=obj, institution=institution, state="A",
-                     storage_option="Standard",
-                     uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{identifier}/{path}")),
-                     created_at=when, updated_at=when)
+            F.create(
+                file_format="text/plain",
+                size=100,
+                identifier=f"{identifier}/{path}",
+                intellectual_object=obj,
+                institution=institution,
+                state="A",
+                storage_option="Standard",
+                uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{identifier}/{path}")),
+                created_at=when,
+                updated_at=when,
+            )
         refresh_object_stats([obj.id])
     yield obj.id
     with connection(), database.atomic():
         files = F.select(F.id).where(F.intellectual_object == obj.id)
-        WorkItem.delete().where((WorkItem.intellectual_object == obj.id)
-                                | WorkItem.generic_file.in_(files)).execute()
+        WorkItem.delete().where(
+            (WorkItem.intellectual_object == obj.id) | WorkItem.generic_file.in_(files)
+        ).execute()
         F.delete().where(F.intellectual_object == obj.id).execute()
         O.delete().where(O.id == obj.id).execute()
 
@@ -202,7 +226,8 @@ def stateful_schema(app, world):
     # The deletion flow has no links, and its writes would outlive a scenario (a request filed
     # in one makes the same call a 409 in the next): test_member_api.py runs it, undone after.
     schema = load_schema(app, world[PERSONA].headers, phases=STATEFUL_PHASES).exclude(
-        operation_id=deletion_flow.OPERATIONS)
+        operation_id=deletion_flow.OPERATIONS
+    )
     stateful = schema.config.phases.stateful
     stateful.generation.update(max_examples=STATEFUL_SCENARIOS)
     stateful.max_steps = STATEFUL_STEPS
@@ -216,14 +241,20 @@ def test_links_as_state_machine(stateful_schema, newest_object, backend):
     schema = stateful_schema
     APIWorkflow = schema.as_state_machine()
 
-    links = [link for entry in APIWorkflow._transitions.operations.values()
-             for link in entry.outgoing]
-    assert {(_operation_id(link.source), link.name, _operation_id(link.target))
-            for link in links} == SPEC_LINKS
-    list_operations = {link.source.label: link.source for link in links
-                       if link.source.method == "get" and not link.source.path_parameters}
-    assert len(list_operations) == len({source for source, _, _ in SPEC_LINKS
-                                        if source.startswith("list_")})
+    links = [
+        link for entry in APIWorkflow._transitions.operations.values() for link in entry.outgoing
+    ]
+    assert {
+        (_operation_id(link.source), link.name, _operation_id(link.target)) for link in links
+    } == SPEC_LINKS
+    list_operations = {
+        link.source.label: link.source
+        for link in links
+        if link.source.method == "get" and not link.source.path_parameters
+    }
+    assert len(list_operations) == len(
+        {source for source, _, _ in SPEC_LINKS if source.startswith("list_")}
+    )
 
     steps: list[Step] = []
     checks_run: Counter = Counter()
@@ -254,18 +285,28 @@ def test_links_as_state_machine(stateful_schema, newest_object, backend):
             if transition is not None:
                 source = _operation_id(self.recorder.cases[transition.parent_id].value.operation)
                 link = _link_name(transition)
-            steps.append(Step(self.scenario, source, link, _operation_id(case.operation),
-                              response.status_code,
-                              transition is not None and self.input.is_applied,
-                              case.meta.generation.mode.value))
+            steps.append(
+                Step(
+                    self.scenario,
+                    source,
+                    link,
+                    _operation_id(case.operation),
+                    response.status_code,
+                    transition is not None and self.input.is_applied,
+                    case.meta.generation.mode.value,
+                )
+            )
             if steps[-1].target in ("list_objects", "list_files") and response.status_code == 200:
                 first = response.json()["results"][0]
                 first_objects.add(first.get("intellectual_object_id", first["id"]))
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             super().validate_response(response, case, additional_checks, **kwargs)
-            wrong = {name: response.headers.get(name) for name, value in SECURITY_HEADERS.items()
-                     if response.headers.get(name) != value}
+            wrong = {
+                name: response.headers.get(name)
+                for name, value in SECURITY_HEADERS.items()
+                if response.headers.get(name) != value
+            }
             assert not wrong, f"{steps[-1]} without its security headers: {wrong}"
 
     for operation in list_operations.values():
@@ -281,13 +322,17 @@ def test_links_as_state_machine(stateful_schema, newest_object, backend):
     )
     assert settings.derandomize and settings.database is None and settings.deadline is None
     assert (settings.max_examples, settings.stateful_step_count) == (
-        STATEFUL_SCENARIOS, STATEFUL_STEPS)
+        STATEFUL_SCENARIOS,
+        STATEFUL_STEPS,
+    )
     try:
         Recorded.run(settings=settings)
     except BaseException as exc:
         scenario = steps[-1].scenario if steps else None
-        exc.add_note("The failing scenario, as far as it ran:\n" + "\n".join(
-            str(step) for step in steps if step.scenario == scenario))
+        exc.add_note(
+            "The failing scenario, as far as it ran:\n"
+            + "\n".join(str(step) for step in steps if step.scenario == scenario)
+        )
         raise
     finally:
         _delete_restores_after(mark)
@@ -298,16 +343,20 @@ def test_links_as_state_machine(stateful_schema, newest_object, backend):
     assert checks_run == Counter({name: len(steps) for name in CHECKS}), checks_run
 
     followed = Counter((s.source, s.link, s.target, s.status) for s in steps if s.linked)
-    report = "\n".join(f"{n:4} {src} -[{link}]-> {dst}: {status}"
-                       for (src, link, dst, status), n in sorted(followed.items()))
+    report = "\n".join(
+        f"{n:4} {src} -[{link}]-> {dst}: {status}"
+        for (src, link, dst, status), n in sorted(followed.items())
+    )
     not_followed = SPEC_LINKS - {(src, link, dst) for src, link, dst, _ in followed}
     assert not not_followed, f"links never followed on {backend}: {not_followed}\n{report}"
     succeeded = {(src, link, dst) for src, link, dst, status in followed if 200 <= status < 300}
     missing = MUST_SUCCEED - succeeded
     assert not missing, f"links never followed to a 2xx on {backend}: {missing}\n{report}"
-    calls = Counter((s.target if s.link is None else "via a link", s.mode, s.status)
-                    for s in steps)
-    print(f"\n{backend}: {len(steps)} calls in {steps[-1].scenario} scenarios; "
-          f"links followed with their value:\n{report}\nall calls: "
-          + ", ".join(f"{what} {mode} {status}: {n}"
-                      for (what, mode, status), n in sorted(calls.items())))
+    calls = Counter((s.target if s.link is None else "via a link", s.mode, s.status) for s in steps)
+    print(
+        f"\n{backend}: {len(steps)} calls in {steps[-1].scenario} scenarios; "
+        f"links followed with their value:\n{report}\nall calls: "
+        + ", ".join(
+            f"{what} {mode} {status}: {n}" for (what, mode, status), n in sorted(calls.items())
+        )
+    )

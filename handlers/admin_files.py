@@ -1,9 +1,9 @@
 """Admin writes of generic files: create (one or a batch), update, delete."""
 
 from models import file_writes
+from registry.spec import ADMIN_SPEC
 from registry.web.locations import Location, created
 from registry.web.responses import json_response
-from registry.spec import ADMIN_SPEC
 from registry.web.threads import run_write
 
 SHOW_FILE = Location(ADMIN_SPEC, "show_file")
@@ -17,8 +17,9 @@ async def create_file(caller, institution_id: int, body: dict):
 async def create_file_batch(caller, institution_id: int, parsed_body):
     # Up to 10,000 files: parsed once, by the body validator (registry/web/binding.py).
     records = await run_write(file_writes.create_files, caller, institution_id, parsed_body)
-    return json_response({"count": len(records), "next": "", "previous": "",
-                          "results": records}, 201)
+    return json_response(
+        {"count": len(records), "next": "", "previous": "", "results": records}, 201
+    )
 
 
 async def update_file(caller, id: int, body: dict):

@@ -1,9 +1,9 @@
 """Institutions (admin API): create, update and deactivate; each answers the institution."""
 
 from models import institution_writes as writes
+from registry.spec import ADMIN_SPEC
 from registry.web.locations import Location, created
 from registry.web.responses import json_response
-from registry.spec import ADMIN_SPEC
 from registry.web.threads import run_write
 
 SHOW_INSTITUTION = Location(ADMIN_SPEC, "show_institution")

@@ -4,9 +4,9 @@ batch deletion request."""
 from models import object_writes
 from models.batch_deletion import init_batch_delete as file_batch_deletion
 from models.restore import restore_object
+from registry.spec import ADMIN_SPEC
 from registry.web.locations import Location, created
 from registry.web.responses import json_response
-from registry.spec import ADMIN_SPEC
 from registry.web.threads import run_write
 
 SHOW_OBJECT = Location(ADMIN_SPEC, "show_object")

@@ -1,8 +1,8 @@
 """Admin writes of checksums, PREMIS events and storage records."""
 
 from models import record_writes
-from registry.web.locations import Location, created
 from registry.spec import ADMIN_SPEC
+from registry.web.locations import Location, created
 from registry.web.threads import run_write
 
 SHOW_CHECKSUM = Location(ADMIN_SPEC, "show_checksum")
@@ -20,6 +20,5 @@ async def create_event(caller, body: dict):
 
 
 async def create_storage_record(caller, institution_id: int, body: dict):
-    record = await run_write(record_writes.create_storage_record, caller,
-                                     institution_id, body)
+    record = await run_write(record_writes.create_storage_record, caller, institution_id, body)
     return created(record, SHOW_STORAGE_RECORD)

@@ -3,9 +3,9 @@
 from handlers.common import list_response, show_response
 from models import user_writes as writes
 from models.user import USERS
+from registry.spec import ADMIN_SPEC
 from registry.web.locations import Location, created
 from registry.web.responses import json_response
-from registry.spec import ADMIN_SPEC
 from registry.web.threads import run_write
 
 SHOW_USER = Location(ADMIN_SPEC, "show_user")

@@ -1,4 +1,5 @@
 """Alerts: list and show one alert as received by one user; a member marks their own read."""
+
 from handlers.common import list_response, show_response
 from models import alert_writes
 from models.alert import ALERTS, alert_detail

@@ -1,4 +1,5 @@
 """Checksums: list and show."""
+
 from handlers.common import list_response, show_response
 from models.checksum import CHECKSUMS
 

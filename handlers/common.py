@@ -1,12 +1,13 @@
 """The two shapes every resource shares: a page of a list, and one record."""
+
 from __future__ import annotations
 
 from operator import itemgetter
 from urllib.parse import parse_qsl, urlencode
 
 from models.caller import Caller
-from registry.web.binding import RequestTarget
 from models.storage.query import Listing, Page
+from registry.web.binding import RequestTarget
 from registry.web.responses import json_response
 from registry.web.threads import run_read
 
@@ -25,9 +26,11 @@ def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
     has_previous = page.page > 1
     if not (has_next or has_previous):
         return "", ""
-    kept = [(k, v) for k, v in parse_qsl(target.query_string.decode("latin-1"),
-                                         keep_blank_values=True)
-            if k not in ("page", "per_page")]
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(target.query_string.decode("latin-1"), keep_blank_values=True)
+        if k not in ("page", "per_page")
+    ]
     path = target.path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
     def link(number: int) -> str:
@@ -35,18 +38,15 @@ def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
         items.sort(key=itemgetter(0))
         return f"{path}?{urlencode(items)}"
 
-    return (link(page.page + 1) if has_next else "",
-            link(page.page - 1) if has_previous else "")
+    return (link(page.page + 1) if has_next else "", link(page.page - 1) if has_previous else "")
 
 
 def envelope(page: Page, target: RequestTarget) -> dict:
     next_link, previous_link = page_links(page, target)
-    return {"count": page.count, "next": next_link, "previous": previous_link,
-            "results": page.rows}
+    return {"count": page.count, "next": next_link, "previous": previous_link, "results": page.rows}
 
 
-async def list_response(listing: Listing, caller: Caller, params: dict,
-                        target: RequestTarget):
+async def list_response(listing: Listing, caller: Caller, params: dict, target: RequestTarget):
     page = await run_read(listing.list, caller, params)
     return json_response(envelope(page, target))
 

@@ -1,4 +1,5 @@
 """Deletion requests: list and show, with the derived approval status."""
+
 from handlers.common import list_response, show_response
 from models.deletion_request import DELETIONS
 

@@ -1,4 +1,5 @@
 """PREMIS events: list and show (by id or event identifier)."""
+
 from handlers.common import list_response, show_response
 from models.premis_event import EVENTS
 

@@ -1,4 +1,5 @@
 """Generic files: list (with latest digests) and show (with checksums, events, storage)."""
+
 from handlers.common import list_response, show_response
 from models.file_detail import file_detail
 from models.file_views import FILES

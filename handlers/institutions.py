@@ -1,4 +1,5 @@
 """Institutions (admin API): list and show by id or identifier."""
+
 from handlers.common import list_response, show_response
 from models.institution import INSTITUTIONS
 

@@ -1,4 +1,5 @@
 """Work items: list and show."""
+
 from handlers.common import list_response, show_response
 from models.work_item import ITEMS
 

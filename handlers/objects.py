@@ -1,4 +1,5 @@
 """Intellectual objects: list and show."""
+
 from handlers.common import list_response, show_response
 from models.intellectual_object import OBJECTS
 

@@ -1,8 +1,8 @@
 """Restoration requests: the member API's only write."""
 
 from models.restore import restore_file, restore_object
-from registry.web.locations import Location, created
 from registry.spec import MEMBER_SPEC
+from registry.web.locations import Location, created
 from registry.web.threads import run_write
 
 SHOW_ITEM = Location(MEMBER_SPEC, "show_item")

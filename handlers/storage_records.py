@@ -1,4 +1,5 @@
 """Storage records (admin API): list and show."""
+
 from handlers.common import list_response, show_response
 from models.storage_record import STORAGE_RECORDS
 

@@ -1,15 +1,16 @@
 """Alerts sent to users, and the records they point at."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, Text, utcnow
+from models.caller import Caller
 from models.deletion_request import DeletionRequest
+from models.errors import Forbidden, NotFound
 from models.institution import Institution
 from models.premis_event import PremisEvent
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.query import DATETIME, INT, Column, Listing
 from models.user import User
 from models.work_item import WorkItem
-from models.caller import Caller
-from models.errors import Forbidden, NotFound
-from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class Alert(BaseModel):
@@ -64,7 +65,8 @@ def _view():
         joins=lambda q: (
             q.join(AU, peewee.JOIN.LEFT_OUTER, on=(AU.alert == A.id))
             .join(U, peewee.JOIN.LEFT_OUTER, on=(AU.user == U.id))
-            .switch(A).join(I, peewee.JOIN.LEFT_OUTER, on=(A.institution == I.id))
+            .switch(A)
+            .join(I, peewee.JOIN.LEFT_OUTER, on=(A.institution == I.id))
         ),
         columns=[
             Column("id", A.id, INT),
@@ -104,8 +106,10 @@ def alert_detail(caller: Caller, key: tuple[int, int]) -> dict:
     """One alert as received by one user. Members may only ask for their own copy (403)."""
     alert_id, user_id = key
     if not caller.is_sysadmin and user_id != caller.user_id:
-        raise Forbidden("You may only read alerts addressed to you",
-                        errors=[{"name": "user_id", "in": "path", "message": "not your user id"}])
+        raise Forbidden(
+            "You may only read alerts addressed to you",
+            errors=[{"name": "user_id", "in": "path", "message": "not your user id"}],
+        )
     row = ALERTS.find_by(caller, id=alert_id, user_id=user_id)
     if row is None:
         raise NotFound(f"No alert {alert_id} for user {user_id}")

@@ -5,28 +5,37 @@ Registry sends no e-mail: an alert is stored with one `alerts_users` row per rec
 (`sent_at` = when it was made) and read through the API. A member's marks touch only those
 rows of theirs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 import peewee
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, write_transaction
 from models.premis_event import PremisEvent
+from models.storage.base import utcnow
+from models.storage.db import connection, write_transaction
 
 
-def create_alert(institution_id: int, type_: str, subject: str, content: str,
-                 recipients: Iterable[int], now: dt.datetime, *,
-                 work_items: Iterable[int] = (),
-                 premis_events: peewee.Expression | None = None) -> int:
+def create_alert(
+    institution_id: int,
+    type_: str,
+    subject: str,
+    content: str,
+    recipients: Iterable[int],
+    now: dt.datetime,
+    *,
+    work_items: Iterable[int] = (),
+    premis_events: peewee.Expression | None = None,
+) -> int:
     """Store an alert to `recipients` (user ids), linked to work items and to the PREMIS events
     that match a condition (linked by the database, in one statement). Its id."""
-    alert_id = Alert.insert(institution=institution_id, type=type_, subject=subject,
-                            content=content, created_at=now).execute()
+    alert_id = Alert.insert(
+        institution=institution_id, type=type_, subject=subject, content=content, created_at=now
+    ).execute()
     rows = [{"alert": alert_id, "user": user_id, "sent_at": now} for user_id in recipients]
     if rows:
         AlertUser.insert_many(rows).execute()
@@ -36,7 +45,8 @@ def create_alert(institution_id: int, type_: str, subject: str, content: str,
     if premis_events is not None:
         AlertPremisEvent.insert_from(
             PremisEvent.select(peewee.Value(alert_id), PremisEvent.id).where(premis_events),
-            [AlertPremisEvent.alert, AlertPremisEvent.premis_event]).execute()
+            [AlertPremisEvent.alert, AlertPremisEvent.premis_event],
+        ).execute()
     return alert_id
 
 
@@ -46,7 +56,8 @@ def _own(caller: Caller) -> peewee.Expression:
     condition = AlertUser.user == caller.user_id
     if not caller.is_sysadmin:
         condition &= AlertUser.alert.in_(
-            Alert.select(Alert.id).where(Alert.institution == caller.institution_id))
+            Alert.select(Alert.id).where(Alert.institution == caller.institution_id)
+        )
     return condition
 
 
@@ -59,18 +70,26 @@ def mark_alerts(caller: Caller, alert_ids: list[int], read: bool) -> dict:
     wanted = list(dict.fromkeys(alert_ids))  # each id once, in the order sent
     AU = AlertUser
     with connection(), write_transaction():
-        mine = {row.alert_id for row in
-                AU.select(AU.alert).where(_own(caller) & AU.alert.in_(wanted))}
+        mine = {
+            row.alert_id for row in AU.select(AU.alert).where(_own(caller) & AU.alert.in_(wanted))
+        }
         if mine:
             update = AU.update(read_at=utcnow() if read else None).where(
-                (AU.user == caller.user_id) & AU.alert.in_(sorted(mine)))
+                (AU.user == caller.user_id) & AU.alert.in_(sorted(mine))
+            )
             if read:
                 update = update.where(AU.read_at.is_null())  # the first reading is kept
             update.execute()
     failed = [i for i in wanted if i not in mine]
-    return {"succeeded": [i for i in wanted if i in mine], "failed": failed,
-            "error": (f"No alert addressed to you has the id(s) {', '.join(map(str, failed))}"
-                      if failed else None)}
+    return {
+        "succeeded": [i for i in wanted if i in mine],
+        "failed": failed,
+        "error": (
+            f"No alert addressed to you has the id(s) {', '.join(map(str, failed))}"
+            if failed
+            else None
+        ),
+    }
 
 
 def mark_all_alerts_read(caller: Caller) -> dict:

@@ -1,4 +1,5 @@
 """Who is asking: the authenticated user as the data layer needs to know them."""
+
 from dataclasses import dataclass
 
 from models.enums import SYSADMIN

@@ -1,10 +1,11 @@
 """Checksums: digests of a file computed at ingest and at each fixity check."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, utcnow
 from models.generic_file import GenericFile
 from models.institution import Institution
-from models.storage.query import Column, DATETIME, INT, Listing
+from models.storage.base import BaseModel, Char, utcnow
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class Checksum(BaseModel):
@@ -75,8 +76,15 @@ def _view():
             "intellectual_object_id": ("eq",),
             "state": ("eq",),
         },
-        sorts=("algorithm", "datetime", "digest", "generic_file_id", "generic_file_identifier",
-               "intellectual_object_id", "state"),
+        sorts=(
+            "algorithm",
+            "datetime",
+            "digest",
+            "generic_file_id",
+            "generic_file_identifier",
+            "intellectual_object_id",
+            "state",
+        ),
         default_sort=[("datetime", "desc")],
         joins_to_one=True,
     )

@@ -1,12 +1,13 @@
 """Deletion requests: an institutional admin's request to delete files or objects."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, utcnow
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.user import User
+from models.storage.base import BaseModel, Char, utcnow
 from models.storage.query import DATETIME, INT, Column, Listing
+from models.user import User
 
 
 class DeletionRequest(BaseModel):
@@ -47,10 +48,14 @@ class DeletionRequestObject(BaseModel):
 def approval_status():
     """The request's state as a member sees it (the reference's web UI derives it the same way)."""
     D = DeletionRequest
-    return peewee.Case(None, [
-        (D.cancelled_by.is_null(False), "Rejected"),
-        (D.confirmed_by.is_null(False), "Approved"),
-    ], "Awaiting Approval")
+    return peewee.Case(
+        None,
+        [
+            (D.cancelled_by.is_null(False), "Rejected"),
+            (D.confirmed_by.is_null(False), "Approved"),
+        ],
+        "Awaiting Approval",
+    )
 
 
 def _view():
@@ -64,9 +69,12 @@ def _view():
         model=D,
         joins=lambda q: (
             q.join(I, on=(D.institution == I.id))
-            .switch(D).join(RB, on=(D.requested_by == RB.id))
-            .switch(D).join(CB, peewee.JOIN.LEFT_OUTER, on=(D.confirmed_by == CB.id))
-            .switch(D).join(XB, peewee.JOIN.LEFT_OUTER, on=(D.cancelled_by == XB.id))
+            .switch(D)
+            .join(RB, on=(D.requested_by == RB.id))
+            .switch(D)
+            .join(CB, peewee.JOIN.LEFT_OUTER, on=(D.confirmed_by == CB.id))
+            .switch(D)
+            .join(XB, peewee.JOIN.LEFT_OUTER, on=(D.cancelled_by == XB.id))
         ),
         columns=[
             Column("id", D.id, INT),

@@ -43,8 +43,13 @@ class Conflict(DomainError):
     status = 409
     title = "Conflict"
 
-    def __init__(self, detail: str, *, errors: list[dict] | None = None,
-                 existing: tuple[str, int] | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict] | None = None,
+        existing: tuple[str, int] | None = None,
+    ):
         """`existing`: the record that is the reason for the conflict, as (collection, id),
         e.g. ("items", 123): the request found it already there. The problem then names it
         (`existing_id`, and `existing`, its path in the API that was called), so that a client

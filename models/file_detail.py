@@ -1,9 +1,10 @@
 """A file with everything recorded about it: checksums, PREMIS events, storage records."""
+
 from models.caller import Caller
 from models.checksum import CHECKSUM_RECORDS
-from models.storage.db import connection
 from models.file_views import FILE_RECORDS
 from models.premis_event import EVENT_RECORDS
+from models.storage.db import connection
 from models.storage_record import STORAGE_RECORDS
 
 

@@ -1,9 +1,10 @@
 """The two views of generic files: list rows (with their latest digests) and show records."""
+
 from models.checksum import Checksum
-from models.storage.counts import FILE_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
+from models.storage.counts import FILE_COUNTS
 from models.storage.query import DATETIME, INT, Column, Listing
 
 
@@ -42,8 +43,10 @@ def _view():
     return Listing(
         name="generic file",
         model=F,
-        joins=lambda q: q.join(O, on=(F.intellectual_object == O.id)).switch(F).join(
-            I, on=(F.institution == I.id)
+        joins=lambda q: (
+            q.join(O, on=(F.intellectual_object == O.id))
+            .switch(F)
+            .join(I, on=(F.institution == I.id))
         ),
         columns=[
             *_file_columns(),
@@ -66,8 +69,15 @@ def _view():
             "uuid": ("eq",),
         },
         sorts=(
-            "created_at", "identifier", "intellectual_object_id", "last_fixity_check", "size",
-            "state", "storage_option", "updated_at", "uuid",
+            "created_at",
+            "identifier",
+            "intellectual_object_id",
+            "last_fixity_check",
+            "size",
+            "state",
+            "storage_option",
+            "updated_at",
+            "uuid",
         ),
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},

@@ -11,6 +11,7 @@ Concurrency: the run reads its last-run row locked (models.internal_metadata.cla
 the new one in the same transaction, so of two runs at once the second starts where the first
 ended and finds nothing new: the same failures are never alerted twice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,7 @@ from urllib.parse import urlencode
 import peewee
 
 from models.alert_writes import create_alert
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, write_transaction
 from models.deletion_writes import active_admins
 from models.enums import SYSTEM_USER
 from models.errors import Conflict
@@ -29,6 +28,8 @@ from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.internal_metadata import FIXITY_ALERTS_LAST_RUN, as_text, claim, from_text, store
 from models.premis_event import PremisEvent
+from models.storage.base import utcnow
+from models.storage.db import connection, write_transaction
 from models.user import User
 
 ALERT_TYPE = "Failed Fixity Check"
@@ -46,21 +47,34 @@ def generate_failed_fixity_alerts(caller: Caller) -> dict:
         since = from_text(stored) if stored else today - dt.timedelta(days=1)
         if since == today:
             # The reference's only refusal: a last run stored as exactly today 00:00 UTC.
-            raise Conflict(f"Failed fixity alerts were generated today already (the last run "
-                           f"is recorded as {as_text(since)})")
-        failed = ((PremisEvent.event_type == "fixity check")
-                  & (PremisEvent.outcome == "Failure")
-                  & (PremisEvent.date_time > since) & (PremisEvent.date_time <= now))
+            raise Conflict(
+                f"Failed fixity alerts were generated today already (the last run "
+                f"is recorded as {as_text(since)})"
+            )
+        failed = (
+            (PremisEvent.event_type == "fixity check")
+            & (PremisEvent.outcome == "Failure")
+            & (PremisEvent.date_time > since)
+            & (PremisEvent.date_time <= now)
+        )
         summaries = _summaries(failed)
         for summary in summaries:
             institution_id = summary["institution_id"]
             recipients = [u.id for u in active_admins(institution_id).order_by(User.id)]
-            create_alert(institution_id, ALERT_TYPE, ALERT_TYPE,
-                         _content(summary["failures"], since, now, institution_id), recipients,
-                         now, premis_events=failed & (PremisEvent.institution == institution_id))
+            create_alert(
+                institution_id,
+                ALERT_TYPE,
+                ALERT_TYPE,
+                _content(summary["failures"], since, now, institution_id),
+                recipients,
+                now,
+                premis_events=failed & (PremisEvent.institution == institution_id),
+            )
             if not recipients:
-                summary["error"] = ("the institution has no active institutional admin: the "
-                                    "alert was stored for nobody")
+                summary["error"] = (
+                    "the institution has no active institutional admin: the "
+                    "alert was stored for nobody"
+                )
         if summaries:
             _alert_operator(failed, sum(s["failures"] for s in summaries), since, now)
         store(FIXITY_ALERTS_LAST_RUN, as_text(now))
@@ -71,12 +85,27 @@ def generate_failed_fixity_alerts(caller: Caller) -> dict:
 def _summaries(failed: peewee.Expression) -> list[dict]:
     """Failures per institution, by institution name (as the reference orders them)."""
     E, I = PremisEvent, Institution
-    rows = (E.select(peewee.fn.COUNT(E.id).alias("failures"),
-                     E.institution.alias("institution_id"), I.name.alias("institution_name"))
-            .join(I, on=(E.institution == I.id)).where(failed)
-            .group_by(E.institution, I.name).order_by(I.name, E.institution).dicts())
-    return [{"failures": r["failures"], "institution_id": r["institution_id"],
-             "institution_name": r["institution_name"], "error": None} for r in rows]
+    rows = (
+        E.select(
+            peewee.fn.COUNT(E.id).alias("failures"),
+            E.institution.alias("institution_id"),
+            I.name.alias("institution_name"),
+        )
+        .join(I, on=(E.institution == I.id))
+        .where(failed)
+        .group_by(E.institution, I.name)
+        .order_by(I.name, E.institution)
+        .dicts()
+    )
+    return [
+        {
+            "failures": r["failures"],
+            "institution_id": r["institution_id"],
+            "institution_name": r["institution_name"],
+            "error": None,
+        }
+        for r in rows
+    ]
 
 
 def _alert_operator(failed, failures: int, since, now) -> None:
@@ -86,20 +115,39 @@ def _alert_operator(failed, failures: int, since, now) -> None:
     if operator is None:
         return
     U = User
-    staff = [u.id for u in U.select(U.id).where(
-        (U.institution == operator.id) & U.deactivated_at.is_null() & (U.email != SYSTEM_USER)
-    ).order_by(U.id)]
-    create_alert(operator.id, ALERT_TYPE, ALERT_TYPE, _content(failures, since, now, None),
-                 staff, now, premis_events=failed)
+    staff = [
+        u.id
+        for u in U.select(U.id)
+        .where(
+            (U.institution == operator.id) & U.deactivated_at.is_null() & (U.email != SYSTEM_USER)
+        )
+        .order_by(U.id)
+    ]
+    create_alert(
+        operator.id,
+        ALERT_TYPE,
+        ALERT_TYPE,
+        _content(failures, since, now, None),
+        staff,
+        now,
+        premis_events=failed,
+    )
 
 
-def _content(failures: int, since: dt.datetime, now: dt.datetime,
-             institution_id: int | None) -> str:
-    query = {"event_type": "fixity check", "outcome": "Failure",
-             "date_time__gteq": as_text(since), "date_time__lteq": as_text(now)}
+def _content(
+    failures: int, since: dt.datetime, now: dt.datetime, institution_id: int | None
+) -> str:
+    query = {
+        "event_type": "fixity check",
+        "outcome": "Failure",
+        "date_time__gteq": as_text(since),
+        "date_time__lteq": as_text(now),
+    }
     if institution_id is not None:
         query["institution_id"] = institution_id
     where = "at your institution" if institution_id is not None else "across all institutions"
-    return (f"{failures} fixity check(s) {where} failed between {as_text(since)} and "
-            f"{as_text(now)}. A failed check does not always mean data loss; please review "
-            f"the files concerned. The events: {EVENTS_LINK}?{urlencode(query)}")
+    return (
+        f"{failures} fixity check(s) {where} failed between {as_text(since)} and "
+        f"{as_text(now)}. A failed check does not always mean data loss; please review "
+        f"the files concerned. The events: {EVENTS_LINK}?{urlencode(query)}"
+    )

@@ -1,11 +1,12 @@
 """Generic files: one preserved file of an intellectual object."""
+
 import datetime as dt
 
 import peewee
 
-from models.storage.base import BaseModel, Char, utcnow
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
+from models.storage.base import BaseModel, Char, utcnow
 
 NEVER_CHECKED = dt.datetime(2000, 1, 1)
 
@@ -28,4 +29,3 @@ class GenericFile(BaseModel):
 
     class Meta:
         table_name = "generic_files"
-

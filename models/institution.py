@@ -1,4 +1,5 @@
 """Depositing institutions: members and their subscription sub-accounts."""
+
 import peewee
 
 from models.storage.base import BaseModel, Char, utcnow
@@ -45,8 +46,12 @@ def _view():
             Column("receiving_bucket", I.receiving_bucket),
             Column("restore_bucket", I.restore_bucket),
             Column("spot_restore_frequency", I.spot_restore_frequency, INT),
-            Column("last_spot_restore_work_item_id", I.last_spot_restore_work_item_id, INT,
-                   nullable=True),
+            Column(
+                "last_spot_restore_work_item_id",
+                I.last_spot_restore_work_item_id,
+                INT,
+                nullable=True,
+            ),
             Column("parent_id", I.member_institution, INT, nullable=True),
             Column("parent_name", P.name, nullable=True),
             Column("parent_identifier", P.identifier, nullable=True),

@@ -4,6 +4,7 @@ The admin API and `registry institutions create` both call these functions, so a
 made either way has passed the same checks. Each function takes the caller, is one transaction,
 and returns the institution as the caller then reads it (`models.institution.INSTITUTIONS`).
 """
+
 from __future__ import annotations
 
 import re
@@ -11,12 +12,12 @@ from collections.abc import Mapping
 
 import peewee
 
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database, write_transaction
 from models.enums import INSTITUTION_TYPES
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import INSTITUTIONS, Institution
+from models.storage.base import utcnow
+from models.storage.db import connection, database, write_transaction
 
 # The operator's own institution: home of the sysadmins, so it is never deactivated.
 OPERATOR_INSTITUTION = "aptrust.org"
@@ -30,8 +31,10 @@ MAX_FREQUENCY = 2**31 - 1  # an int4 column
 
 def buckets(identifier: str) -> dict:
     """The S3 buckets an institution receives bags in and gets restorations from."""
-    return {"receiving_bucket": f"aptrust.receiving.{identifier}",
-            "restore_bucket": f"aptrust.restore.{identifier}"}
+    return {
+        "receiving_bucket": f"aptrust.receiving.{identifier}",
+        "restore_bucket": f"aptrust.restore.{identifier}",
+    }
 
 
 def create_institution(caller: Caller, fields: Mapping) -> dict:
@@ -46,7 +49,9 @@ def create_institution(caller: Caller, fields: Mapping) -> dict:
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
                 institution_id = Institution.insert(
-                    identifier=identifier, name=fields["name"].strip(), type=type_,
+                    identifier=identifier,
+                    name=fields["name"].strip(),
+                    type=type_,
                     member_institution=parent_id if type_ == SUBSCRIPTION else None,
                     otp_enabled=fields.get("otp_enabled", False),
                     spot_restore_frequency=fields.get("spot_restore_frequency", 0),
@@ -86,13 +91,20 @@ def update_institution(caller: Caller, institution_id: int, fields: Mapping) -> 
             # Only a change is checked: renaming a subscription institution whose parent has
             # since been deactivated must still work.
             if type_ == SUBSCRIPTION and _has_subscribers(institution_id):
-                errors.append(body_error("type", "this institution has subscription institutions, "
-                                             "so it must stay a MemberInstitution"))
-            parent_errors, parent_missing = _parent_errors(type_, parent_id,
-                                                           own_id=institution_id)
+                errors.append(
+                    body_error(
+                        "type",
+                        "this institution has subscription institutions, "
+                        "so it must stay a MemberInstitution",
+                    )
+                )
+            parent_errors, parent_missing = _parent_errors(type_, parent_id, own_id=institution_id)
         _raise_if_any(errors + parent_errors, parent_id, parent_missing)
-        changes = {"type": type_, "member_institution": parent_id if type_ == SUBSCRIPTION
-                   else None, "updated_at": utcnow()}
+        changes = {
+            "type": type_,
+            "member_institution": parent_id if type_ == SUBSCRIPTION else None,
+            "updated_at": utcnow(),
+        }
         if "name" in fields:
             changes["name"] = fields["name"].strip()
         for name in ("otp_enabled", "spot_restore_frequency"):
@@ -108,12 +120,16 @@ def deactivate_institution(caller: Caller, institution_id: int) -> dict:
     with connection(), write_transaction():
         institution = _get(institution_id)
         if institution.identifier == OPERATOR_INSTITUTION:
-            raise Conflict(f"{OPERATOR_INSTITUTION} is the operator's institution, the home of "
-                           "every sysadmin; it cannot be deactivated")
+            raise Conflict(
+                f"{OPERATOR_INSTITUTION} is the operator's institution, the home of "
+                "every sysadmin; it cannot be deactivated"
+            )
         # Conditional, so that of two simultaneous requests exactly one succeeds.
-        changed = (Institution.update(state="D", deactivated_at=now, updated_at=now)
-                   .where((Institution.id == institution_id) & (Institution.state != "D"))
-                   .execute())
+        changed = (
+            Institution.update(state="D", deactivated_at=now, updated_at=now)
+            .where((Institution.id == institution_id) & (Institution.state != "D"))
+            .execute()
+        )
         if not changed:
             raise Conflict(f"Institution {institution.identifier} is already deactivated")
     return INSTITUTIONS.get(caller, institution_id)
@@ -126,11 +142,14 @@ def _get(institution_id: int) -> Institution:
     return institution
 
 
-
 def _identifier_errors(identifier) -> list[dict]:
     if not isinstance(identifier, str) or len(identifier) > 253 or not IDENTIFIER.match(identifier):
-        return [body_error("identifier", "must be a lowercase domain name with at least one dot, "
-                                     "such as example.edu")]
+        return [
+            body_error(
+                "identifier",
+                "must be a lowercase domain name with at least one dot, such as example.edu",
+            )
+        ]
     return []
 
 
@@ -146,8 +165,11 @@ def _common_errors(fields: Mapping, *, creating: bool) -> list[dict]:
     if (creating or "type" in fields) and fields.get("type") not in INSTITUTION_TYPES:
         errors.append(body_error("type", f"must be one of {', '.join(INSTITUTION_TYPES)}"))
     frequency = fields.get("spot_restore_frequency", 0)
-    if isinstance(frequency, bool) or not isinstance(frequency, int) \
-            or not 0 <= frequency <= MAX_FREQUENCY:
+    if (
+        isinstance(frequency, bool)
+        or not isinstance(frequency, int)
+        or not 0 <= frequency <= MAX_FREQUENCY
+    ):
         errors.append(body_error("spot_restore_frequency", "must be a whole number of days, >= 0"))
     if not isinstance(fields.get("otp_enabled", False), bool):
         errors.append(body_error("otp_enabled", "must be true or false"))
@@ -169,8 +191,13 @@ def _parent_errors(type_, parent_id, *, own_id) -> tuple[list[dict], bool]:
     if parent is None:
         return [], True
     if parent.type != MEMBER:
-        return [body_error(name, f"{parent.identifier} is not a MemberInstitution; "
-                             "only members have subscription institutions")], False
+        return [
+            body_error(
+                name,
+                f"{parent.identifier} is not a MemberInstitution; "
+                "only members have subscription institutions",
+            )
+        ], False
     if parent.state == "D":
         return [body_error(name, f"{parent.identifier} is deactivated")], False
     return [], False
@@ -187,5 +214,7 @@ def _raise_if_any(errors: list[dict], parent_id, parent_missing: bool) -> None:
         details = "; ".join(f"{e['name']}: {e['message']}" for e in errors)
         raise RuleViolation(f"Invalid institution field(s): {names} ({details})", errors=errors)
     if parent_missing:
-        raise NotFound(f"No institution matches member_institution_id {parent_id}",
-                       errors=[body_error("member_institution_id", "no such institution")])
+        raise NotFound(
+            f"No institution matches member_institution_id {parent_id}",
+            errors=[body_error("member_institution_id", "no such institution")],
+        )

@@ -1,11 +1,12 @@
 """Intellectual objects (bags) and their denormalised file statistics."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, Text, utcnow
-from models.storage.counts import OBJECT_COUNTS
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.institution import Institution
-from models.storage.query import Column, DATETIME, INT, Listing
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import OBJECT_COUNTS
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class IntellectualObject(BaseModel):
@@ -92,9 +93,19 @@ def _view():
             "updated_at": ("gteq", "lteq"),
         },
         sorts=(
-            "access", "alt_identifier", "bag_group_identifier", "bagit_profile_identifier",
-            "created_at", "etag", "file_count", "identifier", "internal_sender_identifier", "size",
-            "state", "storage_option", "updated_at",
+            "access",
+            "alt_identifier",
+            "bag_group_identifier",
+            "bagit_profile_identifier",
+            "created_at",
+            "etag",
+            "file_count",
+            "identifier",
+            "internal_sender_identifier",
+            "size",
+            "state",
+            "storage_option",
+            "updated_at",
         ),
         default_sort=[("updated_at", "desc")],
         lookups={"id": "id", "identifier": "identifier"},

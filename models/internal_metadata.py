@@ -7,6 +7,7 @@ stored. So two runs at once never both act on the same stale "last run" (two cal
 failed-fixity alerts would otherwise both alert the same failures). The table is created by
 migration 6, in SQL, not from this class.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,5 +63,5 @@ def from_text(value: str) -> dt.datetime:
     """The inverse of `as_text`; also reads the reference's whole-second form."""
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed

@@ -4,6 +4,7 @@ The spec checks types, enums and lengths; what it cannot say (the identifier's s
 that must not change, the preconditions of a deletion) is checked here. Every offending body
 field is reported at once. Each write is one transaction.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -11,21 +12,32 @@ import uuid
 import peewee
 
 from models import deletion_checks
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database, locked, write_transaction
 from models.enums import BAGIT_PROFILE_APTRUST
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage.base import utcnow
+from models.storage.db import connection, database, locked, write_transaction
 
 # What a body may set. Everything else it carries (counts, institution names, timestamps) is
 # read-only: accepted so that a record read from the API can be sent back, and ignored.
 WRITABLE = (
-    "title", "description", "identifier", "alt_identifier", "access", "bag_name", "state",
-    "etag", "bag_group_identifier", "storage_option", "bagit_profile_identifier",
-    "source_organization", "internal_sender_identifier", "internal_sender_description",
+    "title",
+    "description",
+    "identifier",
+    "alt_identifier",
+    "access",
+    "bag_name",
+    "state",
+    "etag",
+    "bag_group_identifier",
+    "storage_option",
+    "bagit_profile_identifier",
+    "source_organization",
+    "internal_sender_identifier",
+    "internal_sender_description",
 )
 DEFAULTS = {"access": "institution", "state": "A", "storage_option": "Standard"}
 EVENT_OBJECT = "Registry admin API"
@@ -41,13 +53,20 @@ def create_object(caller: Caller, institution_id: int, body: dict) -> dict:
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
                 object_id = IntellectualObject.insert(
-                    **values, institution=institution.id, created_at=now, updated_at=now,
-                    file_count=0, size=0, payload_file_count=0, payload_size=0,
+                    **values,
+                    institution=institution.id,
+                    created_at=now,
+                    updated_at=now,
+                    file_count=0,
+                    size=0,
+                    payload_file_count=0,
+                    payload_size=0,
                 ).execute()
         except peewee.IntegrityError:
-            raise Conflict(f"An intellectual object with identifier {values['identifier']!r} "
-                           "exists already",
-                           errors=[body_error("identifier", "is in use")]) from None
+            raise Conflict(
+                f"An intellectual object with identifier {values['identifier']!r} exists already",
+                errors=[body_error("identifier", "is in use")],
+            ) from None
         return OBJECTS.find_by(caller, id=object_id)
 
 
@@ -57,7 +76,8 @@ def update_object(caller: Caller, object_id: int, body: dict) -> dict:
         institution = Institution.get_by_id(stored.institution_id)
         values = _checked(body, institution, expected_id=object_id, stored=stored)
         IntellectualObject.update(**values, updated_at=utcnow()).where(
-            IntellectualObject.id == object_id).execute()
+            IntellectualObject.id == object_id
+        ).execute()
         return OBJECTS.find_by(caller, id=object_id)
 
 
@@ -69,12 +89,22 @@ def delete_object(caller: Caller, object_id: int) -> dict:
         approval = deletion_checks.check_object(stored)
         now = utcnow()
         IntellectualObject.update(state="D", updated_at=now).where(
-            IntellectualObject.id == object_id).execute()
+            IntellectualObject.id == object_id
+        ).execute()
         PremisEvent.insert(
-            identifier=str(uuid.uuid4()), event_type="deletion", date_time=now, outcome="Success",
-            institution=stored.institution_id, intellectual_object=object_id, generic_file=None,
-            agent=caller.email, object=EVENT_OBJECT, detail="Intellectual object deleted",
-            **approval.outcome, created_at=now, updated_at=now,
+            identifier=str(uuid.uuid4()),
+            event_type="deletion",
+            date_time=now,
+            outcome="Success",
+            institution=stored.institution_id,
+            intellectual_object=object_id,
+            generic_file=None,
+            agent=caller.email,
+            object=EVENT_OBJECT,
+            detail="Intellectual object deleted",
+            **approval.outcome,
+            created_at=now,
+            updated_at=now,
         ).execute()
         return OBJECTS.find_by(caller, id=object_id)
 
@@ -89,18 +119,29 @@ def _locked(object_id: int) -> IntellectualObject:
     return stored
 
 
-def _checked(body: dict, institution: Institution, *, expected_id: int,
-             stored: IntellectualObject | None = None) -> dict:
+def _checked(
+    body: dict,
+    institution: Institution,
+    *,
+    expected_id: int,
+    stored: IntellectualObject | None = None,
+) -> dict:
     """The values to write, or RuleViolation naming every offending field."""
     errors = []
     if body.get("id") is not None and body["id"] != expected_id:
-        errors.append(body_error("id", "must be 0 (or absent): ids are assigned by the server"
-                              if stored is None else
-                              f"must equal the id in the path ({expected_id})"))
+        errors.append(
+            body_error(
+                "id",
+                "must be 0 (or absent): ids are assigned by the server"
+                if stored is None
+                else f"must equal the id in the path ({expected_id})",
+            )
+        )
     if body.get("institution_id") is not None and body["institution_id"] != institution.id:
         where = "of the path" if stored is None else "of the object (it cannot change)"
-        errors.append(body_error("institution_id", f"must be the institution {where}, "
-                                               f"{institution.id}"))
+        errors.append(
+            body_error("institution_id", f"must be the institution {where}, {institution.id}")
+        )
     values = {name: body.get(name) for name in WRITABLE}
     for name, default in DEFAULTS.items():
         if values[name] is None:
@@ -123,14 +164,21 @@ def _identifier_errors(values: dict, institution: Institution) -> list[dict]:
     """A new object's identifier is `<institution identifier>/<bag name>`; fills in bag_name."""
     prefix = f"{institution.identifier}/"
     identifier = values["identifier"]
-    bag = identifier[len(prefix):] if identifier.startswith(prefix) else ""
+    bag = identifier[len(prefix) :] if identifier.startswith(prefix) else ""
     if not bag.strip() or "/" in bag:
-        return [body_error("identifier", f"must be {prefix}<bag name>: the institution's identifier, "
-                                     "a slash and a bag name without slashes")]
+        return [
+            body_error(
+                "identifier",
+                f"must be {prefix}<bag name>: the institution's identifier, "
+                "a slash and a bag name without slashes",
+            )
+        ]
     if not values["bag_name"]:
         values["bag_name"] = bag
     elif values["bag_name"] != bag:
-        return [body_error("bag_name", f"must be the part of the identifier after the slash ({bag})")]
+        return [
+            body_error("bag_name", f"must be the part of the identifier after the slash ({bag})")
+        ]
     return []
 
 
@@ -143,9 +191,18 @@ def _change_errors(values: dict, stored: IntellectualObject) -> list[dict]:
     elif values["bag_name"] != stored.bag_name:
         errors.append(body_error("bag_name", f"cannot change (it is {stored.bag_name})"))
     if stored.state == "A" and values["storage_option"] != stored.storage_option:
-        errors.append(body_error("storage_option", "cannot change while the object is active "
-                                               f"(it is {stored.storage_option})"))
+        errors.append(
+            body_error(
+                "storage_option",
+                f"cannot change while the object is active (it is {stored.storage_option})",
+            )
+        )
     if stored.state == "A" and values["state"] == "D":
-        errors.append(body_error("state", "an active object is deleted with DELETE "
-                                      "/objects/delete/{id}, which records the deletion"))
+        errors.append(
+            body_error(
+                "state",
+                "an active object is deleted with DELETE "
+                "/objects/delete/{id}, which records the deletion",
+            )
+        )
     return errors

@@ -1,12 +1,13 @@
 """PREMIS events: what happened to an object or file, when, by whom, with what outcome."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, Text, utcnow
-from models.storage.counts import EVENT_COUNTS
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.storage.query import Column, DATETIME, INT, Listing
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import EVENT_COUNTS
+from models.storage.query import DATETIME, INT, Column, Listing
 
 
 class PremisEvent(BaseModel):
@@ -78,8 +79,10 @@ def _view():
         model=E,
         joins=lambda q: (
             q.join(F, peewee.JOIN.LEFT_OUTER, on=(E.generic_file == F.id))
-            .switch(E).join(O, on=(E.intellectual_object == O.id))
-            .switch(E).join(I, on=(E.institution == I.id))
+            .switch(E)
+            .join(O, on=(E.intellectual_object == O.id))
+            .switch(E)
+            .join(I, on=(E.institution == I.id))
         ),
         columns=[
             *_event_columns(),
@@ -98,9 +101,16 @@ def _view():
             "intellectual_object_identifier": ("eq",),
             "outcome": ("eq",),
         },
-        sorts=("date_time", "event_type", "generic_file_id", "generic_file_identifier",
-               "identifier", "intellectual_object_id", "intellectual_object_identifier",
-               "outcome"),
+        sorts=(
+            "date_time",
+            "event_type",
+            "generic_file_id",
+            "generic_file_identifier",
+            "identifier",
+            "intellectual_object_id",
+            "intellectual_object_identifier",
+            "outcome",
+        ),
         default_sort=[("date_time", "desc")],
         lookups={"id": "id", "identifier": "identifier"},
         joins_to_one=True,

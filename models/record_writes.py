@@ -6,6 +6,7 @@ the request schema cannot say is checked here (a digest's length for its algorit
 that must exist and agree with each other): types, enums and formats were checked against the
 spec before any of this runs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,15 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from models.storage.base import utcnow
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
-from models.storage.db import connection, database, write_transaction
 from models.errors import Conflict, NotFound, RuleViolation
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import EVENTS, PremisEvent
+from models.storage.base import utcnow
+from models.storage.db import connection, database, write_transaction
 from models.storage.query import parse_datetime
 from models.storage_record import STORAGE_RECORDS, StorageRecord
 
@@ -29,14 +30,32 @@ DIGEST_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 FIXITY_CHECK = "fixity check"
 
 # Column order of the value tuples below; every tuple starts with the file's id.
-CHECKSUM_FIELDS = [Checksum.generic_file, Checksum.institution, Checksum.algorithm,
-                   Checksum.datetime, Checksum.digest, Checksum.created_at, Checksum.updated_at]
-EVENT_FIELDS = [PremisEvent.generic_file, PremisEvent.institution,
-                PremisEvent.intellectual_object, PremisEvent.identifier, PremisEvent.event_type,
-                PremisEvent.date_time, PremisEvent.outcome, PremisEvent.agent,
-                PremisEvent.detail, PremisEvent.object, PremisEvent.outcome_detail,
-                PremisEvent.outcome_information, PremisEvent.old_uuid,
-                PremisEvent.created_at, PremisEvent.updated_at]
+CHECKSUM_FIELDS = [
+    Checksum.generic_file,
+    Checksum.institution,
+    Checksum.algorithm,
+    Checksum.datetime,
+    Checksum.digest,
+    Checksum.created_at,
+    Checksum.updated_at,
+]
+EVENT_FIELDS = [
+    PremisEvent.generic_file,
+    PremisEvent.institution,
+    PremisEvent.intellectual_object,
+    PremisEvent.identifier,
+    PremisEvent.event_type,
+    PremisEvent.date_time,
+    PremisEvent.outcome,
+    PremisEvent.agent,
+    PremisEvent.detail,
+    PremisEvent.object,
+    PremisEvent.outcome_detail,
+    PremisEvent.outcome_information,
+    PremisEvent.old_uuid,
+    PremisEvent.created_at,
+    PremisEvent.updated_at,
+]
 STORAGE_FIELDS = [StorageRecord.generic_file, StorageRecord.url]
 # Values per IN (...) list when looking keys up.
 CHUNK = 1000
@@ -61,7 +80,7 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            shown = self.errors[:self.LIMIT]
+            shown = self.errors[: self.LIMIT]
             names = ", ".join(dict.fromkeys(e["name"] for e in shown))
             more = len(self.errors) - len(shown)
             suffix = f" and {more} more" if more else ""
@@ -72,17 +91,28 @@ def checksum_values(data: dict, where: str, problems: Problems) -> tuple:
     """(algorithm, datetime, digest) of a checksum to store."""
     algorithm, digest = data["algorithm"], data["digest"].lower()
     if len(digest) != DIGEST_LENGTHS[algorithm]:
-        problems.add(at(where, "digest"), f"{algorithm} digests have "
-                     f"{DIGEST_LENGTHS[algorithm]} hex digits, not {len(digest)}")
+        problems.add(
+            at(where, "digest"),
+            f"{algorithm} digests have {DIGEST_LENGTHS[algorithm]} hex digits, not {len(digest)}",
+        )
     return algorithm, parse_datetime(data["datetime"]), digest
 
 
 def event_values(data: dict) -> tuple:
     """(identifier, event_type, date_time, outcome, agent, detail, object, outcome_detail,
     outcome_information, old_uuid) of an event to store."""
-    return (data["identifier"].lower(), data["event_type"], parse_datetime(data["date_time"]),
-            data["outcome"], data["agent"], data["detail"], data["object"],
-            data["outcome_detail"], data["outcome_information"], data.get("old_uuid"))
+    return (
+        data["identifier"].lower(),
+        data["event_type"],
+        parse_datetime(data["date_time"]),
+        data["outcome"],
+        data["agent"],
+        data["detail"],
+        data["object"],
+        data["outcome_detail"],
+        data["outcome_information"],
+        data.get("old_uuid"),
+    )
 
 
 def check_same(data: dict, name: str, expected, where: str, problems: Problems) -> None:
@@ -107,8 +137,15 @@ class NestedRecords:
     fixity: dt.datetime | None = None  # the date of the newest fixity check event
 
 
-def nested_records(body: dict, where: str, file_id: int | None, institution_id: int,
-                   object_id: int, problems: Problems, stored: dict | None = None):
+def nested_records(
+    body: dict,
+    where: str,
+    file_id: int | None,
+    institution_id: int,
+    object_id: int,
+    problems: Problems,
+    stored: dict | None = None,
+):
     """The new records nested in a file write. A nested record with an id must be one the file
     has already (`stored`: its record ids by kind; None for a new file): it is left as it is."""
     out = NestedRecords()
@@ -117,8 +154,10 @@ def nested_records(body: dict, where: str, file_id: int | None, institution_id: 
             here = f"{at(where, kind)}[{j}]"
             if data.get("id"):
                 if stored is None or data["id"] not in stored[kind]:
-                    problems.add(at(here, "id"), "is not a record of this file (leave id out "
-                                 "to add a record)")
+                    problems.add(
+                        at(here, "id"),
+                        "is not a record of this file (leave id out to add a record)",
+                    )
                 continue
             check_same(data, "generic_file_id", file_id, here, problems)
             if kind == "checksums":
@@ -144,12 +183,21 @@ def require_institution(institution_id: int, name: str | None = None) -> None:
 
 def _file(file_id: int) -> dict:
     F = GenericFile
-    row = (F.select(F.id, F.institution.alias("institution_id"),
-                    F.intellectual_object.alias("intellectual_object_id"))
-           .where(F.id == file_id).dicts().first())
+    row = (
+        F.select(
+            F.id,
+            F.institution.alias("institution_id"),
+            F.intellectual_object.alias("intellectual_object_id"),
+        )
+        .where(F.id == file_id)
+        .dicts()
+        .first()
+    )
     if row is None:
-        raise NotFound(f"No generic file has id {file_id}", errors=[
-            {"name": "generic_file_id", "in": "body", "message": "no such file"}])
+        raise NotFound(
+            f"No generic file has id {file_id}",
+            errors=[{"name": "generic_file_id", "in": "body", "message": "no such file"}],
+        )
     return row
 
 
@@ -157,8 +205,10 @@ def _file_of_institution(institution_id: int, file_id: int, problems: Problems) 
     require_institution(institution_id)
     row = _file(file_id)
     if row["institution_id"] != institution_id:
-        problems.add("generic_file_id", f"file {file_id} belongs to institution "
-                     f"{row['institution_id']}, not {institution_id}")
+        problems.add(
+            "generic_file_id",
+            f"file {file_id} belongs to institution {row['institution_id']}, not {institution_id}",
+        )
     return row
 
 
@@ -213,16 +263,23 @@ def _check_event_parents(institution_id, object_id, file_id, problems: Problems)
     O = IntellectualObject
     owner = O.select(O.institution).where(O.id == object_id).scalar()
     if owner is None:
-        raise NotFound(f"No intellectual object has id {object_id}", errors=[
-            {"name": "intellectual_object_id", "in": "body", "message": "no such object"}])
+        raise NotFound(
+            f"No intellectual object has id {object_id}",
+            errors=[{"name": "intellectual_object_id", "in": "body", "message": "no such object"}],
+        )
     if owner != institution_id:
-        problems.add("intellectual_object_id",
-                     f"object {object_id} belongs to institution {owner}, not {institution_id}")
+        problems.add(
+            "intellectual_object_id",
+            f"object {object_id} belongs to institution {owner}, not {institution_id}",
+        )
     if file_id is not None:
         file = _file(file_id)
         if file["intellectual_object_id"] != object_id:
-            problems.add("generic_file_id", f"file {file_id} belongs to object "
-                         f"{file['intellectual_object_id']}, not {object_id}")
+            problems.add(
+                "generic_file_id",
+                f"file {file_id} belongs to object "
+                f"{file['intellectual_object_id']}, not {object_id}",
+            )
 
 
 def record_fixity_checks(checked: dict, now) -> None:
@@ -230,15 +287,18 @@ def record_fixity_checks(checked: dict, now) -> None:
     older than the recorded check (a late or back-filled one) leaves it as it is."""
     F = GenericFile
     for file_id, when in checked.items():
-        (F.update(last_fixity_check=when, updated_at=now)
-         .where((F.id == file_id) & (F.last_fixity_check < when)).execute())
+        (
+            F.update(last_fixity_check=when, updated_at=now)
+            .where((F.id == file_id) & (F.last_fixity_check < when))
+            .execute()
+        )
 
 
 def stored_values(field: peewee.Field, values: list) -> set:
     """Which of `values` the column `field` holds already (the search after a conflict)."""
     found = set()
     for start in range(0, len(values), CHUNK):
-        query = field.model.select(field).where(field.in_(values[start:start + CHUNK]))
+        query = field.model.select(field).where(field.in_(values[start : start + CHUNK]))
         found.update(row[0] for row in query.tuples())
     return found
 
@@ -246,6 +306,9 @@ def stored_values(field: peewee.Field, values: list) -> set:
 def duplicate_event_identifiers(names: dict) -> Conflict:
     """The 409 for event identifiers in use, `names` mapping each to the field that sent it."""
     used = stored_values(PremisEvent.identifier, list(names))
-    errors = [{"name": name, "in": "body", "message": f"event {key} is recorded already"}
-              for key, name in names.items() if key in used]
+    errors = [
+        {"name": name, "in": "body", "message": f"event {key} is recorded already"}
+        for key, name in names.items()
+        if key in used
+    ]
     return Conflict("An event identifier is in use already", errors=errors)

@@ -7,6 +7,7 @@ reference takes the URL from there; when the note carries none, the reference se
 bucket instead. A spot-test restore (the item an institution's `last_spot_restore_work_item_id`
 names) gets the spot test's own subject and text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,13 +46,22 @@ def alert_restoration_completed(item_id: int, now: dt.datetime) -> int:
     item = WorkItem.get_by_id(item_id)
     institution = Institution.get_by_id(item.institution_id)
     url = restored_url(item.note)
-    where = url or (f"your institution's restore bucket, {institution.restore_bucket} (the "
-                    "restore services named no URL)")
+    where = url or (
+        f"your institution's restore bucket, {institution.restore_bucket} (the "
+        "restore services named no URL)"
+    )
     U = User
-    recipients = [u.id for u in U.select(U.id).where(
-        (U.institution == institution.id) & U.deactivated_at.is_null()).order_by(U.id)]
-    if (item.action == "Restore Object" and item.intellectual_object_id is not None
-            and institution.last_spot_restore_work_item_id == item.id):
+    recipients = [
+        u.id
+        for u in U.select(U.id)
+        .where((U.institution == institution.id) & U.deactivated_at.is_null())
+        .order_by(U.id)
+    ]
+    if (
+        item.action == "Restore Object"
+        and item.intellectual_object_id is not None
+        and institution.last_spot_restore_work_item_id == item.id
+    ):
         obj = IntellectualObject.get_by_id(item.intellectual_object_id)
         subject = "Restoration Spot Test Completed"
         content = (
@@ -59,14 +69,18 @@ def alert_restoration_completed(item_id: int, now: dt.datetime) -> int:
             f"restored to {where}. Please check that it came back whole and that you can make "
             "sense of (and, if you need to, import) its contents. Your institution's spot tests "
             f"run every {institution.spot_restore_frequency} days; the registry's operators can "
-            "change that frequency for you, and a frequency of 0 turns spot tests off.")
+            "change that frequency for you, and a frequency of 0 turns spot tests off."
+        )
     else:
         requester = U.get_or_none(U.email == item.user)
         subject = ALERT_TYPE
-        content = (f"The restoration requested by {requester.name if requester else item.user} "
-                   f"is complete: {_restored_name(item)} is now at {where}.")
-    return create_alert(institution.id, ALERT_TYPE, subject, content, recipients, now,
-                        work_items=[item.id])
+        content = (
+            f"The restoration requested by {requester.name if requester else item.user} "
+            f"is complete: {_restored_name(item)} is now at {where}."
+        )
+    return create_alert(
+        institution.id, ALERT_TYPE, subject, content, recipients, now, work_items=[item.id]
+    )
 
 
 def _restored_name(item: WorkItem) -> str:

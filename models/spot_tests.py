@@ -14,6 +14,7 @@ The run happens at most once in 24 hours, and never twice at once: its last-run 
 locked (models.internal_metadata.claim) and written in the same transaction as the restores, so
 a second run started meanwhile waits for the first, then finds it ran already.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,15 +22,15 @@ from dataclasses import dataclass, field
 
 import peewee
 
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, write_transaction
 from models.enums import COMPLETED_STATUSES, SYSADMIN
 from models.errors import Conflict
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.internal_metadata import SPOT_TESTS_LAST_RUN, as_text, claim, from_text, store
 from models.restore import restore_object
+from models.storage.base import utcnow
+from models.storage.db import connection, write_transaction
 from models.user import User
 from models.work_item import WorkItem
 
@@ -58,16 +59,26 @@ def run_spot_tests(system_email: str) -> SpotTestRun:
         now = utcnow()
         last_run = from_text(stored) if stored else None
         if last_run is not None and now - last_run < RUN_EVERY:
-            return SpotTestRun(ran=False, now=now, last_run=last_run, lines=[
-                f"not run: the last run was at {as_text(last_run)}; at most one run in 24 "
-                f"hours, so the next may start after {as_text(last_run + RUN_EVERY)}"])
+            return SpotTestRun(
+                ran=False,
+                now=now,
+                last_run=last_run,
+                lines=[
+                    f"not run: the last run was at {as_text(last_run)}; at most one run in 24 "
+                    f"hours, so the next may start after {as_text(last_run + RUN_EVERY)}"
+                ],
+            )
         system = _system_caller(system_email)
         run = SpotTestRun(ran=True, now=now, last_run=last_run)
-        for institution in (Institution.select()
-                            .where((Institution.spot_restore_frequency > 0)
-                                   & Institution.deactivated_at.is_null()
-                                   & (Institution.state == "A"))
-                            .order_by(Institution.identifier)):
+        for institution in (
+            Institution.select()
+            .where(
+                (Institution.spot_restore_frequency > 0)
+                & Institution.deactivated_at.is_null()
+                & (Institution.state == "A")
+            )
+            .order_by(Institution.identifier)
+        ):
             _spot_test(run, institution, system)
         store(SPOT_TESTS_LAST_RUN, as_text(now))
         run.lines.append(f"{len(run.queued)} spot-test restore(s) queued")
@@ -80,7 +91,8 @@ def _system_caller(email: str) -> Caller:
         raise SpotTestError(
             f"the system user {email} must be an active sysadmin (role admin); create it with "
             f"`registry users create --email {email} --role admin --institution aptrust.org "
-            "--name 'System'`, or name another with --user")
+            "--name 'System'`, or name another with --user"
+        )
     return Caller(user.id, user.email, user.role, user.institution_id)
 
 
@@ -93,12 +105,15 @@ def _spot_test(run: SpotTestRun, institution: Institution, system: Caller) -> No
         if last is not None and last.date_processed >= run.now - dt.timedelta(days=days):
             run.lines.append(
                 f"{name}: not due (every {days} days; work item {last_id} was processed at "
-                f"{as_text(last.date_processed)})")
+                f"{as_text(last.date_processed)})"
+            )
             return
     obj = _candidate(institution.id, days, run.now)
     if obj is None:
-        run.lines.append(f"{name}: due (every {days} days), but no active object of at least "
-                         f"{MIN_SIZE} bytes is free to restore: nothing queued")
+        run.lines.append(
+            f"{name}: due (every {days} days), but no active object of at least "
+            f"{MIN_SIZE} bytes is free to restore: nothing queued"
+        )
         return
     try:
         item = restore_object(system, str(obj.id))
@@ -106,11 +121,21 @@ def _spot_test(run: SpotTestRun, institution: Institution, system: Caller) -> No
         run.lines.append(f"{name}: due (every {days} days), but {exc.detail}: nothing queued")
         return
     Institution.update(last_spot_restore_work_item_id=item["id"]).where(
-        Institution.id == institution.id).execute()
-    run.queued.append({"institution": name, "work_item_id": item["id"], "object": obj.identifier,
-                       "action": item["action"], "size": obj.size})
-    run.lines.append(f"{name}: queued work item {item['id']} ({item['action']} of "
-                     f"{obj.identifier}, {obj.size} bytes; every {days} days)")
+        Institution.id == institution.id
+    ).execute()
+    run.queued.append(
+        {
+            "institution": name,
+            "work_item_id": item["id"],
+            "object": obj.identifier,
+            "action": item["action"],
+            "size": obj.size,
+        }
+    )
+    run.lines.append(
+        f"{name}: queued work item {item['id']} ({item['action']} of "
+        f"{obj.identifier}, {obj.size} bytes; every {days} days)"
+    )
 
 
 def _candidate(institution_id: int, days: int, now: dt.datetime) -> IntellectualObject | None:
@@ -120,12 +145,25 @@ def _candidate(institution_id: int, days: int, now: dt.datetime) -> Intellectual
     O, W = IntellectualObject, WorkItem
     since = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=days)
     restored_lately = W.select(W.id).where(
-        (W.intellectual_object == O.id) & (W.action == "Restore Object")
-        & (W.status == "Success") & (W.updated_at > since))
+        (W.intellectual_object == O.id)
+        & (W.action == "Restore Object")
+        & (W.status == "Success")
+        & (W.updated_at > since)
+    )
     pending = W.select(W.id).where(
-        (W.intellectual_object == O.id) & W.action.in_(("Restore Object", "Glacier Restore"))
-        & W.status.not_in(COMPLETED_STATUSES))
-    return (O.select(O.id, O.identifier, O.size)
-            .where((O.institution == institution_id) & (O.state == "A") & (O.size >= MIN_SIZE)
-                   & ~peewee.fn.EXISTS(restored_lately) & ~peewee.fn.EXISTS(pending))
-            .order_by(O.size, O.id).first())
+        (W.intellectual_object == O.id)
+        & W.action.in_(("Restore Object", "Glacier Restore"))
+        & W.status.not_in(COMPLETED_STATUSES)
+    )
+    return (
+        O.select(O.id, O.identifier, O.size)
+        .where(
+            (O.institution == institution_id)
+            & (O.state == "A")
+            & (O.size >= MIN_SIZE)
+            & ~peewee.fn.EXISTS(restored_lately)
+            & ~peewee.fn.EXISTS(pending)
+        )
+        .order_by(O.size, O.id)
+        .first()
+    )

@@ -18,9 +18,10 @@ to the object) takes, which FOR UPDATE would, deadlocking two batches of one obj
 has one writer at a time, whose transaction holds the write lock from its start
 (models.storage.db.write_transaction).
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from models.storage.db import database, is_postgres
 
@@ -52,7 +53,7 @@ def refresh_object_stats(object_ids: Iterable[int]) -> None:
     """Recount the objects' counters from their active files; in the caller's transaction."""
     ids = sorted(set(object_ids))
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
+        chunk = ids[start : start + _CHUNK]
         placeholders = ", ".join([database.param] * len(chunk))
         if is_postgres():
             database.execute_sql(_LOCK.format(ids=placeholders), chunk)

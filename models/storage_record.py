@@ -1,9 +1,10 @@
 """Storage records: where each copy of a file lives in preservation storage."""
+
 import peewee
 
-from models.storage.base import BaseModel, Text
 from models.generic_file import GenericFile
-from models.storage.query import Column, INT, Listing
+from models.storage.base import BaseModel, Text
+from models.storage.query import INT, Column, Listing
 
 
 class StorageRecord(BaseModel):

@@ -1,14 +1,15 @@
 """People and services that call the API, and the keys they authenticate with."""
+
 import hashlib
 import hmac
 import secrets
 
 import peewee
 
-from models.storage.base import BaseModel, Char, utcnow
 from models.caller import Caller
-from models.storage.db import connection, database
 from models.institution import Institution
+from models.storage.base import BaseModel, Char, utcnow
+from models.storage.db import connection, database
 from models.storage.query import DATETIME, INT, Column, Listing
 
 

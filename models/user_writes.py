@@ -5,6 +5,7 @@ SHA-256 digest and its prefix (`rgk_` + 8 characters, to tell keys apart) are st
 Each function takes the caller, is one transaction, and returns what the API answers: the user
 as the caller then reads it (`models.user.USERS`), the issued key, or how many keys it revoked.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,13 +13,13 @@ from collections.abc import Mapping
 
 import peewee
 
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database, write_transaction
 from models.enums import ROLES, SYSADMIN
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
+from models.storage.base import utcnow
+from models.storage.db import connection, database, write_transaction
 from models.user import KEY_PREFIX, USERS, ApiKey, User, digest_of, issue_key, revoke_keys
 
 NAME_LENGTH = (2, 200)
@@ -40,19 +41,28 @@ def create_user(caller: Caller, fields: Mapping) -> dict:
             names = ", ".join(dict.fromkeys(e["name"] for e in errors))
             raise RuleViolation(f"Invalid user field(s): {names}", errors=errors)
         if institution is None:
-            raise NotFound(f"No institution matches institution_id {institution_id}",
-                           errors=[body_error("institution_id", "no such institution")])
-        taken = Conflict(f"A user with e-mail {email} already exists",
-                         errors=[body_error("email", "already in use")])
+            raise NotFound(
+                f"No institution matches institution_id {institution_id}",
+                errors=[body_error("institution_id", "no such institution")],
+            )
+        taken = Conflict(
+            f"A user with e-mail {email} already exists",
+            errors=[body_error("email", "already in use")],
+        )
         # Rows written by other means (fixtures) may hold capitals: compare in lower case too.
         if User.select().where(peewee.fn.LOWER(User.email) == email).exists():
             raise taken
         now = utcnow()
         try:
             with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
-                user_id = User.insert(email=email, name=fields["name"].strip(),
-                                      role=fields["role"], institution=institution,
-                                      created_at=now, updated_at=now).execute()
+                user_id = User.insert(
+                    email=email,
+                    name=fields["name"].strip(),
+                    role=fields["role"],
+                    institution=institution,
+                    created_at=now,
+                    updated_at=now,
+                ).execute()
         except peewee.IntegrityError:
             raise taken from None
     return USERS.get(caller, user_id)
@@ -63,8 +73,11 @@ def disable_user(caller: Caller, user_id: int) -> dict:
     now = utcnow()
     with connection(), write_transaction():
         user = _get(user_id)
-        changed = (User.update(deactivated_at=now, updated_at=now)
-                   .where((User.id == user_id) & User.deactivated_at.is_null()).execute())
+        changed = (
+            User.update(deactivated_at=now, updated_at=now)
+            .where((User.id == user_id) & User.deactivated_at.is_null())
+            .execute()
+        )
         if not changed:
             raise Conflict(f"User {user.email} is already disabled")
     return USERS.get(caller, user_id)
@@ -78,11 +91,14 @@ def issue_api_key(caller: Caller, user_id: int) -> dict:
             raise Conflict(f"User {user.email} is disabled; a key would not work")
         institution = Institution.get_by_id(user.institution_id)
         if institution.state == "D":
-            raise Conflict(f"The institution of {user.email} ({institution.identifier}) is "
-                           "deactivated; a key would not work")
+            raise Conflict(
+                f"The institution of {user.email} ({institution.identifier}) is "
+                "deactivated; a key would not work"
+            )
         secret = issue_key(user)
-        created_at = (ApiKey.select(ApiKey.created_at)
-                      .where(ApiKey.digest == digest_of(secret)).scalar())
+        created_at = (
+            ApiKey.select(ApiKey.created_at).where(ApiKey.digest == digest_of(secret)).scalar()
+        )
     return {"key": secret, "prefix": secret[:PREFIX_LENGTH], "created_at": created_at}
 
 
@@ -113,7 +129,6 @@ def _get(user_id: int) -> User:
     return user
 
 
-
 def _field_errors(fields: Mapping, email) -> list[dict]:
     errors = []
     name = fields.get("name")
@@ -132,6 +147,7 @@ def _institution_errors(institution: Institution, role) -> list[dict]:
     if institution.state == "D":
         errors.append(body_error("institution_id", f"{institution.identifier} is deactivated"))
     if role == SYSADMIN and institution.identifier != OPERATOR_INSTITUTION:
-        errors.append(body_error("role", f"{SYSADMIN} (sysadmin) is only for users of "
-                                     f"{OPERATOR_INSTITUTION}"))
+        errors.append(
+            body_error("role", f"{SYSADMIN} (sysadmin) is only for users of {OPERATOR_INSTITUTION}")
+        )
     return errors

@@ -1,12 +1,13 @@
 """Work items: ingest, restore, delete and fixity tasks and their progress."""
+
 import peewee
 
-from models.storage.base import BaseModel, Char, Text, utcnow
-from models.storage.counts import ITEM_COUNTS
 from models.deletion_request import DeletionRequest
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
+from models.storage.base import BaseModel, Char, Text, utcnow
+from models.storage.counts import ITEM_COUNTS
 from models.storage.query import BOOL, DATETIME, INT, Column, Listing
 
 
@@ -53,8 +54,10 @@ def _view():
         model=W,
         joins=lambda q: (
             q.join(O, peewee.JOIN.LEFT_OUTER, on=(W.intellectual_object == O.id))
-            .switch(W).join(F, peewee.JOIN.LEFT_OUTER, on=(W.generic_file == F.id))
-            .switch(W).join(I, on=(W.institution == I.id))
+            .switch(W)
+            .join(F, peewee.JOIN.LEFT_OUTER, on=(W.generic_file == F.id))
+            .switch(W)
+            .join(I, on=(W.institution == I.id))
         ),
         columns=[
             Column("id", W.id, INT),
@@ -120,11 +123,27 @@ def _view():
             "storage_option": ("eq",),
             "user": ("eq",),
         },
-        sorts=("action", "alt_identifier", "bag_date", "bag_group_identifier",
-               "bagit_profile_identifier", "created_at", "date_processed", "etag",
-               "generic_file_id", "generic_file_identifier", "intellectual_object_id", "name",
-               "object_identifier", "queued_at", "size", "stage", "status", "storage_option",
-               "updated_at"),
+        sorts=(
+            "action",
+            "alt_identifier",
+            "bag_date",
+            "bag_group_identifier",
+            "bagit_profile_identifier",
+            "created_at",
+            "date_processed",
+            "etag",
+            "generic_file_id",
+            "generic_file_identifier",
+            "intellectual_object_id",
+            "name",
+            "object_identifier",
+            "queued_at",
+            "size",
+            "stage",
+            "status",
+            "storage_option",
+            "updated_at",
+        ),
         default_sort=[("updated_at", "desc")],
         joins_to_one=True,
         counts=ITEM_COUNTS,

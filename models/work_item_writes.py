@@ -8,35 +8,60 @@ takes to `Success` sends its `Restoration Completed` alert in the same transacti
 (models.restore_alerts); one created at `Success` records a restore finished elsewhere (history
 being loaded, as `registry seed --from-fixtures` does) and sends nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 import peewee
 
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database, locked, write_transaction
 from models.deletion_request import DeletionRequest
 from models.errors import Conflict, NotFound, RuleViolation, body_error
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
-from models.storage.query import parse_datetime
 from models.restore_alerts import alert_restoration_completed, alerts_on_success
+from models.storage.base import utcnow
+from models.storage.db import connection, database, locked, write_transaction
+from models.storage.query import parse_datetime
 from models.work_item import ITEMS, WorkItem
 
-TEXT = ("name", "etag", "bucket", "user", "note", "action", "stage", "status", "outcome", "node",
-        "aptrust_approver", "inst_approver")
+TEXT = (
+    "name",
+    "etag",
+    "bucket",
+    "user",
+    "note",
+    "action",
+    "stage",
+    "status",
+    "outcome",
+    "node",
+    "aptrust_approver",
+    "inst_approver",
+)
 TIMES = ("bag_date", "date_processed", "queued_at", "stage_started_at")
 DEFAULTS = {"retry": False, "needs_admin_review": False, "pid": 0, "size": 0}
 # 0 means "none" here: clients written for the reference server send Go's zero values.
-REFERENCES = {"intellectual_object_id": IntellectualObject, "generic_file_id": GenericFile,
-              "deletion_request_id": DeletionRequest}
+REFERENCES = {
+    "intellectual_object_id": IntellectualObject,
+    "generic_file_id": GenericFile,
+    "deletion_request_id": DeletionRequest,
+}
 IMMUTABLE = ("name", "etag", "action")
 SET_ONCE = ("intellectual_object_id", "generic_file_id")
-INGEST_STAGES = ("Receive", "Validate", "Reingest Check", "Copy To Staging",
-                 "Format Identification", "Store", "Storage Validation", "Record", "Cleanup")
+INGEST_STAGES = (
+    "Receive",
+    "Validate",
+    "Reingest Check",
+    "Copy To Staging",
+    "Format Identification",
+    "Store",
+    "Storage Validation",
+    "Record",
+    "Cleanup",
+)
 GO_ZERO_TIME = dt.datetime(1, 1, 1)
 
 
@@ -48,17 +73,23 @@ def create_work_item(caller: Caller, institution_id: int, body: dict) -> dict:
         values = _values(body)
         _check(values, errors, institution_id)
         now = utcnow()
-        item_id = _saved(lambda: WorkItem.insert(
-            **_columns(values), institution=institution_id, created_at=now, updated_at=now,
-        ).execute())
+        item_id = _saved(
+            lambda: WorkItem.insert(
+                **_columns(values),
+                institution=institution_id,
+                created_at=now,
+                updated_at=now,
+            ).execute()
+        )
         return ITEMS.find_by(caller, id=item_id)
 
 
 def update_work_item(caller: Caller, item_id: int, body: dict) -> dict:
     with connection(), write_transaction():
         stored = _locked(item_id)
-        errors = _identity_errors(body, expected_id=item_id,
-                                  institution_id=stored.institution_id, update=True)
+        errors = _identity_errors(
+            body, expected_id=item_id, institution_id=stored.institution_id, update=True
+        )
         values = _values(body)
         for name in IMMUTABLE:
             if name in body and body[name] != getattr(stored, name):
@@ -72,8 +103,13 @@ def update_work_item(caller: Caller, item_id: int, body: dict) -> dict:
                 errors.append(body_error(name, f"cannot change once set (it is {current})"))
         _check(values, errors, stored.institution_id)
         now = utcnow()
-        _saved(lambda: WorkItem.update(**_columns(values), updated_at=now)
-               .where(WorkItem.id == item_id).execute())
+        _saved(
+            lambda: (
+                WorkItem.update(**_columns(values), updated_at=now)
+                .where(WorkItem.id == item_id)
+                .execute()
+            )
+        )
         if alerts_on_success(stored.action, stored.status, values["status"]):
             alert_restoration_completed(item_id, now)
         return ITEMS.find_by(caller, id=item_id)
@@ -85,12 +121,29 @@ def requeue_work_item(caller: Caller, item_id: int, stage: str) -> dict:
         if stored.action == "Ingest" and stage not in INGEST_STAGES:
             raise RuleViolation(
                 f"An Ingest item cannot be requeued to {stage}",
-                errors=[body_error("stage", "an Ingest item goes back to one of: "
-                                        + ", ".join(INGEST_STAGES))])
-        _saved(lambda: WorkItem.update(
-            stage=stage, status="Pending", retry=True, needs_admin_review=False, node=None, pid=0,
-            outcome="", note=f"Requeued for {stage}", updated_at=utcnow(),
-        ).where(WorkItem.id == item_id).execute())
+                errors=[
+                    body_error(
+                        "stage", "an Ingest item goes back to one of: " + ", ".join(INGEST_STAGES)
+                    )
+                ],
+            )
+        _saved(
+            lambda: (
+                WorkItem.update(
+                    stage=stage,
+                    status="Pending",
+                    retry=True,
+                    needs_admin_review=False,
+                    node=None,
+                    pid=0,
+                    outcome="",
+                    note=f"Requeued for {stage}",
+                    updated_at=utcnow(),
+                )
+                .where(WorkItem.id == item_id)
+                .execute()
+            )
+        )
         return ITEMS.find_by(caller, id=item_id)
 
 
@@ -107,20 +160,30 @@ def _saved(write):
         with database.atomic():  # a savepoint: PostgreSQL needs one to survive the error
             return write()
     except peewee.IntegrityError:
-        raise Conflict("Another restore of the same object or file is unfinished; at most one "
-                       "may be pending at a time") from None
+        raise Conflict(
+            "Another restore of the same object or file is unfinished; at most one "
+            "may be pending at a time"
+        ) from None
 
 
-def _identity_errors(body: dict, *, expected_id: int, institution_id: int,
-                     update: bool = False) -> list[dict]:
+def _identity_errors(
+    body: dict, *, expected_id: int, institution_id: int, update: bool = False
+) -> list[dict]:
     errors = []
     if body.get("id") is not None and body["id"] != expected_id:
-        errors.append(body_error("id", f"must equal the id in the path ({expected_id})" if update
-                              else "must be 0 (or absent): ids are assigned by the server"))
+        errors.append(
+            body_error(
+                "id",
+                f"must equal the id in the path ({expected_id})"
+                if update
+                else "must be 0 (or absent): ids are assigned by the server",
+            )
+        )
     if body.get("institution_id") is not None and body["institution_id"] != institution_id:
         where = "of the work item (it cannot change)" if update else "of the path"
-        errors.append(body_error("institution_id",
-                             f"must be the institution {where}, {institution_id}"))
+        errors.append(
+            body_error("institution_id", f"must be the institution {where}, {institution_id}")
+        )
     return errors
 
 
@@ -153,24 +216,37 @@ def _check(values: dict, errors: list[dict], institution_id: int) -> None:
         if values[name] is None:
             errors.append(body_error(name, "must be a real date, not the zero time"))
     _raise_invalid(errors)
-    found = {name: model.get_or_none(model.id == values[name])
-             for name, model in REFERENCES.items() if values[name] is not None}
+    found = {
+        name: model.get_or_none(model.id == values[name])
+        for name, model in REFERENCES.items()
+        if values[name] is not None
+    }
     missing = [name for name, record in found.items() if record is None]
     if missing:
-        raise NotFound(f"No record matches {', '.join(missing)}",
-                       errors=[body_error(name, f"no such record ({values[name]})")
-                               for name in missing])
+        raise NotFound(
+            f"No record matches {', '.join(missing)}",
+            errors=[body_error(name, f"no such record ({values[name]})") for name in missing],
+        )
     for name, record in found.items():
         if record.institution_id != institution_id:
-            errors.append(body_error(name, f"belongs to another institution "
-                                       f"({record.institution_id}, not {institution_id})"))
+            errors.append(
+                body_error(
+                    name,
+                    f"belongs to another institution "
+                    f"({record.institution_id}, not {institution_id})",
+                )
+            )
     file = found.get("generic_file_id")
     if file is not None and not errors:
         if values["intellectual_object_id"] is None:
             values["intellectual_object_id"] = file.intellectual_object_id
         elif values["intellectual_object_id"] != file.intellectual_object_id:
-            errors.append(body_error("generic_file_id", "belongs to object "
-                                 f"{file.intellectual_object_id}, not to the item's object"))
+            errors.append(
+                body_error(
+                    "generic_file_id",
+                    f"belongs to object {file.intellectual_object_id}, not to the item's object",
+                )
+            )
     _raise_invalid(errors)
 
 
@@ -183,4 +259,3 @@ def _raise_invalid(errors: list[dict]) -> None:
     if errors:
         names = ", ".join(dict.fromkeys(e["name"] for e in errors))
         raise RuleViolation(f"Invalid request body field(s): {names}", errors=errors)
-

@@ -1,4 +1,5 @@
 """The application factory: `create_app(settings)` returns the ASGI app; nothing runs at import."""
+
 from __future__ import annotations
 
 import copy
@@ -12,15 +13,15 @@ from connexion.validators import VALIDATOR_MAP
 from starlette.responses import Response
 
 from models.storage.db import init_database
-from registry.web import connexion_seam, errors, pipeline, security, threads, validation
+from registry.settings import Settings
+from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.spec import files as spec_files
+from registry.web import connexion_seam, errors, pipeline, security, threads, validation
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
 from registry.web.fast_reads import FastReads, read_routes
-from registry.web.redoc import add_redoc
-from registry.settings import Settings
-from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.web.rate_limit import Limiter, RateLimit
+from registry.web.redoc import add_redoc
 from registry.web.uri_parser import URIParser
 
 
@@ -50,14 +51,19 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     connexion_seam.check()  # before anything is set up: a Connexion it cannot use stops here
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
-    init_database(settings.database_url, pool_size=settings.db_pool_size,
-                  sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    init_database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
     threads.configure(settings.db_pool_size)
     connexion_seam.route_integer_path_parameters_as_text()
     connexion_seam.decorate_handlers_once()
     validator_map = {
         "parameter": validation.NamingParameterValidator,
-        "body": MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": validation.NamingJSONBodyValidator}),
+        "body": MediaTypeDict(
+            {**VALIDATOR_MAP["body"], "*/*json": validation.NamingJSONBodyValidator}
+        ),
     }
     app = connexion.AsyncApp(
         "registry",
@@ -70,22 +76,31 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs", serve_spec=False),
     )
     served, reads = [], []
-    for name, path, prefix in (("member_api_v3", MEMBER_SPEC, ""),
-                               ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3")):
+    for name, path, prefix in (
+        ("member_api_v3", MEMBER_SPEC, ""),
+        ("admin_api_v3", ADMIN_SPEC, "/admin-api/v3"),
+    ):
         document = load_spec(path)
         app.add_api(copy.deepcopy(document), resolver=AuthorizingResolver(settings), name=name)
         _publish(app, prefix, published(document))
         add_redoc(app, prefix, document["info"]["title"])
         served.append((prefix, document))
         if settings.fast_reads:
-            reads += read_routes(copy.deepcopy(document), AuthorizingResolver(settings), base_path=prefix,
-                                 validator_map=validator_map,
-                                 security_map=security.SECURITY_MAP, strict_validation=True,
-                                 validate_responses=settings.validate_responses)
+            reads += read_routes(
+                copy.deepcopy(document),
+                AuthorizingResolver(settings),
+                base_path=prefix,
+                validator_map=validator_map,
+                security_map=security.SECURITY_MAP,
+                strict_validation=True,
+                validate_responses=settings.validate_responses,
+            )
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
-    pipeline.install(app, inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})]
-                     if reads else [],
-                     middleware_options={RateLimit: {"limiter": Limiter.from_settings(settings)}})
+    pipeline.install(
+        app,
+        inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
+        middleware_options={RateLimit: {"limiter": Limiter.from_settings(settings)}},
+    )
     return app

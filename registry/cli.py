@@ -1,4 +1,5 @@
 """The `registry` command: database, demo data, institutions, users, keys, and the server."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,9 @@ import sys
 
 import peewee
 
-from models.storage.db import database, init_database
 from models.enums import INSTITUTION_TYPES, ROLES, SYSTEM_USER
 from models.errors import DomainError
+from models.storage.db import database, init_database
 from registry.settings import Settings
 
 
@@ -24,8 +25,11 @@ def cmd_migrate(args, settings):
 
     applied = migrate()
     if applied:
-        print(f"applied migration(s) {', '.join(map(str, applied))}; schema version "
-              f"{current_version()}", file=sys.stderr)
+        print(
+            f"applied migration(s) {', '.join(map(str, applied))}; schema version "
+            f"{current_version()}",
+            file=sys.stderr,
+        )
     else:
         print(f"schema is up to date (version {current_version()})", file=sys.stderr)
 
@@ -47,8 +51,7 @@ def cmd_seed(args, settings):
     from registry.seed.demo import seed_demo
 
     counts = seed_demo()
-    print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-          file=sys.stderr)
+    print("seeded demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
 
 
 def _seed_from_fixtures(args, settings):
@@ -65,8 +68,10 @@ def _seed_from_fixtures(args, settings):
         if args.url:
             user, key = os.environ.get("REGISTRY_API_USER"), os.environ.get("REGISTRY_API_KEY")
             if not user or not key:
-                raise SystemExit("registry seed --from-fixtures --url: set REGISTRY_API_USER "
-                                 "and REGISTRY_API_KEY to a sysadmin's e-mail and key")
+                raise SystemExit(
+                    "registry seed --from-fixtures --url: set REGISTRY_API_USER "
+                    "and REGISTRY_API_KEY to a sysadmin's e-mail and key"
+                )
             report = load_fixtures(args.from_fixtures, target=Target(args.url, user, key))
         else:
             report = _seed_fixtures_in_process(args, settings)
@@ -78,10 +83,17 @@ def _seed_from_fixtures(args, settings):
         raise SystemExit(f"registry seed --from-fixtures: {args.url}: {exc!r}") from None
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print("seeded reference fixtures through the admin API: "
-          + ", ".join(f"{k} {v}" for k, v in report.counts.items())
-          + ("" if args.url else "; the load's own key is revoked, no API key is active (use "
-             "`registry keys issue --email ...`)"), file=sys.stderr)
+    print(
+        "seeded reference fixtures through the admin API: "
+        + ", ".join(f"{k} {v}" for k, v in report.counts.items())
+        + (
+            ""
+            if args.url
+            else "; the load's own key is revoked, no API key is active (use "
+            "`registry keys issue --email ...`)"
+        ),
+        file=sys.stderr,
+    )
 
 
 def _seed_fixtures_in_process(args, settings):
@@ -119,9 +131,15 @@ def cmd_institutions_create(args, settings):
     # The admin API's own function: the same rules (name, identifier, parent, duplicates).
     # The command line acts as the operator: a sysadmin, who reads every institution.
     operator = Caller(user_id=0, email=SYSTEM_USER, role=SYSADMIN, institution_id=0)
-    made = create_institution(operator, {"identifier": args.identifier, "name": args.name,
-                                         "type": args.type,
-                                         "member_institution_id": parent.id if parent else None})
+    made = create_institution(
+        operator,
+        {
+            "identifier": args.identifier,
+            "name": args.name,
+            "type": args.type,
+            "member_institution_id": parent.id if parent else None,
+        },
+    )
     print(made["id"])
 
 
@@ -142,12 +160,15 @@ def cmd_users_create(args, settings):
     if inst is None:
         raise SystemExit(f"no institution {args.institution!r}")
     if args.role == "admin" and inst.identifier != "aptrust.org" and not args.allow_admin:
-        raise SystemExit("role admin (sysadmin) belongs to the operator's institution "
-                         "(aptrust.org); pass --allow-admin to grant it elsewhere")
+        raise SystemExit(
+            "role admin (sysadmin) belongs to the operator's institution "
+            "(aptrust.org); pass --allow-admin to grant it elsewhere"
+        )
     try:
         with database.atomic():
-            user = User.create(email=args.email.strip().lower(), name=args.name,
-                               role=args.role, institution=inst)
+            user = User.create(
+                email=args.email.strip().lower(), name=args.name, role=args.role, institution=inst
+            )
     except peewee.IntegrityError:
         raise SystemExit(f"user {args.email!r} already exists") from None
     print(user.id)
@@ -195,12 +216,21 @@ def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
     """How production runs an ASGI app: gunicorn, uvicorn workers, the app loaded once before
     the fork (--preload), one access-log line per request on stdout. The benchmark runs its
     floor app with the same command."""
-    return [sys.executable, "-m", "gunicorn", app,
-            "--worker-class", "uvicorn_worker.UvicornWorker",
-            "--workers", str(workers),
-            "--bind", f"{host}:{port}",
-            "--preload",
-            "--access-logfile", "-"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--worker-class",
+        "uvicorn_worker.UvicornWorker",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{host}:{port}",
+        "--preload",
+        "--access-logfile",
+        "-",
+    ]
 
 
 def cmd_serve(args, settings):
@@ -209,8 +239,13 @@ def cmd_serve(args, settings):
         os.execvp(argv[0], argv)
     import uvicorn
 
-    uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port,
-                log_level=settings.log_level)
+    uvicorn.run(
+        "registry.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,18 +254,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("migrate", help="apply pending migrations (safe to repeat)").set_defaults(
-        func=cmd_migrate, needs_db=True)
+        func=cmd_migrate, needs_db=True
+    )
 
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", help="the deterministic demo data set")
     seed.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
-    seed.add_argument("--from-fixtures", metavar="DIR",
-                      help="the reference system's test fixtures (a directory of CSV files), "
-                           "loaded through the admin API")
-    seed.add_argument("--url", metavar="URL",
-                      help="with --from-fixtures: load through the admin API of the server at "
-                           "URL (a sysadmin's REGISTRY_API_USER and REGISTRY_API_KEY) instead "
-                           "of an in-process app on DATABASE_URL")
+    seed.add_argument(
+        "--from-fixtures",
+        metavar="DIR",
+        help="the reference system's test fixtures (a directory of CSV files), "
+        "loaded through the admin API",
+    )
+    seed.add_argument(
+        "--url",
+        metavar="URL",
+        help="with --from-fixtures: load through the admin API of the server at "
+        "URL (a sysadmin's REGISTRY_API_USER and REGISTRY_API_KEY) instead "
+        "of an in-process app on DATABASE_URL",
+    )
     seed.set_defaults(func=cmd_seed, needs_db=True)
 
     inst = sub.add_parser("institutions").add_subparsers(dest="sub", required=True)
@@ -263,18 +305,29 @@ def build_parser() -> argparse.ArgumentParser:
     kr.set_defaults(func=cmd_keys_revoke, needs_db=True)
 
     spot = sub.add_parser("spot-tests", help="restoration spot tests").add_subparsers(
-        dest="sub", required=True)
-    sr = spot.add_parser("run", help="queue a spot-test restore for each institution that is due "
-                                     "(for cron: at most one run in 24 hours, never two at once)")
-    sr.add_argument("--user", default=SYSTEM_USER,
-                    help="the sysadmin the restores are requested by (default: %(default)s)")
+        dest="sub", required=True
+    )
+    sr = spot.add_parser(
+        "run",
+        help="queue a spot-test restore for each institution that is due "
+        "(for cron: at most one run in 24 hours, never two at once)",
+    )
+    sr.add_argument(
+        "--user",
+        default=SYSTEM_USER,
+        help="the sysadmin the restores are requested by (default: %(default)s)",
+    )
     sr.set_defaults(func=cmd_spot_tests_run, needs_db=True)
 
     serve = sub.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=0,
-                       help="gunicorn worker processes (0: one in-process uvicorn server)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn worker processes (0: one in-process uvicorn server)",
+    )
     serve.set_defaults(func=cmd_serve, needs_db=False)
     return parser
 

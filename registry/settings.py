@@ -1,4 +1,5 @@
 """Configuration, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -39,7 +40,7 @@ class Settings:
     redis_url: str | None = None
 
     @classmethod
-    def from_env(cls, env=None) -> "Settings":
+    def from_env(cls, env=None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,

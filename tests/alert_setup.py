@@ -6,6 +6,7 @@ The session's database is shared, and alerts that the registry sends by itself r
 outside the test's institution (the operator's staff), so the cleanup removes every alert that
 links the test's events or work items before the institutions go (tests/listing_rows.py).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,14 +14,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
-from models.storage.base import utcnow
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.internal_metadata import InternalMetadata
 from models.premis_event import PremisEvent
 from models.stats import refresh_object_stats
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.user import User, issue_key
 from models.work_item import WorkItem
 from tests.listing_rows import Scratch
@@ -54,8 +55,13 @@ class Place:
         return self.people[name]
 
 
-ROLES = {"admin": "institutional_admin", "admin2": "institutional_admin",
-         "user": "institutional_user", "nobody": "none", "gone": "institutional_admin"}
+ROLES = {
+    "admin": "institutional_admin",
+    "admin2": "institutional_admin",
+    "user": "institutional_user",
+    "nobody": "none",
+    "gone": "institutional_admin",
+}
 
 
 def make_place(scratch: Scratch, *, frequency: int = 0) -> Place:
@@ -66,32 +72,60 @@ def make_place(scratch: Scratch, *, frequency: int = 0) -> Place:
             institution.save()
         place = Place(institution)
         for name, role in ROLES.items():
-            user = User.create(email=f"{name}@{institution.identifier}", name=f"{name.title()} "
-                               f"of {institution.identifier}", role=role, institution=institution)
-            place.people[name] = Person(user, {"X-Pharos-API-User": user.email,
-                                               "X-Pharos-API-Key": issue_key(user)})
+            user = User.create(
+                email=f"{name}@{institution.identifier}",
+                name=f"{name.title()} of {institution.identifier}",
+                role=role,
+                institution=institution,
+            )
+            place.people[name] = Person(
+                user, {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": issue_key(user)}
+            )
         gone = place.people["gone"].user
         gone.deactivated_at = utcnow()
         gone.save()
     return place
 
 
-def make_object(place: Place, size: int, *, state: str = "A",
-                storage: str = "Standard") -> IntellectualObject:
+def make_object(
+    place: Place, size: int, *, state: str = "A", storage: str = "Standard"
+) -> IntellectualObject:
     """An object of one file of `size` bytes, with the successful ingest a restore copies."""
     n = next(_serial)
     identifier = f"{place.institution.identifier}/bag-{n:04d}"
     with connection(), database.atomic():
         obj = IntellectualObject.create(
-            title=f"bag {n}", identifier=identifier, bag_name=f"bag-{n:04d}",
-            institution=place.id, state=state, etag="e" * 32, storage_option=storage)
-        GenericFile.create(file_format="text/plain", size=size, identifier=f"{identifier}/data/a",
-                           intellectual_object=obj, institution=place.id, state=state,
-                           storage_option=storage, uuid=str(uuid.uuid4()))
-        WorkItem.create(intellectual_object=obj, name=f"bag-{n:04d}.tar", etag="f" * 32,
-                        bucket=place.institution.receiving_bucket, user=place["admin"].user.email,
-                        action="Ingest", stage="Cleanup", status="Success", bag_date=utcnow(),
-                        date_processed=utcnow(), institution=place.id)
+            title=f"bag {n}",
+            identifier=identifier,
+            bag_name=f"bag-{n:04d}",
+            institution=place.id,
+            state=state,
+            etag="e" * 32,
+            storage_option=storage,
+        )
+        GenericFile.create(
+            file_format="text/plain",
+            size=size,
+            identifier=f"{identifier}/data/a",
+            intellectual_object=obj,
+            institution=place.id,
+            state=state,
+            storage_option=storage,
+            uuid=str(uuid.uuid4()),
+        )
+        WorkItem.create(
+            intellectual_object=obj,
+            name=f"bag-{n:04d}.tar",
+            etag="f" * 32,
+            bucket=place.institution.receiving_bucket,
+            user=place["admin"].user.email,
+            action="Ingest",
+            stage="Cleanup",
+            status="Success",
+            bag_date=utcnow(),
+            date_processed=utcnow(),
+            institution=place.id,
+        )
         refresh_object_stats([obj.id])
     return IntellectualObject.get_by_id(obj.id)
 
@@ -102,11 +136,23 @@ def forget_alerts_about(institution_ids: list[int]) -> None:
     events = PremisEvent.select(PremisEvent.id).where(PremisEvent.institution.in_(institution_ids))
     items = WorkItem.select(WorkItem.id).where(WorkItem.institution.in_(institution_ids))
     with connection(), database.atomic():
-        alerts = [a for (a,) in Alert.select(Alert.id).where(
-            Alert.id.in_(AlertPremisEvent.select(AlertPremisEvent.alert)
-                         .where(AlertPremisEvent.premis_event.in_(events)))
-            | Alert.id.in_(AlertWorkItem.select(AlertWorkItem.alert)
-                           .where(AlertWorkItem.work_item.in_(items)))).tuples()]
+        alerts = [
+            a
+            for (a,) in Alert.select(Alert.id)
+            .where(
+                Alert.id.in_(
+                    AlertPremisEvent.select(AlertPremisEvent.alert).where(
+                        AlertPremisEvent.premis_event.in_(events)
+                    )
+                )
+                | Alert.id.in_(
+                    AlertWorkItem.select(AlertWorkItem.alert).where(
+                        AlertWorkItem.work_item.in_(items)
+                    )
+                )
+            )
+            .tuples()
+        ]
         if alerts:
             for link in (AlertUser, AlertPremisEvent, AlertWorkItem):
                 link.delete().where(link.alert.in_(alerts)).execute()
@@ -123,7 +169,8 @@ class Places(Scratch):
         forget_alerts_about(self.institution_ids)
         with connection(), database.atomic():
             Institution.update(last_spot_restore_work_item_id=None).where(
-                Institution.id.in_(self.institution_ids)).execute()
+                Institution.id.in_(self.institution_ids)
+            ).execute()
         super().__exit__(*exc)
 
 

@@ -8,11 +8,13 @@ in the app's own database threads, as a served request does). The outcome of eac
 the order of the calls, is its value or the exception it raised: the tests assert on what
 each writer saw, not only on what was left in the database.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from models.storage.db import database
 
@@ -44,8 +46,9 @@ def at_once(calls: Sequence[Callable[[], Any]], timeout: float = 120) -> list[Ou
             if db is not None and not db.is_closed():  # a connection this thread opened
                 db.close()
 
-    threads = [threading.Thread(target=run, args=(i, call), daemon=True)
-               for i, call in enumerate(calls)]
+    threads = [
+        threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,4 +1,5 @@
 """Fixtures shared by the API tests (the backends, app and world live in the root conftest)."""
+
 import pytest
 
 

@@ -3,6 +3,7 @@
 Every failure the API answers must be an RFC 9457 problem document; checking that in one place
 keeps each test about *which* status it expects rather than about the envelope.
 """
+
 from __future__ import annotations
 
 import re

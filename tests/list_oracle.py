@@ -14,6 +14,7 @@ hide in a shared helper:
   the largest value; `id` breaks ties in the direction of the first key; the default order is
   `updated_at` descending.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,9 @@ def matches(row: dict, condition: Condition) -> bool:
     raise AssertionError(op)
 
 
-def sort_keys(requested: list[tuple[str, str]],
-              default: list[tuple[str, str]] = DEFAULT_SORT) -> list[tuple[str, str]]:
+def sort_keys(
+    requested: list[tuple[str, str]], default: list[tuple[str, str]] = DEFAULT_SORT
+) -> list[tuple[str, str]]:
     keys: list[tuple[str, str]] = []
     for name, direction in requested:
         if name not in (k for k, _ in keys):
@@ -75,21 +77,31 @@ def sort_keys(requested: list[tuple[str, str]],
     return keys + [("id", keys[0][1])]
 
 
-def ordered(rows: list[dict], requested: list[tuple[str, str]],
-            default: list[tuple[str, str]] = DEFAULT_SORT) -> list[dict]:
+def ordered(
+    rows: list[dict],
+    requested: list[tuple[str, str]],
+    default: list[tuple[str, str]] = DEFAULT_SORT,
+) -> list[dict]:
     out = list(rows)
     # Stable sorts from the last key to the first give the lexicographic order.
     for name, direction in reversed(sort_keys(requested, default)):
-        out.sort(key=lambda r: (r[name] is None, r[name] if r[name] is not None else 0),
-                 reverse=direction == "desc")
+        out.sort(
+            key=lambda r: (r[name] is None, r[name] if r[name] is not None else 0),
+            reverse=direction == "desc",
+        )
     return out
 
 
-def answer(rows: list[dict], conditions: list[Condition], requested: list[tuple[str, str]],
-           page: int, per_page: int,
-           default: list[tuple[str, str]] = DEFAULT_SORT) -> tuple[int, list[dict]]:
+def answer(
+    rows: list[dict],
+    conditions: list[Condition],
+    requested: list[tuple[str, str]],
+    page: int,
+    per_page: int,
+    default: list[tuple[str, str]] = DEFAULT_SORT,
+) -> tuple[int, list[dict]]:
     """(count, rows of the page) the endpoint must return; `default` is the resource's order
     when no sort is requested."""
     hits = [r for r in rows if all(matches(r, c) for c in conditions)]
     start = (page - 1) * per_page
-    return len(hits), ordered(hits, requested, default)[start:start + per_page]
+    return len(hits), ordered(hits, requested, default)[start : start + per_page]

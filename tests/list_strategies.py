@@ -4,6 +4,7 @@ The filters, their types and the sort values come from spec/member_api_v3.yaml, 
 the spec declares is exercised, including ones added later. Filter values are drawn partly from
 the rows actually inserted (so filters match something) and partly at random.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,14 +23,19 @@ PAGING = ("page", "per_page", "sort")
 # filter is the range [p, p + U+10FFFF), which by design misses a value continuing p with that
 # noncharacter itself.
 SPECIAL = list("/ '\"%_\\+&=#?;.-~AaZz09\téß日😀")
-CHARS = st.one_of(st.sampled_from(SPECIAL),
-                  st.characters(codec="utf-8", exclude_characters="\x00\U0010ffff"))
+CHARS = st.one_of(
+    st.sampled_from(SPECIAL), st.characters(codec="utf-8", exclude_characters="\x00\U0010ffff")
+)
 # A filter value may hold NUL: it matches no stored text, on both backends.
 FILTER_CHARS = st.one_of(CHARS, st.just("\x00"))
 # A few shared values make ties and equality matches common.
 COMMON = ["a", "a b", "A", "a%", "a_", "ab", "o'neil", 'say "hi"', "日本", "😀"]
-INSTANTS = [dt.datetime(2024, 1, 2, 9, 0), dt.datetime(2024, 1, 2, 9, 0, 0, 1),
-            dt.datetime(2024, 6, 30, 23, 59, 59, 999999), dt.datetime(2031, 12, 31)]
+INSTANTS = [
+    dt.datetime(2024, 1, 2, 9, 0),
+    dt.datetime(2024, 1, 2, 9, 0, 0, 1),
+    dt.datetime(2024, 6, 30, 23, 59, 59, 999999),
+    dt.datetime(2031, 12, 31),
+]
 
 
 def text(min_size: int = 0, chars=CHARS) -> st.SearchStrategy[str]:
@@ -42,11 +48,13 @@ def maybe_text() -> st.SearchStrategy[str | None]:
 
 def instants() -> st.SearchStrategy[dt.datetime]:
     """Naive UTC datetimes, often equal to each other."""
-    return st.one_of(st.sampled_from(INSTANTS),
-                     st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31)))
+    return st.one_of(
+        st.sampled_from(INSTANTS), st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 12, 31))
+    )
 
 
 # -- the spec -------------------------------------------------------------------------------
+
 
 def _resolve(spec: dict, node: dict) -> dict:
     while "$ref" in node:
@@ -80,6 +88,7 @@ def sort_values(path: str) -> list[str]:
 
 # -- queries --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Query:
     conditions: list[Condition]
@@ -106,15 +115,15 @@ def _or_one_of(random: st.SearchStrategy, candidates: list) -> st.SearchStrategy
     if not candidates:
         return random
     return st.sampled_from([True, True, False]).flatmap(
-        lambda pick: st.sampled_from(candidates) if pick else random)
+        lambda pick: st.sampled_from(candidates) if pick else random
+    )
 
 
 @st.composite
 def filter_value(draw, schema: dict, op: str, seen: list):
     """(typed value, the strings to send) for one filter of this schema."""
     if schema.get("type") == "array":
-        picked = draw(st.lists(filter_value(schema["items"], "eq", seen), min_size=1,
-                               max_size=3))
+        picked = draw(st.lists(filter_value(schema["items"], "eq", seen), min_size=1, max_size=3))
         return tuple(v for v, _ in picked), [s for _, sent in picked for s in sent]
     if schema.get("type") == "boolean":  # booleans, and x__is_null / x__not_null
         value = draw(st.booleans())
@@ -144,8 +153,9 @@ def filter_value(draw, schema: dict, op: str, seen: list):
 
 
 @st.composite
-def queries(draw, path: str, rows: list[dict], own_institution_id: int,
-            pinned: dict | None = None) -> Query:
+def queries(
+    draw, path: str, rows: list[dict], own_institution_id: int, pinned: dict | None = None
+) -> Query:
     """Some of the spec's filters, a sort and a page, with values partly taken from `rows`.
 
     `pinned` maps further scope fields (e.g. alerts' `user_id`) to the caller's own value: like
@@ -155,8 +165,11 @@ def queries(draw, path: str, rows: list[dict], own_institution_id: int,
     # Mostly one or two filters: each added filter makes an empty answer likelier, and an
     # empty answer cannot show a filter or sort that keeps or orders rows wrongly.
     how_many = draw(st.sampled_from([0, 1, 1, 1, 2, 2, 3]))
-    names = draw(st.lists(st.sampled_from(sorted(declared)), min_size=how_many,
-                          max_size=how_many, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(sorted(declared)), min_size=how_many, max_size=how_many, unique=True
+        )
+    )
     conditions, params = [], []
     for name in names:
         field, op = split(name)
@@ -174,5 +187,6 @@ def queries(draw, path: str, rows: list[dict], own_institution_id: int,
     page, per_page = draw(st.none() | st.integers(1, 4)), draw(st.none() | st.integers(1, 8))
     params += [("page", str(page))] * (page is not None)
     params += [("per_page", str(per_page))] * (per_page is not None)
-    return Query(conditions, [tuple(s.rsplit("__", 1)) for s in sort], page or 1,
-                 per_page or 20, params)
+    return Query(
+        conditions, [tuple(s.rsplit("__", 1)) for s in sort], page or 1, per_page or 20, params
+    )

@@ -4,6 +4,7 @@ The database is shared by every test of a session, and other modules assert exac
 the demo data (80 objects at example.edu, ...). So each list test puts its rows in institutions
 of its own (`lst<n>.edu`) and `Scratch` deletes them, with everything hanging off them, on exit.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.caller import Caller
 from models.checksum import Checksum
-from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage.db import connection, database
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, issue_key
 from models.work_item import WorkItem
@@ -45,7 +46,7 @@ class Scratch:
     def __init__(self):
         self.institution_ids: list[int] = []
 
-    def __enter__(self) -> "Scratch":
+    def __enter__(self) -> Scratch:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -56,9 +57,12 @@ class Scratch:
         # see the same number of them when an example is replayed.
         identifier = f"lst{next(_numbers):06d}.edu"
         made = Institution.create(
-            identifier=identifier, name=f"List test {identifier}",
+            identifier=identifier,
+            name=f"List test {identifier}",
             type="SubscriptionInstitution" if parent else "MemberInstitution",
-            member_institution=parent, **buckets(identifier))
+            member_institution=parent,
+            **buckets(identifier),
+        )
         self.institution_ids.append(made.id)
         return made
 
@@ -67,18 +71,25 @@ class Scratch:
         institution = self.institution()
         callers, headers = {}, {}
         for name, role in (("admin", "institutional_admin"), ("user", "institutional_user")):
-            user = User.create(email=f"{name}@{institution.identifier}", name=f"Staff {name}",
-                               role=role, institution=institution)
-            headers[name] = {"X-Pharos-API-User": user.email,
-                             "X-Pharos-API-Key": issue_key(user)}
+            user = User.create(
+                email=f"{name}@{institution.identifier}",
+                name=f"Staff {name}",
+                role=role,
+                institution=institution,
+            )
+            headers[name] = {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": issue_key(user)}
             callers[name] = Caller(user.id, user.email, role, institution.id)
         return Staff(institution, callers["admin"], callers["user"], headers)
 
     def member(self, parent: Institution | None = None) -> Member:
         """A new institution with an institutional_user who holds an API key."""
         institution = self.institution(parent)
-        user = User.create(email=f"user@{institution.identifier}", name="List tester",
-                           role="institutional_user", institution=institution)
+        user = User.create(
+            email=f"user@{institution.identifier}",
+            name="List tester",
+            role="institutional_user",
+            institution=institution,
+        )
         key = issue_key(user)
         return Member(institution, {"X-Pharos-API-User": user.email, "X-Pharos-API-Key": key})
 
@@ -107,11 +118,16 @@ def purge(institution_ids: list[int]) -> None:
     users = User.select(User.id).where(User.institution.in_(ids))
     with connection(), database.atomic():
         # Alerts of these institutions, or addressed to their users (whatever the institution).
-        alerts = [a.id for a in Alert.select(Alert.id).where(
-            Alert.institution.in_(ids)
-            | Alert.id.in_(AlertUser.select(AlertUser.alert).where(AlertUser.user.in_(users))))]
+        alerts = [
+            a.id
+            for a in Alert.select(Alert.id).where(
+                Alert.institution.in_(ids)
+                | Alert.id.in_(AlertUser.select(AlertUser.alert).where(AlertUser.user.in_(users)))
+            )
+        ]
         requests = DeletionRequest.select(DeletionRequest.id).where(
-            DeletionRequest.institution.in_(ids))
+            DeletionRequest.institution.in_(ids)
+        )
         if alerts:
             AlertUser.delete().where(AlertUser.alert.in_(alerts)).execute()
             AlertPremisEvent.delete().where(AlertPremisEvent.alert.in_(alerts)).execute()
@@ -119,9 +135,11 @@ def purge(institution_ids: list[int]) -> None:
             Alert.delete().where(Alert.id.in_(alerts)).execute()
         WorkItem.delete().where(WorkItem.institution.in_(ids)).execute()
         DeletionRequestFile.delete().where(
-            DeletionRequestFile.deletion_request.in_(requests)).execute()
+            DeletionRequestFile.deletion_request.in_(requests)
+        ).execute()
         DeletionRequestObject.delete().where(
-            DeletionRequestObject.deletion_request.in_(requests)).execute()
+            DeletionRequestObject.deletion_request.in_(requests)
+        ).execute()
         DeletionRequest.delete().where(DeletionRequest.institution.in_(ids)).execute()
         StorageRecord.delete().where(StorageRecord.generic_file.in_(files)).execute()
         Checksum.delete().where(Checksum.institution.in_(ids)).execute()

@@ -8,6 +8,7 @@ process's own database handle is bound to the session's database), then the serv
 on a free port and waited for. `stop` ends the server (its process group) and drops a
 PostgreSQL database it was given.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 # The demo users whose keys the tests use, by the names tests give them.
-USERS = {"sysadmin": "admin@aptrust.org", "inst_admin": "admin@example.edu",
-         "inst_user": "user@example.edu"}
+USERS = {
+    "sysadmin": "admin@aptrust.org",
+    "inst_admin": "admin@example.edu",
+    "inst_user": "user@example.edu",
+}
 
 _PREPARE = """
 import json, sys
@@ -79,8 +83,9 @@ def fresh_postgres_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -91,8 +96,9 @@ def drop_postgres_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def start(database_url: str, log_dir: Path, env: dict | None = None) -> LiveServer:
@@ -102,14 +108,21 @@ def start(database_url: str, log_dir: Path, env: dict | None = None) -> LiveServ
         fresh_postgres_database(database_url)
     environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     prepared = subprocess.run(
-        [sys.executable, "-c", _PREPARE, database_url, json.dumps(USERS)], cwd=ROOT,
-        env=environment, capture_output=True, text=True, timeout=180, check=True)
+        [sys.executable, "-c", _PREPARE, database_url, json.dumps(USERS)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
     keys = json.loads(prepared.stdout.strip().splitlines()[-1])
     return serve(database_url, log_dir, env, keys)
 
 
-def serve(database_url: str, log_dir: Path, env: dict | None = None,
-          keys: dict | None = None) -> LiveServer:
+def serve(
+    database_url: str, log_dir: Path, env: dict | None = None, keys: dict | None = None
+) -> LiveServer:
     """Serve a prepared database (another server's, for two servers on one database) with two
     workers; raises if the server does not answer within a minute."""
     environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
@@ -117,12 +130,27 @@ def serve(database_url: str, log_dir: Path, env: dict | None = None,
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "registry.cli", "serve", "--workers", "2",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    server = LiveServer(f"http://127.0.0.1:{port}", database_url, process, dict(keys or {}),
-                        log_path)
+            [
+                sys.executable,
+                "-m",
+                "registry.cli",
+                "serve",
+                "--workers",
+                "2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = LiveServer(
+        f"http://127.0.0.1:{port}", database_url, process, dict(keys or {}), log_path
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -10,6 +10,7 @@ The xdist controller does not collect, it only sees node ids: it reads the backe
 test's parameter id (`test_x[sqlite]`, `test_y[postgres-GET]`). `check_backend_ids` makes
 sure, in every run, that this reading agrees with the test's real parameters.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,9 @@ def backend_of(item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
-    found = {value for value in callspec.params.values()
-             if isinstance(value, str) and value in BACKENDS}
+    found = {
+        value for value in callspec.params.values() if isinstance(value, str) and value in BACKENDS
+    }
     return found.pop() if len(found) == 1 else None
 
 
@@ -33,7 +35,7 @@ def backend_of_nodeid(nodeid: str) -> str | None:
     name = nodeid.rsplit("::", 1)[-1]
     if not name.endswith("]") or "[" not in name:
         return None
-    tokens = set(name[name.index("[") + 1:-1].split("-"))
+    tokens = set(name[name.index("[") + 1 : -1].split("-"))
     found = tokens.intersection(BACKENDS)
     return found.pop() if len(found) == 1 else None
 
@@ -45,7 +47,8 @@ def check_backend_ids(items) -> None:
     if wrong:
         raise pytest.UsageError(
             "these node ids do not name their backend as tests/parallel.py reads it: "
-            + ", ".join(wrong[:10]))
+            + ", ".join(wrong[:10])
+        )
 
 
 def make_scheduler(config, log):

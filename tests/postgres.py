@@ -8,6 +8,7 @@ through REGISTRY_TEST_RUN_DATABASE_URL, so two runs on one machine (a CI run and
 two worktrees) never touch each other's data. Databases left by runs whose process is gone are
 dropped when the next run starts.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,17 +42,19 @@ def _drop_databases(conn, names) -> None:
     from psycopg import sql
 
     for name in names:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def _stale_run_databases(conn, prefix: str) -> list[str]:
     """Run databases (and the databases named after them) whose run's process is gone."""
     stale = []
-    rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
-                        (prefix,)).fetchall()
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+    ).fetchall()
     for (name,) in rows:
-        pid = name[len(prefix):].split("_", 1)[0]
+        pid = name[len(prefix) :].split("_", 1)[0]
         if pid.isdigit() and not _pid_alive(int(pid)):
             stale.append(name)
     return stale
@@ -97,8 +100,9 @@ def drop_run_database() -> None:
 
     name = _database_name(PG_URL)
     with psycopg.connect(SERVER_URL, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
-                            (name,)).fetchall()
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (name,)
+        ).fetchall()
         _drop_databases(conn, [row[0] for row in rows])
 
 

@@ -10,6 +10,7 @@ reuses it. A lock file keeps two pytest workers from generating it at once.
 `live_server(database_url)` runs `registry serve` (one uvicorn process) on a free port of
 127.0.0.1 over the session's database, and stops it when the block ends.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,9 +42,15 @@ BIN = Path(sys.executable).parent
 # pydantic model (the module fails to import): the Python attribute is renamed, the JSON key
 # stays `datetime`.
 GENERATOR_ARGS = [
-    "generate", "-g", "python", "--package-name", PACKAGE,
-    "--name-mappings", "datetime=var_datetime",
-    "--global-property", "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false",
+    "generate",
+    "-g",
+    "python",
+    "--package-name",
+    PACKAGE,
+    "--name-mappings",
+    "datetime=var_datetime",
+    "--global-property",
+    "apiTests=false,modelTests=false,apiDocs=false,modelDocs=false",
 ]
 
 
@@ -93,12 +100,20 @@ def generated_client() -> ModuleType:
 def _generate(target: Path) -> None:
     scratch = Path(tempfile.mkdtemp(dir=BUILD, prefix=".generating-"))
     try:
-        command = [str(BIN / "openapi-generator-cli"), *GENERATOR_ARGS,
-                   "-i", str(SPEC), "-o", str(scratch)]
+        command = [
+            str(BIN / "openapi-generator-cli"),
+            *GENERATOR_ARGS,
+            "-i",
+            str(SPEC),
+            "-o",
+            str(scratch),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            raise AssertionError(f"openapi-generator failed ({done.returncode}):\n"
-                                 f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            raise AssertionError(
+                f"openapi-generator failed ({done.returncode}):\n"
+                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            )
         shutil.rmtree(target, ignore_errors=True)
         scratch.rename(target)  # whole, or not at all
     finally:
@@ -116,12 +131,28 @@ def live_server(database_url: str, log_path: Path):
     """`registry serve` over `database_url` on 127.0.0.1; yields its base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": database_url, "REGISTRY_VALIDATE_RESPONSES": "true",
-           "REGISTRY_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REGISTRY_VALIDATE_RESPONSES": "true",
+        "REGISTRY_LOG_LEVEL": "warning",
+    }
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [str(BIN / "registry"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "0"], env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                str(BIN / "registry"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "0",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             _wait_until_it_answers(server, url, log_path)
             yield url
@@ -138,13 +169,15 @@ def _wait_until_it_answers(server: subprocess.Popen, url: str, log_path: Path) -
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise AssertionError(f"registry serve exited ({server.returncode}):\n"
-                                 f"{log_path.read_text()[-3000:]}")
+            raise AssertionError(
+                f"registry serve exited ({server.returncode}):\n{log_path.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/openapi.json", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.2)
-    raise AssertionError(f"registry serve did not answer within 90 s:\n"
-                         f"{log_path.read_text()[-3000:]}")
+    raise AssertionError(
+        f"registry serve did not answer within 90 s:\n{log_path.read_text()[-3000:]}"
+    )

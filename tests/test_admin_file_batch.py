@@ -3,6 +3,7 @@
 Also the compiled body check (registry.web.body_check) that lets a 10,000-file body through
 without jsonschema's per-value cost: whatever it accepts, jsonschema must accept too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,22 +15,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.checksum import Checksum
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage.db import connection, database
 from models.storage_record import StorageRecord
-from registry.web.validation import format_checker
-from registry.web.body_check import compile_schema
 from registry.spec import ADMIN_SPEC, load_spec
+from registry.web.body_check import compile_schema
+from registry.web.validation import format_checker
 from tests.fixtures_api import assert_problem, error_names
 from tests.test_admin_files import (
-    ADMIN, MEMBER, SHA256, checksum_body, event_body, file_body, make_object,
+    ADMIN,
+    MEMBER,
+    SHA256,
+    checksum_body,
+    event_body,
+    file_body,
+    make_object,
 )
 
 BIG = 10_000
-
-
 
 
 @pytest.fixture
@@ -55,14 +60,19 @@ def scratch(example_id):
 
 def batch(objects, count, tag):
     """`count` files spread over `objects`, each with one sha256 checksum of its own."""
-    return [file_body(objects[i % len(objects)], path=f"data/{tag}/f{i:05d}", size=i,
-                      checksums=[checksum_body(digest=f"{i:064x}")])
-            for i in range(count)]
+    return [
+        file_body(
+            objects[i % len(objects)],
+            path=f"data/{tag}/f{i:05d}",
+            size=i,
+            checksums=[checksum_body(digest=f"{i:064x}")],
+        )
+        for i in range(count)
+    ]
 
 
 def post_batch(client, headers, institution_id, bodies):
-    return client.post(f"{ADMIN}/files/create_batch/{institution_id}", json=bodies,
-                       headers=headers)
+    return client.post(f"{ADMIN}/files/create_batch/{institution_id}", json=bodies, headers=headers)
 
 
 def member_get(client, world, path, **params):
@@ -87,10 +97,12 @@ def test_ten_thousand_files_in_one_batch(client, world, admin, example_id, scrat
         counts = member_get(client, world, f"objects/show/{obj.id}")
         assert (counts["file_count"], counts["size"]) == (len(sizes), sum(sizes))
         assert counts["payload_file_count"] == len(sizes)
-        assert member_get(client, world, "files", intellectual_object_id=obj.id,
-                          per_page=1)["count"] == len(sizes)
-        assert member_get(client, world, "checksums", intellectual_object_id=obj.id,
-                          per_page=1)["count"] == len(sizes)
+        assert member_get(client, world, "files", intellectual_object_id=obj.id, per_page=1)[
+            "count"
+        ] == len(sizes)
+        assert member_get(client, world, "checksums", intellectual_object_id=obj.id, per_page=1)[
+            "count"
+        ] == len(sizes)
     # Each file got its own checksum: spot-check one in the middle by identifier.
     middle = created["results"][5555]
     shown = member_get(client, world, f"files/show/{middle['id']}")
@@ -104,8 +116,9 @@ def _nothing_written(client, world, objects, bodies):
         assert member_get(client, world, f"objects/show/{obj.id}")["file_count"] == 0
         assert member_get(client, world, "files", intellectual_object_id=obj.id)["count"] == 0
     for body in (bodies[0], bodies[len(bodies) // 2 - 1], bodies[-1]):
-        response = client.get(f"{MEMBER}/files/show/{body['uuid']}",
-                              headers=world["inst_admin"].headers)
+        response = client.get(
+            f"{MEMBER}/files/show/{body['uuid']}", headers=world["inst_admin"].headers
+        )
         assert response.status_code == 404
 
 
@@ -137,8 +150,9 @@ def test_a_bad_row_in_the_middle_leaves_nothing(client, world, admin, example_id
     _nothing_written(client, world, objects, bodies)
 
 
-def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(client, world, admin,
-                                                                   example_id, scratch):
+def test_a_nul_anywhere_in_a_batch_is_named_and_a_lookalike_is_not(
+    client, world, admin, example_id, scratch
+):
     """The U+0000 walk is skipped for a UTF-8 body without the escape `\\u0000`
     (registry/web/validation.py): a NUL deep in a batch is still found, and text that merely spells
     the escape (a backslash, then `u0000`) is stored as it is."""
@@ -163,15 +177,25 @@ def test_batch_rules(client, world, admin, example_id, scratch):
         ([], 400, {""}),
         ([{**good, "institution_id": example_id + 1}], 422, {"[0].institution_id"}),
         ([good, file_body(theirs)], 422, {"[1].intellectual_object_id"}),
-        ([good, {**file_body(mine), "intellectual_object_id": 99999999}], 404,
-         {"[1].intellectual_object_id"}),
+        (
+            [good, {**file_body(mine), "intellectual_object_id": 99999999}],
+            404,
+            {"[1].intellectual_object_id"},
+        ),
         ([good, {**file_body(mine), "identifier": good["identifier"]}], 409, {"[1].identifier"}),
         ([good, file_body(mine, path="data/b", uuid=good["uuid"].upper())], 409, {"[1].uuid"}),
     ]
     event = event_body()
-    cases.append(([file_body(mine, path="data/c", premis_events=[event]),
-                   file_body(mine, path="data/d", premis_events=[event])], 409,
-                  {"[1].premis_events[0].identifier"}))
+    cases.append(
+        (
+            [
+                file_body(mine, path="data/c", premis_events=[event]),
+                file_body(mine, path="data/d", premis_events=[event]),
+            ],
+            409,
+            {"[1].premis_events[0].identifier"},
+        )
+    )
     for bodies, status, names in cases:
         problem = assert_problem(post_batch(client, admin, example_id, bodies), status)
         assert error_names(problem) == names, bodies
@@ -192,8 +216,12 @@ def test_a_batch_of_bad_rows_names_the_first_hundred(client, admin, example_id, 
 
 def test_batch_of_one_with_every_kind_of_record(client, world, admin, example_id, scratch):
     obj = scratch()
-    body = file_body(obj, checksums=[checksum_body()], premis_events=[event_body()],
-                     storage_records=[{"url": "https://s3.example.org/va/1"}])
+    body = file_body(
+        obj,
+        checksums=[checksum_body()],
+        premis_events=[event_body()],
+        storage_records=[{"url": "https://s3.example.org/va/1"}],
+    )
     response = post_batch(client, admin, example_id, [body])
     assert response.status_code == 201, response.text
     [entry] = response.json()["results"]
@@ -201,11 +229,13 @@ def test_batch_of_one_with_every_kind_of_record(client, world, admin, example_id
     shown = member_get(client, world, f"files/show/{entry['id']}")
     assert [c["digest"] for c in shown["checksums"]] == [SHA256]
     assert [e["identifier"] for e in shown["premis_events"]] == [
-        body["premis_events"][0]["identifier"]]
+        body["premis_events"][0]["identifier"]
+    ]
     assert [s["url"] for s in shown["storage_records"]] == ["https://s3.example.org/va/1"]
 
 
 # -- the compiled body check agrees with jsonschema ------------------------------------------
+
 
 def _seed(operation_id: str, schema: dict):
     """A body to mutate: ours, else the schema's example (other areas' operations)."""
@@ -223,27 +253,57 @@ def _request_schemas() -> dict:
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content:
                 # As Connexion hands it to the validator: components attached.
-                schemas[operation["operationId"]] = {**content["application/json"]["schema"],
-                                                     "components": spec["components"]}
+                schemas[operation["operationId"]] = {
+                    **content["application/json"]["schema"],
+                    "components": spec["components"],
+                }
     return schemas
 
 
 SCHEMAS = _request_schemas()
-FILE = {"identifier": "example.edu/bag/data/f", "intellectual_object_id": 1,
-        "institution_id": 2, "file_format": "text/plain", "size": 3, "state": "A",
-        "uuid": str(uuid.uuid4()), "storage_option": "Standard", "mtime": None,
-        "last_fixity_check": "2024-01-01T00:00:00Z",
-        "checksums": [checksum_body(generic_file_id=None)],
-        "premis_events": [event_body(generic_file_id=0, old_uuid=None)],
-        "storage_records": [{"url": "https://s3.example.org/x", "id": 0}]}
+FILE = {
+    "identifier": "example.edu/bag/data/f",
+    "intellectual_object_id": 1,
+    "institution_id": 2,
+    "file_format": "text/plain",
+    "size": 3,
+    "state": "A",
+    "uuid": str(uuid.uuid4()),
+    "storage_option": "Standard",
+    "mtime": None,
+    "last_fixity_check": "2024-01-01T00:00:00Z",
+    "checksums": [checksum_body(generic_file_id=None)],
+    "premis_events": [event_body(generic_file_id=0, old_uuid=None)],
+    "storage_records": [{"url": "https://s3.example.org/x", "id": 0}],
+}
 SEEDS = {
-    "create_file": FILE, "update_file": FILE, "create_file_batch": [FILE, FILE],
+    "create_file": FILE,
+    "update_file": FILE,
+    "create_file_batch": [FILE, FILE],
     "create_checksum": checksum_body(generic_file_id=1),
     "create_storage_record": {"url": "https://s3.example.org/x", "generic_file_id": 1},
     "create_event": event_body(institution_id=2, intellectual_object_id=1, generic_file_id=None),
 }
-ODD_VALUES = [None, 0, -1, 1, 1.5, True, "", " ", "x", "A", "md5", "Standard", [], {},
-              "2024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", str(uuid.uuid4()), "a" * 64]
+ODD_VALUES = [
+    None,
+    0,
+    -1,
+    1,
+    1.5,
+    True,
+    "",
+    " ",
+    "x",
+    "A",
+    "md5",
+    "Standard",
+    [],
+    {},
+    "2024-01-01T00:00:00Z",
+    "2024-13-01T00:00:00Z",
+    str(uuid.uuid4()),
+    "a" * 64,
+]
 
 
 def _paths(value, prefix=()):
@@ -275,8 +335,10 @@ _DELETE = object()
 
 def _agree(schema, value):
     check = compile_schema(schema, format_checker)
-    expected = not any(True for _ in Draft4RequestValidator(
-        schema, format_checker=format_checker).iter_errors(value))
+    expected = not any(
+        True
+        for _ in Draft4RequestValidator(schema, format_checker=format_checker).iter_errors(value)
+    )
     assert check(value) == expected, value
 
 
@@ -299,11 +361,17 @@ def test_compiled_check_agrees_with_jsonschema_on_mutations(operation_id):
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False)
-    | st.sampled_from(ODD_VALUES[6:]) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
-    max_leaves=8)
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(ODD_VALUES[6:])
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

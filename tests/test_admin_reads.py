@@ -1,5 +1,6 @@
 """The admin API's read side: sysadmins only, the member reads over every institution, plus
 institutions and storage records; its document is published self-contained."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,17 @@ from registry.spec import ADMIN_SPEC, load_spec, operation_ids
 from tests.fixtures_api import assert_problem
 
 BASE = "/admin-api/v3"
-READS = ["objects", "files", "checksums", "events", "items", "deletions", "alerts",
-         "institutions", "storage_records"]
+READS = [
+    "objects",
+    "files",
+    "checksums",
+    "events",
+    "items",
+    "deletions",
+    "alerts",
+    "institutions",
+    "storage_records",
+]
 
 
 @pytest.mark.parametrize("path", READS)
@@ -35,23 +45,27 @@ def test_sysadmin_reads_and_credentials_are_required(client, world, path):
 def test_admin_lists_equal_member_lists_of_the_sysadmin(client, world):
     headers = world["sysadmin"].headers
     admin = client.get(f"{BASE}/objects?per_page=50&sort=identifier__asc", headers=headers)
-    member = client.get("/member-api/v3/objects?per_page=50&sort=identifier__asc",
-                        headers=headers)
+    member = client.get("/member-api/v3/objects?per_page=50&sort=identifier__asc", headers=headers)
     assert admin.json()["results"] == member.json()["results"]
     assert admin.json()["next"].startswith(f"{BASE}/objects?")
 
 
 def test_institutions_filters_and_show(client, world):
     headers = world["sysadmin"].headers
-    found = client.get(f"{BASE}/institutions", params={"name__contains": "uNIVERS"},
-                       headers=headers).json()
+    found = client.get(
+        f"{BASE}/institutions", params={"name__contains": "uNIVERS"}, headers=headers
+    ).json()
     assert sorted(r["identifier"] for r in found["results"]) == [
-        "example.edu", "library.example.edu"]
-    literal = client.get(f"{BASE}/institutions", params={"name__contains": "%"},
-                         headers=headers).json()
+        "example.edu",
+        "library.example.edu",
+    ]
+    literal = client.get(
+        f"{BASE}/institutions", params={"name__contains": "%"}, headers=headers
+    ).json()
     assert literal["count"] == 0  # % is matched literally, not as a wildcard
-    subs = client.get(f"{BASE}/institutions", params={"type": "SubscriptionInstitution"},
-                      headers=headers).json()["results"]
+    subs = client.get(
+        f"{BASE}/institutions", params={"type": "SubscriptionInstitution"}, headers=headers
+    ).json()["results"]
     assert [r["identifier"] for r in subs] == ["library.example.edu"]
     assert subs[0]["parent_identifier"] == "example.edu"
     assert subs[0]["parent_id"] == world.institutions["example.edu"]
@@ -65,8 +79,9 @@ def test_institutions_filters_and_show(client, world):
 
 def test_storage_records_of_a_file(client, world):
     headers = world["sysadmin"].headers
-    rows = client.get(f"{BASE}/storage_records", params={"generic_file_id": 1},
-                      headers=headers).json()["results"]
+    rows = client.get(
+        f"{BASE}/storage_records", params={"generic_file_id": 1}, headers=headers
+    ).json()["results"]
     assert len(rows) == 2 and {r["generic_file_id"] for r in rows} == {1}
     assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
     shown = client.get(f"{BASE}/storage_records/show/{rows[0]['id']}", headers=headers).json()

@@ -4,6 +4,7 @@ The reference offers the marks in its web UI only; these are the same operations
 member API. Only the caller's own copies change; any other id fails, untouched, with the same
 answer whether the alert exists or not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,13 @@ def places(app):
 def _alert(place, recipients, *, read_at=None, institution=None) -> int:
     """An alert of `place` (or of `institution`) to these people; each copy read at `read_at`."""
     with connection(), database.atomic():
-        alert = Alert.create(institution=institution or place.id, type="Deletion Requested",
-                             subject="s", content="c", created_at=utcnow())
+        alert = Alert.create(
+            institution=institution or place.id,
+            type="Deletion Requested",
+            subject="s",
+            content="c",
+            created_at=utcnow(),
+        )
         for person in recipients:
             AlertUser.create(alert=alert, user=person.id, sent_at=utcnow(), read_at=read_at)
     return alert.id
@@ -37,8 +43,7 @@ def _alert(place, recipients, *, read_at=None, institution=None) -> int:
 
 def _read_at(alert_id: int, person) -> dt.datetime | None:
     with connection():
-        return AlertUser.get((AlertUser.alert == alert_id)
-                             & (AlertUser.user == person.id)).read_at
+        return AlertUser.get((AlertUser.alert == alert_id) & (AlertUser.user == person.id)).read_at
 
 
 def test_mark_read_and_unread_touch_only_the_callers_own_copies(client, places):
@@ -50,27 +55,33 @@ def test_mark_read_and_unread_touch_only_the_callers_own_copies(client, places):
     foreign = _alert(there, [there["user"]])
     missing = 2**62
 
-    response = client.put(f"{BASE}/mark_as_read", headers=me.headers,
-                          json={"id__in": [shared, colleagues, mine_read, foreign, missing,
-                                           shared]})
+    response = client.put(
+        f"{BASE}/mark_as_read",
+        headers=me.headers,
+        json={"id__in": [shared, colleagues, mine_read, foreign, missing, shared]},
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["succeeded"] == [shared, mine_read]
     assert body["failed"] == [colleagues, foreign, missing]
-    assert body["error"] == (f"No alert addressed to you has the id(s) "
-                             f"{colleagues}, {foreign}, {missing}")
+    assert body["error"] == (
+        f"No alert addressed to you has the id(s) {colleagues}, {foreign}, {missing}"
+    )
     assert _read_at(shared, me) is not None
     assert _read_at(mine_read, me) == EARLIER  # the first reading is kept
     assert _read_at(shared, colleague) is None  # the colleague's copy of the same alert
     assert _read_at(colleagues, colleague) is None
     assert _read_at(foreign, there["user"]) is None
 
-    response = client.put(f"{BASE}/mark_as_unread", headers=me.headers,
-                          json={"id__in": [mine_read, foreign]})
+    response = client.put(
+        f"{BASE}/mark_as_unread", headers=me.headers, json={"id__in": [mine_read, foreign]}
+    )
     assert response.status_code == 200
     assert response.json() == {
-        "succeeded": [mine_read], "failed": [foreign],
-        "error": f"No alert addressed to you has the id(s) {foreign}"}
+        "succeeded": [mine_read],
+        "failed": [foreign],
+        "error": f"No alert addressed to you has the id(s) {foreign}",
+    }
     assert _read_at(mine_read, me) is None
     assert _read_at(foreign, there["user"]) is None
 
@@ -80,12 +91,16 @@ def test_another_persons_alert_and_a_missing_one_fail_alike(client, places):
     here, there = places.place(), places.place()
     foreign = _alert(there, [there["admin"]])
     missing = 2**62
-    answers = [client.put(f"{BASE}/mark_as_read", headers=here["admin"].headers,
-                          json={"id__in": [alert_id]}).json() for alert_id in (foreign, missing)]
+    answers = [
+        client.put(
+            f"{BASE}/mark_as_read", headers=here["admin"].headers, json={"id__in": [alert_id]}
+        ).json()
+        for alert_id in (foreign, missing)
+    ]
     assert [a["succeeded"] for a in answers] == [[], []]
-    assert [a["error"].replace(str(i), "N")
-            for a, i in zip(answers, (foreign, missing), strict=True)] == [
-        "No alert addressed to you has the id(s) N"] * 2
+    assert [
+        a["error"].replace(str(i), "N") for a, i in zip(answers, (foreign, missing), strict=True)
+    ] == ["No alert addressed to you has the id(s) N"] * 2
 
 
 def test_a_members_copy_of_another_institutions_alert_is_not_theirs(client, places):
@@ -93,8 +108,9 @@ def test_a_members_copy_of_another_institutions_alert_is_not_theirs(client, plac
     scope, even for a copy addressed to them."""
     here, there = places.place(), places.place()
     odd = _alert(here, [here["user"]], institution=there.id)
-    response = client.put(f"{BASE}/mark_as_read", headers=here["user"].headers,
-                          json={"id__in": [odd]})
+    response = client.put(
+        f"{BASE}/mark_as_read", headers=here["user"].headers, json={"id__in": [odd]}
+    )
     assert response.json()["failed"] == [odd]
     assert _read_at(odd, here["user"]) is None
 
@@ -105,13 +121,15 @@ def test_a_sysadmin_marks_their_own_copies_only(client, world, places):
     theirs = _alert(here, [here["admin"]])
     with connection(), database.atomic():
         AlertUser.create(alert=theirs, user=sysadmin.user_id, sent_at=utcnow())
-    response = client.put(f"{BASE}/mark_as_read", headers=sysadmin.headers,
-                          json={"id__in": [theirs]})
+    response = client.put(
+        f"{BASE}/mark_as_read", headers=sysadmin.headers, json={"id__in": [theirs]}
+    )
     assert response.json()["succeeded"] == [theirs]
     assert _read_at(theirs, here["admin"]) is None
     with connection(), database.atomic():
-        AlertUser.delete().where((AlertUser.alert == theirs)
-                                 & (AlertUser.user == sysadmin.user_id)).execute()
+        AlertUser.delete().where(
+            (AlertUser.alert == theirs) & (AlertUser.user == sysadmin.user_id)
+        ).execute()
 
 
 def test_mark_all_as_read(client, places):
@@ -152,14 +170,17 @@ def test_list_alerts_by_read_state(client, places):
     assert ids(read_at__is_null="true") == []
 
 
-@pytest.mark.parametrize("body, name", [
-    ({"id__in": []}, "id__in"),
-    ({}, "id__in"),
-    ({"id__in": [0]}, "id__in"),
-    ({"id__in": ["1"]}, "id__in"),
-    ({"id__in": [1], "user_id": 3}, "user_id"),
-    ({"id__in": list(range(1, 1002))}, "id__in"),
-])
+@pytest.mark.parametrize(
+    "body, name",
+    [
+        ({"id__in": []}, "id__in"),
+        ({}, "id__in"),
+        ({"id__in": [0]}, "id__in"),
+        ({"id__in": ["1"]}, "id__in"),
+        ({"id__in": [1], "user_id": 3}, "user_id"),
+        ({"id__in": list(range(1, 1002))}, "id__in"),
+    ],
+)
 @pytest.mark.parametrize("verb", ["mark_as_read", "mark_as_unread"])
 def test_bad_bodies_are_400_naming_the_field(client, world, body, name, verb):
     response = client.put(f"{BASE}/{verb}", headers=world["inst_user"].headers, json=body)
@@ -168,13 +189,20 @@ def test_bad_bodies_are_400_naming_the_field(client, world, body, name, verb):
     assert name in response.text
 
 
-@pytest.mark.parametrize("method, path", [
-    ("PUT", "mark_as_read"), ("PUT", "mark_as_unread"), ("POST", "mark_all_as_read")])
+@pytest.mark.parametrize(
+    "method, path",
+    [("PUT", "mark_as_read"), ("PUT", "mark_as_unread"), ("POST", "mark_all_as_read")],
+)
 def test_roles_and_credentials(client, world, method, path):
     body = {"id__in": [1]} if method == "PUT" else None
     assert client.request(method, f"{BASE}/{path}", json=body).status_code == 401
-    for persona, status in (("no_role", 403), ("disabled", 401), ("inst_admin", 200),
-                            ("sysadmin", 200)):
-        response = client.request(method, f"{BASE}/{path}", json=body,
-                                  headers=world[persona].headers)
+    for persona, status in (
+        ("no_role", 403),
+        ("disabled", 401),
+        ("inst_admin", 200),
+        ("sysadmin", 200),
+    ):
+        response = client.request(
+            method, f"{BASE}/{path}", json=body, headers=world[persona].headers
+        )
         assert response.status_code == status, (persona, response.text)

@@ -4,6 +4,7 @@ A wrong credential of any kind must answer the same 401 (no hint which half was 
 `none` must be refused everywhere, and a revoked key must stop working at once: these are the
 properties a member relies on when a key leaks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,15 @@ from models.user import KEY_PREFIX, ApiKey, User, issue_key, new_secret, revoke_
 from tests.fixtures_api import assert_problem, request_example, spec_operations
 
 OBJECTS = "/member-api/v3/objects"
-MEMBER_PERSONAS = ["sysadmin", "inst_admin", "inst_user", "other_admin", "other_user",
-                   "sub_user", "museum_user"]
+MEMBER_PERSONAS = [
+    "sysadmin",
+    "inst_admin",
+    "inst_user",
+    "other_admin",
+    "other_user",
+    "sub_user",
+    "museum_user",
+]
 KEY_SHAPE = re.compile(r"^rgk_[A-Za-z0-9_-]{43}$")  # prefix + 256 bits, URL-safe base64
 
 
@@ -72,14 +80,19 @@ def test_email_match_is_case_insensitive(client, world, email):
     response = client.get(OBJECTS, headers=creds(email, world["inst_user"].key))
     assert response.status_code == 200, response.text
     assert {r["institution_id"] for r in response.json()["results"]} == {
-        world["inst_user"].institution_id}
+        world["inst_user"].institution_id
+    }
 
 
 @pytest.mark.parametrize("operation_id,method,path", spec_operations())
 def test_role_none_is_forbidden_on_every_operation(client, world, operation_id, method, path):
     # A valid request (the spec's example body, if any): what fails is the role, nothing else.
-    body = assert_problem(client.request(method, path, headers=world["no_role"].headers,
-                                         json=request_example(operation_id)), 403)
+    body = assert_problem(
+        client.request(
+            method, path, headers=world["no_role"].headers, json=request_example(operation_id)
+        ),
+        403,
+    )
     assert body["title"] == "Forbidden"
 
 
@@ -100,7 +113,7 @@ def test_keys_are_stored_only_as_sha256_digests(world):
         row = by_digest.get(expected)
         assert row is not None, f"{name}: no row with sha256(secret)"
         assert row["user_id"] == persona.user_id
-        assert row["prefix"] == persona.key[:len(KEY_PREFIX) + 8]
+        assert row["prefix"] == persona.key[: len(KEY_PREFIX) + 8]
 
 
 def test_issued_keys_are_long_random_and_prefixed(world):
@@ -118,9 +131,12 @@ def test_issued_keys_are_long_random_and_prefixed(world):
 def fresh_user(world):
     """A user with one key, created for this test and removed after it."""
     with connection(), database.atomic():
-        user = User.create(email=f"fresh-{uuid.uuid4().hex[:8]}@example.edu", name="Fresh",
-                           role="institutional_user",
-                           institution=world.institutions["example.edu"])
+        user = User.create(
+            email=f"fresh-{uuid.uuid4().hex[:8]}@example.edu",
+            name="Fresh",
+            role="institutional_user",
+            institution=world.institutions["example.edu"],
+        )
         secret = issue_key(user)
     yield user, secret
     with connection(), database.atomic():

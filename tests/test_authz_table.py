@@ -4,6 +4,7 @@ Authorization is declared per operationId in registry.web.authz.PERMISSIONS. If 
 be added to the spec without a table entry and still be served, it would be reachable by
 omission; the resolver must refuse to start instead.
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -12,8 +13,8 @@ import connexion
 import pytest
 
 from models.enums import ROLES
-from registry.web.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
+from registry.web.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
 
 
 @pytest.mark.parametrize("spec", [MEMBER_SPEC, ADMIN_SPEC], ids=["member", "admin"])
@@ -55,11 +56,15 @@ def _small_spec(operation_id: str) -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "authz probe", "version": "1"},
-        "paths": {"/probe": {"get": {
-            "operationId": operation_id,
-            "x-openapi-router-controller": "handlers.objects",
-            "responses": {"200": {"description": "ok"}},
-        }}},
+        "paths": {
+            "/probe": {
+                "get": {
+                    "operationId": operation_id,
+                    "x-openapi-router-controller": "handlers.objects",
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
     }
 
 

@@ -3,6 +3,7 @@
 A client that misspells a filter must learn so (not get an unfiltered page), and a client that
 sends several bad parameters must learn about all of them in one round trip.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -64,12 +65,21 @@ def test_bad_parameter_is_named_in_a_400(client, world, path, query, name):
     assert {e["in"] for e in body["errors"]} == {"query"}
 
 
-@pytest.mark.parametrize("path,query,names", [
-    (OBJECTS, "page=0&per_page=abc&bogus=1&size__gteq=-1&state=X&sort=x__asc",
-     {"page", "per_page", "bogus", "state", "sort"}),
-    (FILES, "uuid=nope&storage_option__in=Nowhere&identifier=&institution_id=abc&per_page=0",
-     {"storage_option__in", "institution_id", "per_page"}),
-])
+@pytest.mark.parametrize(
+    "path,query,names",
+    [
+        (
+            OBJECTS,
+            "page=0&per_page=abc&bogus=1&size__gteq=-1&state=X&sort=x__asc",
+            {"page", "per_page", "bogus", "state", "sort"},
+        ),
+        (
+            FILES,
+            "uuid=nope&storage_option__in=Nowhere&identifier=&institution_id=abc&per_page=0",
+            {"storage_option__in", "institution_id", "per_page"},
+        ),
+    ],
+)
 def test_every_bad_parameter_is_named_at_once(client, world, path, query, names):
     """Only the bad ones: values the reference accepts (a negative size, a text that is no
     UUID, an empty filter) are not named (tests/test_reference_inputs.py)."""
@@ -79,8 +89,9 @@ def test_every_bad_parameter_is_named_at_once(client, world, path, query, names)
 
 @pytest.mark.parametrize("path", [OBJECTS, FILES])
 def test_bad_parameters_are_rejected_for_the_sysadmin_too(client, world, path):
-    body = assert_problem(client.get(f"{path}?per_page=0&institution_id=abc",
-                                     headers=world["sysadmin"].headers), 400)
+    body = assert_problem(
+        client.get(f"{path}?per_page=0&institution_id=abc", headers=world["sysadmin"].headers), 400
+    )
     assert error_names(body) == {"per_page", "institution_id"}
 
 
@@ -91,18 +102,25 @@ def test_empty_show_id_is_named_in_a_400(client, world, resource):
     assert [(e["name"], e["in"]) for e in body["errors"]] == [("id", "path")]
 
 
-@pytest.mark.parametrize("path", ["/nope", "/member-api/v3/nope", "/member-api/v2/objects",
-                                  "/member-api/v3/object"])
+@pytest.mark.parametrize(
+    "path", ["/nope", "/member-api/v3/nope", "/member-api/v2/objects", "/member-api/v3/object"]
+)
 @pytest.mark.parametrize("authenticated", [True, False])
 def test_unknown_path_is_a_404_problem(client, world, path, authenticated):
     headers = world["inst_user"].headers if authenticated else {}
     assert_problem(client.get(path, headers=headers), 404)
 
 
-@pytest.mark.parametrize("method,path", [
-    ("POST", OBJECTS), ("PUT", OBJECTS), ("DELETE", FILES),
-    ("POST", "/member-api/v3/objects/show/1"), ("PATCH", "/member-api/v3/files/show/1"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("POST", OBJECTS),
+        ("PUT", OBJECTS),
+        ("DELETE", FILES),
+        ("POST", "/member-api/v3/objects/show/1"),
+        ("PATCH", "/member-api/v3/files/show/1"),
+    ],
+)
 def test_wrong_method_is_a_405_problem(client, world, method, path):
     response = client.request(method, path, headers=world["inst_user"].headers)
     assert_problem(response, 405)
@@ -111,13 +129,16 @@ def test_wrong_method_is_a_405_problem(client, world, method, path):
 # Connexion routes each operation on its own, and Starlette's 405 named only the methods of the
 # first operation of the path: the live contract run (allow_header_conformance) found
 # `Allow: POST` on /admin-api/v3/users/{id}/keys, which has DELETE too.
-@pytest.mark.parametrize("method,path,allowed", [
-    ("OPTIONS", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
-    ("GET", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
-    ("OPTIONS", "/admin-api/v3/users/1/keys/rgk_3q2-7wEr", {"DELETE"}),
-    ("DELETE", OBJECTS, {"GET", "HEAD"}),
-    ("OPTIONS", "/member-api/v3/objects/1/restore", {"POST"}),
-])
+@pytest.mark.parametrize(
+    "method,path,allowed",
+    [
+        ("OPTIONS", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
+        ("GET", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
+        ("OPTIONS", "/admin-api/v3/users/1/keys/rgk_3q2-7wEr", {"DELETE"}),
+        ("DELETE", OBJECTS, {"GET", "HEAD"}),
+        ("OPTIONS", "/member-api/v3/objects/1/restore", {"POST"}),
+    ],
+)
 def test_a_405_allows_every_method_of_the_path(client, world, method, path, allowed):
     response = client.request(method, path, headers=world["sysadmin"].headers)
     assert_problem(response, 405)

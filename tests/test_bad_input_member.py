@@ -1,5 +1,6 @@
 """Bad input on checksums, events, items, deletions, alerts and restores: a 400 problem+json
 naming the parameter, never a 500 (the same contract as objects and files)."""
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ Operators script these commands (`make serve` captures `keys issue` output), so 
 must be exactly what is documented, their failures must exit non-zero without a traceback,
 and a revoked key or disabled user must stop authenticating at once.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,8 @@ import pytest
 from models.storage.db import database
 from models.storage.migrations import MIGRATIONS
 from models.user import authenticate
-from registry.seed import demo
 from registry.cli import main
+from registry.seed import demo
 from tests.postgres import PG_URL
 
 KEY_LINE = re.compile(r"^rgk_[A-Za-z0-9_-]{43}\n$")
@@ -84,8 +85,18 @@ def member(cli):
     """A migrated database with one institution and one institutional user."""
     cli("db", "migrate")
     cli("institutions", "create", "--identifier", INST, "--name", "CLI College")
-    cli("users", "create", "--email", EMAIL, "--name", "Some One", "--role",
-        "institutional_user", "--institution", INST)
+    cli(
+        "users",
+        "create",
+        "--email",
+        EMAIL,
+        "--name",
+        "Some One",
+        "--role",
+        "institutional_user",
+        "--institution",
+        INST,
+    )
     return cli
 
 
@@ -106,10 +117,19 @@ def test_migrate_twice_is_a_no_op_the_second_time(cli):
 def test_seed_demo_creates_the_demo_data_set(cli):
     result = cli("seed", "--demo")
     reported = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", result.err)}
-    counted = {table: scalar(f"SELECT COUNT(*) FROM {name}") for table, name in [
-        ("institutions", "institutions"), ("users", "users"), ("objects", "intellectual_objects"),
-        ("files", "generic_files"), ("checksums", "checksums"), ("events", "premis_events"),
-        ("storage_records", "storage_records"), ("work_items", "work_items")]}
+    counted = {
+        table: scalar(f"SELECT COUNT(*) FROM {name}")
+        for table, name in [
+            ("institutions", "institutions"),
+            ("users", "users"),
+            ("objects", "intellectual_objects"),
+            ("files", "generic_files"),
+            ("checksums", "checksums"),
+            ("events", "premis_events"),
+            ("storage_records", "storage_records"),
+            ("work_items", "work_items"),
+        ]
+    }
     assert {k: reported.get(k) for k in counted} == counted
     depositors = len([i for i in demo.INSTITUTIONS if i[0] != "aptrust.org"])
     assert counted["institutions"] == len(demo.INSTITUTIONS)
@@ -119,15 +139,22 @@ def test_seed_demo_creates_the_demo_data_set(cli):
     # Each file has an md5 and a sha256, two copies and an ingest event; each object an ingest
     # event and an ingest work item. The files the demo's deletion flow deleted (each with a
     # deletion event) have no copies left.
-    kept = scalar("SELECT COUNT(*) FROM generic_files f WHERE NOT EXISTS (SELECT 1 FROM "
-                  "premis_events e WHERE e.generic_file_id = f.id AND e.event_type = 'deletion')")
+    kept = scalar(
+        "SELECT COUNT(*) FROM generic_files f WHERE NOT EXISTS (SELECT 1 FROM "
+        "premis_events e WHERE e.generic_file_id = f.id AND e.event_type = 'deletion')"
+    )
     assert 0 < kept < counted["files"]
     assert counted["checksums"] == 2 * counted["files"]
     assert counted["storage_records"] == 2 * kept
     assert scalar("SELECT COUNT(*) FROM premis_events WHERE event_type = 'ingestion'") == (
-        counted["files"] + counted["objects"])
-    assert scalar("SELECT COUNT(DISTINCT intellectual_object_id) FROM work_items "
-                  "WHERE action = 'Ingest'") == counted["objects"]
+        counted["files"] + counted["objects"]
+    )
+    assert (
+        scalar(
+            "SELECT COUNT(DISTINCT intellectual_object_id) FROM work_items WHERE action = 'Ingest'"
+        )
+        == counted["objects"]
+    )
 
 
 def test_seed_refuses_a_non_empty_database_unless_if_empty(cli):
@@ -144,51 +171,106 @@ def test_institutions_create_prints_the_new_id(cli):
     cli("db", "migrate")
     out = cli("institutions", "create", "--identifier", INST, "--name", "CLI College").out
     assert re.fullmatch(r"\d+\n", out)
-    out = cli("institutions", "create", "--identifier", f"sub.{INST}", "--name", "Sub College",
-              "--type", "SubscriptionInstitution", "--parent", INST).out
+    out = cli(
+        "institutions",
+        "create",
+        "--identifier",
+        f"sub.{INST}",
+        "--name",
+        "Sub College",
+        "--type",
+        "SubscriptionInstitution",
+        "--parent",
+        INST,
+    ).out
     with opened() as db:
-        row = db.execute_sql("SELECT identifier, type, member_institution_id, receiving_bucket "
-                             "FROM institutions WHERE id = ?", [int(out)]).fetchone()
+        row = db.execute_sql(
+            "SELECT identifier, type, member_institution_id, receiving_bucket "
+            "FROM institutions WHERE id = ?",
+            [int(out)],
+        ).fetchone()
     parent_id = scalar("SELECT id FROM institutions WHERE identifier = ?", [INST])
-    assert row == (f"sub.{INST}", "SubscriptionInstitution", parent_id,
-                   f"aptrust.receiving.sub.{INST}")
+    assert row == (
+        f"sub.{INST}",
+        "SubscriptionInstitution",
+        parent_id,
+        f"aptrust.receiving.sub.{INST}",
+    )
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--identifier", INST, "--name", "Again"], "already exists"),
-    (["--identifier", "x.edu", "--name", "X", "--parent", "nowhere.edu"], "no institution"),
-    (["--identifier", "x.edu", "--name", "X", "--type", "SubscriptionInstitution"], "--parent"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--identifier", INST, "--name", "Again"], "already exists"),
+        (["--identifier", "x.edu", "--name", "X", "--parent", "nowhere.edu"], "no institution"),
+        (["--identifier", "x.edu", "--name", "X", "--type", "SubscriptionInstitution"], "--parent"),
+    ],
+)
 def test_institutions_create_errors_exit_non_zero(member, argv, message):
     assert message in fails(member, "institutions", "create", *argv)
 
 
 def test_users_create_stores_the_email_in_lower_case(member):
-    out = member("users", "create", "--email", "Mixed.Case@CLI.example.edu", "--name", "M",
-                 "--role", "institutional_admin", "--institution", INST).out
+    out = member(
+        "users",
+        "create",
+        "--email",
+        "Mixed.Case@CLI.example.edu",
+        "--name",
+        "M",
+        "--role",
+        "institutional_admin",
+        "--institution",
+        INST,
+    ).out
     assert re.fullmatch(r"\d+\n", out)
-    assert scalar("SELECT email FROM users WHERE id = ?", [int(out)]) == \
-        "mixed.case@cli.example.edu"
+    assert (
+        scalar("SELECT email FROM users WHERE id = ?", [int(out)]) == "mixed.case@cli.example.edu"
+    )
 
 
 def test_users_create_rejects_an_unknown_role_in_argparse(member, capsys):
     with pytest.raises(SystemExit) as excinfo:
-        member("users", "create", "--email", "x@cli.example.edu", "--name", "X", "--role",
-               "superuser", "--institution", INST)
+        member(
+            "users",
+            "create",
+            "--email",
+            "x@cli.example.edu",
+            "--name",
+            "X",
+            "--role",
+            "superuser",
+            "--institution",
+            INST,
+        )
     assert excinfo.value.code == 2
     assert "invalid choice: 'superuser'" in capsys.readouterr().err
     assert scalar("SELECT COUNT(*) FROM users WHERE email = ?", ["x@cli.example.edu"]) == 0
 
 
-@pytest.mark.parametrize("email,role,institution,message", [
-    ("x@cli.example.edu", "institutional_user", "nowhere.edu", "no institution"),
-    (EMAIL, "institutional_user", INST, "already exists"),
-    (EMAIL.upper(), "institutional_admin", INST, "already exists"),
-    ("boss@cli.example.edu", "admin", INST, "--allow-admin"),
-])
+@pytest.mark.parametrize(
+    "email,role,institution,message",
+    [
+        ("x@cli.example.edu", "institutional_user", "nowhere.edu", "no institution"),
+        (EMAIL, "institutional_user", INST, "already exists"),
+        (EMAIL.upper(), "institutional_admin", INST, "already exists"),
+        ("boss@cli.example.edu", "admin", INST, "--allow-admin"),
+    ],
+)
 def test_users_create_errors_exit_non_zero(member, capsys, email, role, institution, message):
-    assert message in fails(member, "users", "create", "--email", email, "--name", "X",
-                            "--role", role, "--institution", institution)
+    assert message in fails(
+        member,
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "X",
+        "--role",
+        role,
+        "--institution",
+        institution,
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -200,8 +282,7 @@ def test_keys_issue_prints_only_the_key(member):
         caller = authenticate(EMAIL, key)
     assert caller is not None and caller.email == EMAIL
     assert caller.role == "institutional_user"
-    assert scalar("SELECT COUNT(*) FROM api_keys WHERE digest = ? OR prefix = ?",
-                  [key, key]) == 0
+    assert scalar("SELECT COUNT(*) FROM api_keys WHERE digest = ? OR prefix = ?", [key, key]) == 0
 
 
 def test_keys_issue_for_an_unknown_user_fails(member, capsys):
@@ -257,8 +338,10 @@ def test_migrate_on_postgresql_is_idempotent(pg_schema_url, cli, monkeypatch):
 
     with psycopg.connect(PG_URL) as conn:
         versions = conn.execute(
-            f'SELECT version FROM "{schema}".schema_migrations ORDER BY version').fetchall()
-        tables = conn.execute("SELECT COUNT(*) FROM information_schema.tables "
-                              "WHERE table_schema = %s", [schema]).fetchone()[0]
+            f'SELECT version FROM "{schema}".schema_migrations ORDER BY version'
+        ).fetchall()
+        tables = conn.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s", [schema]
+        ).fetchone()[0]
     assert versions == VERSIONS
     assert tables > 10

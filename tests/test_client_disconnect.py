@@ -4,6 +4,7 @@ Under load (wrk ending a turn with requests in flight) that happened to list req
 handlers take `**params`: Connexion reads the body for them, and the read of a gone client
 raises ClientDisconnect. The fast path reads no body, so the request here takes the chain (a
 content type sends it there)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,11 +14,20 @@ import logging
 def test_a_body_never_sent_is_logged_as_a_disconnect_not_an_error(app, admin, caplog):
     headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()]
     headers += [(b"content-type", b"text/plain"), (b"content-length", b"100")]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/member-api/v3/objects",
-             "raw_path": b"/member-api/v3/objects", "query_string": b"",
-             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/member-api/v3/objects",
+        "raw_path": b"/member-api/v3/objects",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     sent = []
 
     async def receive():

@@ -4,6 +4,7 @@ The check must fire (with the installed version named) when a name it relies on 
 other module of the project may import or touch a private name of a third-party package: not
 `from x import _name`, not `x._name`, not a private hook overridden or read in a subclass.
 """
+
 from __future__ import annotations
 
 import ast
@@ -11,14 +12,14 @@ import importlib
 import sys
 from pathlib import Path
 
-import connexion.frameworks.starlette
 import connexion.decorators.parameter
+import connexion.frameworks.starlette
 import pytest
 from connexion.security import AbstractSecurityHandler
 
-from registry.web import connexion_seam
 from registry.app import create_app
 from registry.settings import Settings
+from registry.web import connexion_seam
 
 ROOT = Path(__file__).resolve().parent.parent
 SEAM = ROOT / "registry" / "web" / "connexion_seam.py"
@@ -32,11 +33,14 @@ def test_the_seam_holds_with_the_installed_connexion():
     connexion_seam.check()
 
 
-@pytest.mark.parametrize("owner, name", [
-    (connexion.frameworks.starlette, "PATH_PARAMETER_CONVERTERS"),
-    (connexion.decorators.parameter, "_get_val_from_param"),
-    (AbstractSecurityHandler, "_accepts_kwarg"),
-])
+@pytest.mark.parametrize(
+    "owner, name",
+    [
+        (connexion.frameworks.starlette, "PATH_PARAMETER_CONVERTERS"),
+        (connexion.decorators.parameter, "_get_val_from_param"),
+        (AbstractSecurityHandler, "_accepts_kwarg"),
+    ],
+)
 def test_the_check_names_what_is_missing_and_the_version(monkeypatch, owner, name):
     monkeypatch.delattr(owner, name)
     with pytest.raises(connexion_seam.SeamError) as error:
@@ -47,8 +51,9 @@ def test_the_check_names_what_is_missing_and_the_version(monkeypatch, owner, nam
 
 
 def test_a_changed_signature_is_refused(monkeypatch):
-    monkeypatch.setattr(connexion.decorators.parameter, "_get_query_defaults",
-                        lambda definitions, extra: {})
+    monkeypatch.setattr(
+        connexion.decorators.parameter, "_get_query_defaults", lambda definitions, extra: {}
+    )
     with pytest.raises(connexion_seam.SeamError, match="_get_query_defaults"):
         connexion_seam.check()
 
@@ -60,6 +65,7 @@ def test_the_app_factory_runs_the_check(monkeypatch, database_url):
 
 
 # The AST scan.
+
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
@@ -134,8 +140,11 @@ class _Scan(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_ClassDef(self, node):
-        bases = [self.foreign[b.id] for b in node.bases
-                 if isinstance(b, ast.Name) and b.id in self.foreign]
+        bases = [
+            self.foreign[b.id]
+            for b in node.bases
+            if isinstance(b, ast.Name) and b.id in self.foreign
+        ]
         if bases:
             self._check_subclass(node, [_resolve(m, n) for m, n in bases])
         self.generic_visit(node)
@@ -153,8 +162,12 @@ class _Scan(ast.NodeVisitor):
                 targets = item.targets if isinstance(item, ast.Assign) else [item.target]
                 own |= {t.id for t in targets if isinstance(t, ast.Name)}
         for sub in ast.walk(node):
-            if (isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
-                    and isinstance(sub.value, ast.Name) and sub.value.id == "self"):
+            if (
+                isinstance(sub, ast.Attribute)
+                and isinstance(sub.ctx, ast.Store)
+                and isinstance(sub.value, ast.Name)
+                and sub.value.id == "self"
+            ):
                 own.add(sub.attr)
         for sub in ast.walk(node):
             if not isinstance(sub, ast.Attribute) or not _private(sub.attr):
@@ -162,8 +175,11 @@ class _Scan(ast.NodeVisitor):
             value = sub.value
             if isinstance(value, ast.Name) and value.id in ("self", "cls") and sub.attr not in own:
                 self.flag(sub, f"{value.id}.{sub.attr} of a third-party class")
-            elif (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
-                  and value.func.id == "super"):
+            elif (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == "super"
+            ):
                 self.flag(sub, f"super().{sub.attr}")
 
 
@@ -176,23 +192,36 @@ def _scan(path: Path, source: str | None = None) -> list[str]:
 def test_no_module_outside_the_seam_uses_a_private_third_party_name():
     files = _project_files()
     assert len(files) > 50 and ROOT / "registry" / "web" / "fast_reads.py" in files
-    found = [finding for path in files for finding in _scan(path)
-             if (str(path.relative_to(ROOT)), finding.split(": ", 1)[1]) not in ALLOWED]
-    assert not found, "private third-party names outside registry/web/connexion_seam.py:\n" + \
-        "\n".join(found)
+    found = [
+        finding
+        for path in files
+        for finding in _scan(path)
+        if (str(path.relative_to(ROOT)), finding.split(": ", 1)[1]) not in ALLOWED
+    ]
+    assert not found, (
+        "private third-party names outside registry/web/connexion_seam.py:\n" + "\n".join(found)
+    )
 
 
-@pytest.mark.parametrize("source, expected", [
-    # A package the project does not have stands for any third-party one.
-    ("from vendored.context import _state\n", "from vendored.context import _state"),
-    ("import vendored.security as s\nx = s.Handler._hook\n", "_hook"),
-    ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
-     "class A(V):\n    async def _parse(self, stream, scope):\n"
-     "        return self._encoding\n",
-     "overrides _parse"),
-    ("from connexion.validators.json import JSONRequestBodyValidator as V\n"
-     "class A(V):\n    def check(self, body):\n        return self._schema\n", "self._schema"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        # A package the project does not have stands for any third-party one.
+        ("from vendored.context import _state\n", "from vendored.context import _state"),
+        ("import vendored.security as s\nx = s.Handler._hook\n", "_hook"),
+        (
+            "from connexion.validators.json import JSONRequestBodyValidator as V\n"
+            "class A(V):\n    async def _parse(self, stream, scope):\n"
+            "        return self._encoding\n",
+            "overrides _parse",
+        ),
+        (
+            "from connexion.validators.json import JSONRequestBodyValidator as V\n"
+            "class A(V):\n    def check(self, body):\n        return self._schema\n",
+            "self._schema",
+        ),
+    ],
+)
 def test_the_scan_finds_each_kind_of_use(source, expected):
     found = _scan(ROOT / "tests" / "sample.py", source)
     assert any(expected in finding for finding in found), found

@@ -5,6 +5,7 @@
   for the handler to read back.
 - Listings: each is built by a factory named as models.storage.query.Listing's docstring says.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,11 @@ def _writes():
     for info in pkgutil.iter_modules(handlers.__path__):
         module = importlib.import_module(f"handlers.{info.name}")
         for node in ast.walk(ast.parse(inspect.getsource(module))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "run_write"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "run_write"
+            ):
                 function = eval(ast.unparse(node.args[0]), vars(module))  # noqa: S307
                 yield info.name, node, function
 
@@ -35,13 +39,22 @@ def test_the_write_calls_are_found():
     """The control of the tests below: every admin and member write of the handlers."""
     names = {function.__name__ for _, _, function in WRITES}
     assert len(names) >= 25
-    assert {"create_institution", "disable_user", "issue_api_key", "restore_object",
-            "generate_failed_fixity_alerts", "mark_alerts"} <= names
+    assert {
+        "create_institution",
+        "disable_user",
+        "issue_api_key",
+        "restore_object",
+        "generate_failed_fixity_alerts",
+        "mark_alerts",
+    } <= names
 
 
 def test_every_handler_passes_its_caller_to_the_write():
-    passed = {(name, ast.unparse(call)) for name, call, _ in WRITES
-              if len(call.args) < 2 or ast.unparse(call.args[1]) != "caller"}
+    passed = {
+        (name, ast.unparse(call))
+        for name, call, _ in WRITES
+        if len(call.args) < 2 or ast.unparse(call.args[1]) != "caller"
+    }
     assert passed == set()
 
 
@@ -51,7 +64,9 @@ def test_every_write_function_takes_the_caller_first_and_returns_the_view():
         parameters = list(inspect.signature(function).parameters)
         assert parameters[:1] == ["caller"], (function.__module__, function.__name__)
         assert function.__annotations__.get("return") in ("dict", "list[dict]"), (
-            function.__module__, function.__name__)
+            function.__module__,
+            function.__name__,
+        )
 
 
 def _listing_assignments():
@@ -60,15 +75,21 @@ def _listing_assignments():
     assigned, held = [], {}
     for info in pkgutil.iter_modules(models.__path__):
         module = importlib.import_module(f"models.{info.name}")
-        held.update({id(v): f"{info.name}.{k}" for k, v in vars(module).items()
-                     if isinstance(v, Listing)})
+        held.update(
+            {id(v): f"{info.name}.{k}" for k, v in vars(module).items() if isinstance(v, Listing)}
+        )
         for node in ast.parse(inspect.getsource(module)).body:
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name) and isinstance(
-                            vars(module).get(target.id), Listing):
-                        factory = (node.value.func.id if isinstance(node.value, ast.Call)
-                                   and isinstance(node.value.func, ast.Name) else None)
+                        vars(module).get(target.id), Listing
+                    ):
+                        factory = (
+                            node.value.func.id
+                            if isinstance(node.value, ast.Call)
+                            and isinstance(node.value.func, ast.Name)
+                            else None
+                        )
                         assigned.append((module, target.id, factory))
     return assigned, held
 
@@ -76,7 +97,10 @@ def _listing_assignments():
 def test_every_listing_is_built_by_a_view_or_records_factory():
     assigned, held = _listing_assignments()
     assert len(assigned) >= 13  # the control: every listing of the models
-    assert [(m.__name__, name, factory) for m, name, factory in assigned
-            if factory not in ("_view", "_records")] == []
+    assert [
+        (m.__name__, name, factory)
+        for m, name, factory in assigned
+        if factory not in ("_view", "_records")
+    ] == []
     built = {id(vars(m)[name]) for m, name, _ in assigned}
     assert sorted(held[i] for i in held if i not in built) == [], "a Listing made another way"

@@ -3,6 +3,7 @@
 A member reads the docs before it has a key, so they must not need one; an operator may run
 Registry where no CDN is reachable, so the docs page must load only assets the server serves.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,11 +19,14 @@ SPEC_URL = re.compile(r"""\burl\s*:\s*["']([^"']+)["']""")
 CDN_HINTS = ("unpkg", "cdn", "jsdelivr", "cloudflare", "googleapis")
 
 
-@pytest.mark.parametrize("path,content_type", [
-    ("/openapi.json", "application/json"),
-    ("/openapi.yaml", "application/yaml"),
-    ("/docs/", "text/html"),
-])
+@pytest.mark.parametrize(
+    "path,content_type",
+    [
+        ("/openapi.json", "application/json"),
+        ("/openapi.yaml", "application/yaml"),
+        ("/docs/", "text/html"),
+    ],
+)
 def test_docs_need_no_credentials(client, path, content_type):
     response = client.get(path)
     assert response.status_code == 200, response.text[:500]

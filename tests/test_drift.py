@@ -10,6 +10,7 @@ Each side can drift on its own (a filter added to a Listing but not to the spec 
 nobody: strict validation rejects it first; a sort value in the spec but not in the Listing
 answers 400), so every comparison is an equality, reported both ways.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,21 +35,31 @@ from models.storage.query import PAGING, Listing
 from models.storage_record import STORAGE_RECORDS
 from models.user import USERS
 from models.work_item import ITEMS
-from registry.web.authz import PERMISSIONS, SYSADMIN
 from registry.spec import ADMIN_SPEC, HTTP_METHODS, MEMBER_SPEC, load_spec, published
+from registry.web.authz import PERMISSIONS, SYSADMIN
 
 SPECS = {"member": published(load_spec(MEMBER_SPEC)), "admin": published(load_spec(ADMIN_SPEC))}
 
 # Served, on purpose, by no operation: the published documents and Swagger UI (its pages and
 # its static files). Listed exactly, so that a route added here unnoticed fails the test too.
 NOT_OPERATIONS = {
-    ("GET", "/openapi.json"), ("GET", "/openapi.yaml"),
-    ("GET", "/admin-api/v3/openapi.json"), ("GET", "/admin-api/v3/openapi.yaml"),
-    ("GET", "/docs"), ("GET", "/docs/"), ("GET", "/docs/index.html"), ("MOUNT", "/docs"),
-    ("GET", "/admin-api/v3/docs"), ("GET", "/admin-api/v3/docs/"),
-    ("GET", "/admin-api/v3/docs/index.html"), ("MOUNT", "/admin-api/v3/docs"),
-    ("GET", "/redoc"), ("GET", "/redoc/"), ("GET", "/redoc/redoc.standalone.js"),
-    ("GET", "/admin-api/v3/redoc"), ("GET", "/admin-api/v3/redoc/"),
+    ("GET", "/openapi.json"),
+    ("GET", "/openapi.yaml"),
+    ("GET", "/admin-api/v3/openapi.json"),
+    ("GET", "/admin-api/v3/openapi.yaml"),
+    ("GET", "/docs"),
+    ("GET", "/docs/"),
+    ("GET", "/docs/index.html"),
+    ("MOUNT", "/docs"),
+    ("GET", "/admin-api/v3/docs"),
+    ("GET", "/admin-api/v3/docs/"),
+    ("GET", "/admin-api/v3/docs/index.html"),
+    ("MOUNT", "/admin-api/v3/docs"),
+    ("GET", "/redoc"),
+    ("GET", "/redoc/"),
+    ("GET", "/redoc/redoc.standalone.js"),
+    ("GET", "/admin-api/v3/redoc"),
+    ("GET", "/admin-api/v3/redoc/"),
     ("GET", "/admin-api/v3/redoc/redoc.standalone.js"),
 }
 
@@ -70,8 +81,11 @@ LIST_OPERATIONS = {
 # FILE_RECORDS by id or identifier and nests EVENT_RECORDS, CHECKSUM_RECORDS and
 # STORAGE_RECORDS rows of the file through `Listing.related`, which applies none of the
 # declared filters or sorts.
-NOT_LISTED = {"FILE_RECORDS": FILE_RECORDS, "EVENT_RECORDS": EVENT_RECORDS,
-              "CHECKSUM_RECORDS": CHECKSUM_RECORDS}
+NOT_LISTED = {
+    "FILE_RECORDS": FILE_RECORDS,
+    "EVENT_RECORDS": EVENT_RECORDS,
+    "CHECKSUM_RECORDS": CHECKSUM_RECORDS,
+}
 
 
 def _spec_operations() -> dict[tuple[str, str], str]:
@@ -133,8 +147,11 @@ def _example(path: str) -> str:
     return re.sub(r"{\w+}", "1", path)
 
 
-@pytest.mark.parametrize("method, path", sorted(_spec_operations()),
-                         ids=[f"{m} {p}" for m, p in sorted(_spec_operations())])
+@pytest.mark.parametrize(
+    "method, path",
+    sorted(_spec_operations()),
+    ids=[f"{m} {p}" for m, p in sorted(_spec_operations())],
+)
 def test_every_spec_operation_answers_without_a_routing_error(app, method, path):
     """Without credentials a routed operation answers 401 (security runs after routing,
     before validation); a path or method no operation has answers 404 or 405 instead."""
@@ -143,12 +160,15 @@ def test_every_spec_operation_answers_without_a_routing_error(app, method, path)
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("GET", "/member-api/v3/no_such_list", 404),
-    ("POST", "/member-api/v3/objects", 405),
-    ("GET", "/admin-api/v3/no_such_list", 404),
-    ("PATCH", "/admin-api/v3/objects/update/1", 405),
-])
+@pytest.mark.parametrize(
+    "method, path, status",
+    [
+        ("GET", "/member-api/v3/no_such_list", 404),
+        ("POST", "/member-api/v3/objects", 405),
+        ("GET", "/admin-api/v3/no_such_list", 404),
+        ("PATCH", "/admin-api/v3/objects/update/1", 405),
+    ],
+)
 def test_an_unrouted_request_is_told_apart_from_a_routed_one(app, method, path, status):
     """The control for the test above: what an unknown route answers."""
     assert app.test_client().request(method, path).status_code == status
@@ -170,7 +190,8 @@ def test_every_listing_is_accounted_for():
     accounted = {id(v) for v in [*LIST_OPERATIONS.values(), *NOT_LISTED.values()]}
     assert sorted(n for n, v in declared.items() if id(v) not in accounted) == [], (
         "a new Listing: map it to its list operation in LIST_OPERATIONS, "
-        "or explain it in NOT_LISTED")
+        "or explain it in NOT_LISTED"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(NOT_LISTED))
@@ -185,6 +206,7 @@ def _parameters(document: dict, item: dict, operation: dict) -> list[dict]:
     def resolve(parameter):
         ref = parameter.get("$ref")
         return document["components"]["parameters"][ref.rsplit("/", 1)[-1]] if ref else parameter
+
     return [resolve(p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
 
 
@@ -195,8 +217,11 @@ def _list_operations():
             for method in HTTP_METHODS:
                 operation = item.get(method)
                 if operation and operation["operationId"] in LIST_OPERATIONS:
-                    query = {p["name"]: p for p in _parameters(document, item, operation)
-                             if p["in"] == "query"}
+                    query = {
+                        p["name"]: p
+                        for p in _parameters(document, item, operation)
+                        if p["in"] == "query"
+                    }
                     yield api, operation["operationId"], query
 
 
@@ -207,8 +232,9 @@ def test_every_list_operation_is_found_in_the_specs():
     assert {operation_id for _, operation_id, _ in LISTS} == set(LIST_OPERATIONS)
 
 
-@pytest.mark.parametrize("api, operation_id, query", LISTS,
-                         ids=[f"{api}-{op}" for api, op, _ in LISTS])
+@pytest.mark.parametrize(
+    "api, operation_id, query", LISTS, ids=[f"{api}-{op}" for api, op, _ in LISTS]
+)
 def test_list_filters_equal_the_query_parameters(api, operation_id, query):
     listing = LIST_OPERATIONS[operation_id]
     in_spec = set(query) - set(PAGING)
@@ -218,8 +244,9 @@ def test_list_filters_equal_the_query_parameters(api, operation_id, query):
     assert {"page", "per_page", "sort"} <= set(query), "a list operation pages and sorts"
 
 
-@pytest.mark.parametrize("api, operation_id, query", LISTS,
-                         ids=[f"{api}-{op}" for api, op, _ in LISTS])
+@pytest.mark.parametrize(
+    "api, operation_id, query", LISTS, ids=[f"{api}-{op}" for api, op, _ in LISTS]
+)
 def test_every_filter_and_only_a_filter_may_be_sent_empty(api, operation_id, query):
     """An empty filter value is ignored, as the reference server ignores it: the spec says so
     with `allowEmptyValue`, and registry/web/uri_parser.py acts on exactly that. `page`,
@@ -237,8 +264,9 @@ def test_list_links_are_strings_never_null():
             assert links[name]["type"] == "string" and not links[name].get("nullable"), name
 
 
-@pytest.mark.parametrize("api, operation_id, query", LISTS,
-                         ids=[f"{api}-{op}" for api, op, _ in LISTS])
+@pytest.mark.parametrize(
+    "api, operation_id, query", LISTS, ids=[f"{api}-{op}" for api, op, _ in LISTS]
+)
 def test_list_sorts_equal_the_sort_enum(api, operation_id, query):
     listing = LIST_OPERATIONS[operation_id]
     schema = query["sort"]["schema"]
@@ -257,7 +285,11 @@ def test_the_permission_table_names_exactly_the_spec_operations():
 
 
 def test_operations_only_the_admin_api_has_are_sysadmin_only():
-    member = {op["operationId"] for item in SPECS["member"]["paths"].values()
-              for method, op in item.items() if method in HTTP_METHODS}
+    member = {
+        op["operationId"]
+        for item in SPECS["member"]["paths"].values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    }
     admin_only = set(_spec_operations().values()) - member
     assert sorted(o for o in admin_only if PERMISSIONS[o] != SYSADMIN) == []

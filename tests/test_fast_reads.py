@@ -5,6 +5,7 @@ APIs is asked, by every kind of caller, with valid, invalid and unknown paramete
 answers must be the same status, headers and bytes. The fast path must also really answer the
 requests it can (else the comparison would prove nothing) and leave the rest to the chain.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,14 +14,14 @@ from urllib.parse import quote, urlencode
 import pytest
 from connexion.spec import Specification
 
-from models.storage.db import connection, database
-from models.generic_file import GenericFile
 from models import user as users
+from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
-from registry.web import fast_reads
+from models.storage.db import connection, database
 from registry.app import create_app
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
+from registry.web import fast_reads
 
 IGNORED_HEADERS = {"date", "server"}
 
@@ -31,9 +32,15 @@ def chain_client(app, database_url):
     from conftest import BATCH_DELETION_KEY
 
     bound = database.obj
-    chain_app = create_app(Settings(database_url=database_url, validate_responses=True,
-                                    batch_deletion_key=BATCH_DELETION_KEY, fast_reads=False,
-                                    rate_limit=False))  # as the session's app
+    chain_app = create_app(
+        Settings(
+            database_url=database_url,
+            validate_responses=True,
+            batch_deletion_key=BATCH_DELETION_KEY,
+            fast_reads=False,
+            rate_limit=False,
+        )
+    )  # as the session's app
     database.initialize(bound)  # both apps share the session's database handle
     return chain_app.test_client()
 
@@ -83,8 +90,16 @@ def _queries(parameters) -> list[str]:
     queries = ["", "bogus=1", "bogus="]
     query = [p for p in parameters if p["in"] == "query"]
     if any(p["name"] == "page" for p in query):
-        queries += ["page=2&per_page=2", "per_page=0", "page=abc", "per_page=1&page=999",
-                    "per_page=5000", "per_page=1001&page=2", "per_page=", "page="]
+        queries += [
+            "page=2&per_page=2",
+            "per_page=0",
+            "page=abc",
+            "per_page=1&page=999",
+            "per_page=5000",
+            "per_page=1001&page=2",
+            "per_page=",
+            "page=",
+        ]
     for param in query:
         name, value = param["name"], _example(param["schema"])
         values = value if isinstance(value, list) else [value]
@@ -103,10 +118,19 @@ def _requests(world) -> list[tuple[str, str, dict]]:
     with connection():
         obj = IntellectualObject.select().order_by(IntellectualObject.id).first()
         gf = GenericFile.select().order_by(GenericFile.id).first()
-    ids = ["1", "2", "999999", "abc", quote(obj.identifier, safe=""),
-           quote(gf.identifier, safe=""), gf.identifier]
-    callers = {name: world[name].headers for name in
-               ("sysadmin", "inst_admin", "inst_user", "other_user", "disabled", "revoked")}
+    ids = [
+        "1",
+        "2",
+        "999999",
+        "abc",
+        quote(obj.identifier, safe=""),
+        quote(gf.identifier, safe=""),
+        gf.identifier,
+    ]
+    callers = {
+        name: world[name].headers
+        for name in ("sysadmin", "inst_admin", "inst_user", "other_user", "disabled", "revoked")
+    }
     callers["anonymous"] = {}
     callers["wrong key"] = {**world["inst_user"].headers, "X-Pharos-API-Key": "x" * 40}
     everyone, main = callers.items(), [(n, callers[n]) for n in ("sysadmin", "inst_user")]
@@ -127,8 +151,9 @@ def _requests(world) -> list[tuple[str, str, dict]]:
 
 
 def _answer(response) -> tuple:
-    headers = sorted((k.lower(), v) for k, v in response.headers.items()
-                     if k.lower() not in IGNORED_HEADERS)
+    headers = sorted(
+        (k.lower(), v) for k, v in response.headers.items() if k.lower() not in IGNORED_HEADERS
+    )
     return response.status_code, headers, response.content
 
 
@@ -143,15 +168,21 @@ def test_every_get_answers_as_the_chain_does(client, chain_client, world, answer
         unrouted += any("no GET operation" in r.getMessage() for r in caplog.records)
         chain = chain_client.get(path, headers=headers)
         if _answer(fast) != _answer(chain):
-            different.append(f"{description}: {fast.status_code} {fast.content[:200]!r} vs "
-                             f"{chain.status_code} {chain.content[:200]!r}")
+            different.append(
+                f"{description}: {fast.status_code} {fast.content[:200]!r} vs "
+                f"{chain.status_code} {chain.content[:200]!r}"
+            )
     assert not different, "\n".join(different[:20])
     # Every answer, error answers included, was the fast path's own (not the chain's, after a
     # fallback), so the comparison above compared the two paths; except for the paths no
     # operation has (an identifier with a raw slash: the chain's 404).
     assert answered["fast"] + unrouted == len(requests) and unrouted < len(requests) // 10
-    assert sum(1 for _, path, headers in requests[:400]
-               if client.get(path, headers=headers).is_success) > 100
+    assert (
+        sum(
+            1 for _, path, headers in requests[:400] if client.get(path, headers=headers).is_success
+        )
+        > 100
+    )
 
 
 def test_the_fast_path_answers_errors_itself(client, world, answered):
@@ -179,8 +210,7 @@ def test_the_fast_path_answers_errors_itself(client, world, answered):
     assert answered["fast"] == 6 and head.status_code in (200, 405)
 
 
-def test_an_error_answer_takes_one_pass(client, chain_client, world, monkeypatch,
-                                        count_queries):
+def test_an_error_answer_takes_one_pass(client, chain_client, world, monkeypatch, count_queries):
     """A 404 GET looks the key up once and runs its queries once, as the chain alone does,
     and answers the same bytes; it used to run both again in the chain after the fast path."""
     calls = []
@@ -209,6 +239,7 @@ def test_an_error_answer_takes_one_pass(client, chain_client, world, monkeypatch
 def test_an_unexpected_error_is_the_documented_problem(client, world, monkeypatch, where):
     """An exception nobody expected, raised anywhere on the fast path, is answered with the
     problem+json 500 of registry/web/errors.py (logged), not a bare 500."""
+
     def broken(*args, **kwargs):
         raise RuntimeError("the database is on fire")
 
@@ -227,8 +258,10 @@ def test_an_unexpected_error_is_the_documented_problem(client, world, monkeypatc
 
 def test_a_fallback_is_logged_with_its_reason(client, world, caplog):
     with caplog.at_level(logging.DEBUG, logger="registry.web.fast_reads"):
-        client.get("/member-api/v3/objects",
-                   headers={**world["inst_user"].headers, "Content-Type": "text/plain"})
+        client.get(
+            "/member-api/v3/objects",
+            headers={**world["inst_user"].headers, "Content-Type": "text/plain"},
+        )
     assert any("a body or content type" in r.getMessage() for r in caplog.records)
 
 
@@ -242,16 +275,19 @@ def test_remembered_parameters_answer_as_the_first_time(client, chain_client, wo
     path = f"/member-api/v3/objects?{query}"
     for name in ("inst_user", "sysadmin", "inst_user"):
         headers = world[name].headers
-        assert _answer(client.get(path, headers=headers)) == \
-            _answer(chain_client.get(path, headers=headers)), name
+        assert _answer(client.get(path, headers=headers)) == _answer(
+            chain_client.get(path, headers=headers)
+        ), name
     assert any(("/member-api/v3/objects", query.encode()) in r.parameters.known for r in routes)
     refused = "per_page=0"
     for _ in range(2):
-        response = client.get(f"/member-api/v3/objects?{refused}",
-                              headers=world["inst_user"].headers)
+        response = client.get(
+            f"/member-api/v3/objects?{refused}", headers=world["inst_user"].headers
+        )
         assert response.status_code == 400
-    assert not any(("/member-api/v3/objects", refused.encode()) in r.parameters.known
-                   for r in routes)
+    assert not any(
+        ("/member-api/v3/objects", refused.encode()) in r.parameters.known for r in routes
+    )
 
 
 def _fast_routes() -> list:

@@ -4,6 +4,7 @@ Each test sets the run's memory (the last run) itself and puts its failures in i
 its own, since other tests' events may fall in the same window: assertions are about the test's
 own institutions, and about the run as a whole only where no other event can matter.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,14 +15,14 @@ import httpx
 import pytest
 
 from models.alert import Alert, AlertPremisEvent, AlertUser
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database
 from models.enums import SYSADMIN, SYSTEM_USER
 from models.fixity_alerts import generate_failed_fixity_alerts
 from models.institution import Institution
 from models.internal_metadata import FIXITY_ALERTS_LAST_RUN, as_text, from_text
 from models.premis_event import PremisEvent
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.user import User
 from registry.web import threads
 from tests.alert_setup import Places, get_metadata, make_object, set_metadata
@@ -42,9 +43,16 @@ def operator_staff(app, world):
     and a deactivated staff member (not alerted either)."""
     operator = world.institutions["aptrust.org"]
     with connection(), database.atomic():
-        made = [User.create(email=SYSTEM_USER, name="System", role="admin", institution=operator),
-                User.create(email=f"gone-{uuid.uuid4().hex[:8]}@aptrust.org", name="Gone",
-                            role="admin", institution=operator, deactivated_at=utcnow())]
+        made = [
+            User.create(email=SYSTEM_USER, name="System", role="admin", institution=operator),
+            User.create(
+                email=f"gone-{uuid.uuid4().hex[:8]}@aptrust.org",
+                name="Gone",
+                role="admin",
+                institution=operator,
+                deactivated_at=utcnow(),
+            ),
+        ]
     yield made
     with connection(), database.atomic():
         AlertUser.delete().where(AlertUser.user.in_([u.id for u in made])).execute()
@@ -54,27 +62,50 @@ def operator_staff(app, world):
 def _event(place, obj, when, *, outcome="Failure", event_type="fixity check") -> int:
     with connection(), database.atomic():
         return PremisEvent.create(
-            identifier=str(uuid.uuid4()), event_type=event_type, date_time=when,
-            outcome=outcome, outcome_detail="md5 mismatch", detail="fixity", object="x",
-            agent="test", intellectual_object=obj.id, institution=place.id).id
+            identifier=str(uuid.uuid4()),
+            event_type=event_type,
+            date_time=when,
+            outcome=outcome,
+            outcome_detail="md5 mismatch",
+            detail="fixity",
+            object="x",
+            agent="test",
+            intellectual_object=obj.id,
+            institution=place.id,
+        ).id
 
 
 def _alerts_of(institution_id: int, since: dt.datetime) -> list[dict]:
     """The Failed Fixity Check alerts of an institution made since `since`: recipients and
     linked events."""
     with connection():
-        alerts = Alert.select().where((Alert.institution == institution_id)
-                                      & (Alert.type == "Failed Fixity Check")
-                                      & (Alert.created_at >= since)).order_by(Alert.id)
-        return [{"id": a.id, "subject": a.subject, "content": a.content,
-                 "users": {r.user_id for r in AlertUser.select().where(AlertUser.alert == a.id)},
-                 "events": {r.premis_event_id for r in
-                            AlertPremisEvent.select().where(AlertPremisEvent.alert == a.id)}}
-                for a in alerts]
+        alerts = (
+            Alert.select()
+            .where(
+                (Alert.institution == institution_id)
+                & (Alert.type == "Failed Fixity Check")
+                & (Alert.created_at >= since)
+            )
+            .order_by(Alert.id)
+        )
+        return [
+            {
+                "id": a.id,
+                "subject": a.subject,
+                "content": a.content,
+                "users": {r.user_id for r in AlertUser.select().where(AlertUser.alert == a.id)},
+                "events": {
+                    r.premis_event_id
+                    for r in AlertPremisEvent.select().where(AlertPremisEvent.alert == a.id)
+                },
+            }
+            for a in alerts
+        ]
 
 
 def test_failures_since_the_last_run_alert_admins_and_operator_staff(
-        client, admin, world, places, operator_staff):
+    client, admin, world, places, operator_staff
+):
     here, quiet = places.place(), places.place()
     obj, other = make_object(here, 100), make_object(quiet, 100)
     now = utcnow()
@@ -92,8 +123,14 @@ def test_failures_since_the_last_run_alert_admins_and_operator_staff(
     body = response.json()
     assert (body["next"], body["previous"]) == ("", "")
     mine = [s for s in body["results"] if s["institution_id"] == here.id]
-    assert mine == [{"failures": 3, "institution_id": here.id,
-                     "institution_name": here.institution.name, "error": None}]
+    assert mine == [
+        {
+            "failures": 3,
+            "institution_id": here.id,
+            "institution_name": here.institution.name,
+            "error": None,
+        }
+    ]
     assert quiet.id not in {s["institution_id"] for s in body["results"]}
     assert body["count"] == sum(s["failures"] for s in body["results"])
 
@@ -114,8 +151,11 @@ def test_failures_since_the_last_run_alert_admins_and_operator_staff(
     assert now <= stored <= after
 
     # The institution's admin reads it through the member API.
-    listed = client.get("/member-api/v3/alerts", headers=here["admin"].headers,
-                        params={"type": "Failed Fixity Check"}).json()
+    listed = client.get(
+        "/member-api/v3/alerts",
+        headers=here["admin"].headers,
+        params={"type": "Failed Fixity Check"},
+    ).json()
     assert [r["id"] for r in listed["results"]] == [alert["id"]]
 
     # The next run starts where this one ended: nothing new, nothing alerted again.
@@ -135,8 +175,9 @@ def test_the_first_run_covers_yesterday_and_today(client, admin, places):
     _event(here, obj, yesterday - dt.timedelta(minutes=1))
     response = client.post(URL, headers=admin)
     assert response.status_code == 201, response.text
-    assert [s["failures"] for s in response.json()["results"]
-            if s["institution_id"] == here.id] == [1]
+    assert [
+        s["failures"] for s in response.json()["results"] if s["institution_id"] == here.id
+    ] == [1]
     assert _alerts_of(here.id, now)[0]["events"] == {counted}
 
 
@@ -144,7 +185,8 @@ def test_an_institution_without_active_admins_is_reported(client, admin, places)
     here = places.place()
     with connection():
         User.update(role="institutional_user").where(
-            (User.institution == here.id) & (User.role == "institutional_admin")).execute()
+            (User.institution == here.id) & (User.role == "institutional_admin")
+        ).execute()
     obj = make_object(here, 100)
     now = utcnow()
     set_metadata(FIXITY_ALERTS_LAST_RUN, as_text(now - dt.timedelta(hours=1)))
@@ -187,10 +229,12 @@ def test_unauthenticated_and_unknown_parameters(client, admin):
 def _concurrent_http_runs(app, headers, n) -> list[httpx.Response]:
     """`n` requests in flight at once through the whole app (each write in a thread of its
     own, with its own database connection)."""
+
     async def go():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             return await asyncio.gather(*[http.post(URL, headers=headers) for _ in range(n)])
+
     return asyncio.run(go())
 
 
@@ -219,7 +263,8 @@ def test_runs_at_once_alert_each_failure_once(app, admin, places, database_threa
     failures = {_event(here, obj, now - dt.timedelta(minutes=m)) for m in (40, 20)}
     responses = _concurrent_http_runs(app, admin, 6)
     assert sorted(r.status_code for r in responses) == [200] * 5 + [201], [
-        r.text for r in responses]
+        r.text for r in responses
+    ]
     mine = [s for r in responses for s in r.json()["results"] if s["institution_id"] == here.id]
     assert [s["failures"] for s in mine] == [2]
     [alert] = _alerts_of(here.id, now)
@@ -235,14 +280,12 @@ def test_the_operator_institution_is_optional(app, places, world):
     _event(here, obj, now - dt.timedelta(minutes=30))
     operator = world.institutions["aptrust.org"]
     with connection(), database.atomic():
-        Institution.update(identifier="aptrust.renamed").where(
-            Institution.id == operator).execute()
+        Institution.update(identifier="aptrust.renamed").where(Institution.id == operator).execute()
     try:
         body = generate_failed_fixity_alerts(Caller(0, SYSTEM_USER, SYSADMIN, operator))
     finally:
         with connection(), database.atomic():
-            Institution.update(identifier="aptrust.org").where(
-                Institution.id == operator).execute()
+            Institution.update(identifier="aptrust.org").where(Institution.id == operator).execute()
     assert body["count"] == 1
     assert len(_alerts_of(here.id, now)) == 1
     assert _alerts_of(operator, now) == []

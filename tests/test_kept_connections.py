@@ -1,5 +1,6 @@
 """Registry's database threads keep their pooled PostgreSQL connection between requests
 (models/storage/db.py, registry/web/threads.py), and give up one that is no longer usable."""
+
 from __future__ import annotations
 
 import asyncio
@@ -87,7 +88,8 @@ def _end_every_other_connection() -> int:
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         ended = conn.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
     # This thread's own connection (a helper may have left one open) and the pool's idle ones
     # are dead too: given up, so that the test's helpers connect afresh.
     if not database.obj.is_closed():
@@ -96,8 +98,7 @@ def _end_every_other_connection() -> int:
     return ended
 
 
-def test_requests_after_the_database_ended_its_connections_answer_as_usual(client, world,
-                                                                          backend):
+def test_requests_after_the_database_ended_its_connections_answer_as_usual(client, world, backend):
     """The app's database threads keep their connections; after the database ended them all,
     the next reads (one retried on a fresh connection) and writes (retried when their
     connection was found dead before their transaction began) answer as usual. Before the
@@ -107,21 +108,29 @@ def test_requests_after_the_database_ended_its_connections_answer_as_usual(clien
     from tests.test_restore import make_object
 
     user = world["inst_user"]
-    reads = ["/member-api/v3/objects?per_page=3", "/member-api/v3/items?per_page=3",
-             "/member-api/v3/objects/show/example.edu/bag-0001"]
+    reads = [
+        "/member-api/v3/objects?per_page=3",
+        "/member-api/v3/items?per_page=3",
+        "/member-api/v3/objects/show/example.edu/bag-0001",
+    ]
     assert [client.get(path, headers=user.headers).status_code for path in reads] == [200] * 3
     for _ in range(2):
         assert _end_every_other_connection() >= 1
         answers = [client.get(path, headers=user.headers).status_code for path in reads * 3]
         objects = [make_object(user.institution_id) for _ in range(3)]
         assert _end_every_other_connection() >= 1
-        answers += [client.post(f"/member-api/v3/objects/{obj.id}/restore",
-                                headers=user.headers).status_code for obj in objects]
+        answers += [
+            client.post(
+                f"/member-api/v3/objects/{obj.id}/restore", headers=user.headers
+            ).status_code
+            for obj in objects
+        ]
         assert answers == [200] * 9 + [201] * 3
 
 
-def test_a_write_runs_again_only_if_its_connection_died_before_it_began(client, backend,
-                                                                       monkeypatch):
+def test_a_write_runs_again_only_if_its_connection_died_before_it_began(
+    client, backend, monkeypatch
+):
     """A write whose connection is found dead before its transaction began is run once more
     (nothing of it can have been committed); one whose connection died after it began is not
     (its COMMIT may have happened): that error goes to the client."""

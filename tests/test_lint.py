@@ -6,6 +6,7 @@ lints small documents that break each rule once, in a known place, and a clean o
 pass. Spectral comes from node_modules (`make npm-install`); without it these tests fail, they
 never skip.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,56 +60,113 @@ def _document(paths: dict, *, security=True, components: dict | None = None) -> 
     return document
 
 
-GOOD = _document({
-    "/things": {"get": _operation("list_things")},
-    "/things/{id}": {
-        "parameters": [{"name": "id", "in": "path", "required": True,
-                        "description": "Its id.", "schema": {"type": "integer"}}],
-        "get": _operation("show_thing", responses={"200": {"description": "the thing"},
-                                                   **_errors("400", "401", "403", "404")}),
-    },
-})
+GOOD = _document(
+    {
+        "/things": {"get": _operation("list_things")},
+        "/things/{id}": {
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "Its id.",
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "get": _operation(
+                "show_thing",
+                responses={
+                    "200": {"description": "the thing"},
+                    **_errors("400", "401", "403", "404"),
+                },
+            ),
+        },
+    }
+)
 
-ID_PARAMETER = [{"name": "id", "in": "path", "required": True, "description": "Its id.",
-                 "schema": {"type": "integer"}}]
+ID_PARAMETER = [
+    {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "Its id.",
+        "schema": {"type": "integer"},
+    }
+]
 
 # One document with a global `security`: every other rule broken once, each in its own operation.
-BAD = _document({
-    "/a": {"get": _operation(None)},                                  # no operationId
-    "/b": {"get": _operation("listThings")},                          # not snake_case
-    "/c": {"get": _operation("no_summary", summary=None)},
-    "/d": {"get": _operation("two_tags", tags=["Things", "Things"])},
-    "/e": {"get": _operation("no_tag", tags=None)},
-    "/f": {"get": _operation("unknown_tag", tags=["Stuff"])},
-    "/g": {"get": _operation("dup_id")},
-    "/h": {"get": _operation("dup_id")},
-    "/i": {"get": _operation("opts_out", security=[])},               # `security: []`
-    "/j": {"get": _operation("anonymous_alternative", security=[{"apiKey": []}, {}])},
-    "/k": {"get": _operation("no_403", responses={"200": {"description": "ok"},
-                                                  **_errors("400", "401")})},
-    "/l/{id}": {"parameters": ID_PARAMETER, "get": _operation("no_404")},
-    "/m": {"get": _operation("plain_json_400", responses={
-        "200": {"description": "ok"}, **_errors("401", "403"),
-        "400": {"description": "bad", "content": {"application/json": {"schema": {}}}}})},
-    "/n": {"get": _operation("json_beside_problem", responses={
-        "200": {"description": "ok"}, **_errors("400", "401"),
-        "403": {"description": "no", "content": {**PROBLEM, "text/plain": {"schema": {}}}}})},
-    "/o": {"get": _operation("no_body_409", responses={
-        "200": {"description": "ok"}, **_errors("400", "401", "403"),
-        "409": {"description": "conflict"}})},
-    "/r": {"get": _operation("no_description", description=None)},
-}, components={
-    "schemas": {"Problem": {"type": "object"}, "Orphan": {"type": "string"}},
-    "parameters": {"orphan": {"name": "x", "in": "query", "schema": {"type": "string"}}},
-})
-BAD["components"]["securitySchemes"]["unusedKey"] = {"type": "apiKey", "in": "header",
-                                                     "name": "X-Other"}
+BAD = _document(
+    {
+        "/a": {"get": _operation(None)},  # no operationId
+        "/b": {"get": _operation("listThings")},  # not snake_case
+        "/c": {"get": _operation("no_summary", summary=None)},
+        "/d": {"get": _operation("two_tags", tags=["Things", "Things"])},
+        "/e": {"get": _operation("no_tag", tags=None)},
+        "/f": {"get": _operation("unknown_tag", tags=["Stuff"])},
+        "/g": {"get": _operation("dup_id")},
+        "/h": {"get": _operation("dup_id")},
+        "/i": {"get": _operation("opts_out", security=[])},  # `security: []`
+        "/j": {"get": _operation("anonymous_alternative", security=[{"apiKey": []}, {}])},
+        "/k": {
+            "get": _operation(
+                "no_403", responses={"200": {"description": "ok"}, **_errors("400", "401")}
+            )
+        },
+        "/l/{id}": {"parameters": ID_PARAMETER, "get": _operation("no_404")},
+        "/m": {
+            "get": _operation(
+                "plain_json_400",
+                responses={
+                    "200": {"description": "ok"},
+                    **_errors("401", "403"),
+                    "400": {"description": "bad", "content": {"application/json": {"schema": {}}}},
+                },
+            )
+        },
+        "/n": {
+            "get": _operation(
+                "json_beside_problem",
+                responses={
+                    "200": {"description": "ok"},
+                    **_errors("400", "401"),
+                    "403": {
+                        "description": "no",
+                        "content": {**PROBLEM, "text/plain": {"schema": {}}},
+                    },
+                },
+            )
+        },
+        "/o": {
+            "get": _operation(
+                "no_body_409",
+                responses={
+                    "200": {"description": "ok"},
+                    **_errors("400", "401", "403"),
+                    "409": {"description": "conflict"},
+                },
+            )
+        },
+        "/r": {"get": _operation("no_description", description=None)},
+    },
+    components={
+        "schemas": {"Problem": {"type": "object"}, "Orphan": {"type": "string"}},
+        "parameters": {"orphan": {"name": "x", "in": "query", "schema": {"type": "string"}}},
+    },
+)
+BAD["components"]["securitySchemes"]["unusedKey"] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-Other",
+}
 
 # No global `security`: an operation without its own is unprotected; one with its own is fine.
-UNSECURED = _document({
-    "/p": {"get": _operation("inherits_nothing")},
-    "/q": {"get": _operation("secures_itself", security=[{"apiKey": []}])},
-}, security=False)
+UNSECURED = _document(
+    {
+        "/p": {"get": _operation("inherits_nothing")},
+        "/q": {"get": _operation("secures_itself", security=[{"apiKey": []}])},
+    },
+    security=False,
+)
 
 
 def _spectral(tmp_path: Path, **documents: dict) -> list[dict]:
@@ -120,9 +178,23 @@ def _spectral(tmp_path: Path, **documents: dict) -> list[dict]:
         files[-1].write_text(yaml.safe_dump(document, sort_keys=False))
     report = tmp_path / "spectral.json"
     run = subprocess.run(
-        [str(SPECTRAL), "lint", "--ruleset", str(RULESET), "--format", "json",
-         "--output", str(report), "--fail-severity", "warn", *map(str, files)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            str(SPECTRAL),
+            "lint",
+            "--ruleset",
+            str(RULESET),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            "--fail-severity",
+            "warn",
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert report.exists(), f"Spectral wrote no report (exit {run.returncode}): {run.stderr}"
     results = json.loads(report.read_text())
@@ -153,14 +225,28 @@ CASES = [
     ("operation-description", {("bad", "paths", "/r", "get")}),
     ("registry-operation-one-tag", {("bad", "paths", "/d", "get"), ("bad", "paths", "/e", "get")}),
     ("operation-tag-defined", {("bad", "paths", "/f", "get")}),
-    ("registry-operation-security", {("bad", "paths", "/i", "get"), ("bad", "paths", "/j", "get"),
-                                     ("unsecured", "paths", "/p", "get")}),
+    (
+        "registry-operation-security",
+        {
+            ("bad", "paths", "/i", "get"),
+            ("bad", "paths", "/j", "get"),
+            ("unsecured", "paths", "/p", "get"),
+        },
+    ),
     ("registry-operation-4xx", {("bad", "paths", "/k", "get")}),
     ("registry-operation-404", {("bad", "paths", "/l/{id}", "get")}),
-    ("registry-4xx-problem-json", {("bad", "paths", "/m", "get"), ("bad", "paths", "/n", "get"),
-                                   ("bad", "paths", "/o", "get")}),
-    ("oas3-unused-component", {("bad", "components", "schemas", "Orphan"),
-                               ("bad", "components", "parameters", "orphan")}),
+    (
+        "registry-4xx-problem-json",
+        {
+            ("bad", "paths", "/m", "get"),
+            ("bad", "paths", "/n", "get"),
+            ("bad", "paths", "/o", "get"),
+        },
+    ),
+    (
+        "oas3-unused-component",
+        {("bad", "components", "schemas", "Orphan"), ("bad", "components", "parameters", "orphan")},
+    ),
     ("registry-security-schemes-used", {("bad", "components", "securitySchemes", "unusedKey")}),
 ]
 
@@ -201,14 +287,19 @@ def test_a_finding_is_named_at_its_source_file_and_line():
     from registry.spec.lint import source_place
 
     files_yaml = ADMIN_SPEC.parent / "admin" / "files.yaml"
-    create = source_place(ADMIN_SPEC, ["paths", "/files/create/{institution_id}", "post",
-                                       "summary"])
+    create = source_place(
+        ADMIN_SPEC, ["paths", "/files/create/{institution_id}", "post", "summary"]
+    )
     assert (create.file, create.line) == (
-        files_yaml.resolve(), _line_of(files_yaml, "summary: Record a new file,"))
+        files_yaml.resolve(),
+        _line_of(files_yaml, "summary: Record a new file,"),
+    )
     # An admin path that is the member spec's own, by a `$ref` into member_api_v3.yaml.
     listed = source_place(ADMIN_SPEC, ["paths", "/objects", "get", "summary"])
     assert (listed.file, listed.line) == (
-        MEMBER_SPEC.resolve(), _line_of(MEMBER_SPEC, "summary: List intellectual objects"))
+        MEMBER_SPEC.resolve(),
+        _line_of(MEMBER_SPEC, "summary: List intellectual objects"),
+    )
     # A component the bundler lifted into the root: found in the file that defines it.
     field = source_place(ADMIN_SPEC, ["components", "schemas", "FileFields", "type"])
     assert field.file == files_yaml.resolve()
@@ -216,8 +307,11 @@ def test_a_finding_is_named_at_its_source_file_and_line():
     # A key the sources do not have: the deepest node that exists.
     missing = source_place(MEMBER_SPEC, ["paths", "/member-api/v3/objects", "get", "nope"])
     assert missing.file == MEMBER_SPEC.resolve()
-    assert (_line_of(MEMBER_SPEC, "/member-api/v3/objects:") < missing.line
-            <= _line_of(MEMBER_SPEC, "summary: List intellectual objects"))
+    assert (
+        _line_of(MEMBER_SPEC, "/member-api/v3/objects:")
+        < missing.line
+        <= _line_of(MEMBER_SPEC, "summary: List intellectual objects")
+    )
 
 
 def test_the_lint_fails_and_names_the_source_of_a_broken_published_document(tmp_path):
@@ -235,5 +329,6 @@ def test_the_lint_fails_and_names_the_source_of_a_broken_published_document(tmp_
     assert failing == 1
     files_yaml = ADMIN_SPEC.parent / "admin" / "files.yaml"
     where = f"spec/admin/files.yaml:{_line_of(files_yaml, 'summary: Record a new file,')}: "
-    assert any(line.startswith(where) and "registry-operation-summary" in line
-               for line in lines), lines
+    assert any(line.startswith(where) and "registry-operation-summary" in line for line in lines), (
+        lines
+    )

@@ -5,6 +5,7 @@ Each operation whose 201 declares a `Location` is called with the data layer stu
 operation for the record's type, the GET `/show/` operation whose 200 answers the schema the
 201 answers. A handler holding a wrong template, or the wrong show operation, fails here.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,9 +16,9 @@ import re
 
 import pytest
 
-from registry.web.locations import Location
-from registry.spec import ADMIN_SPEC, HTTP_METHODS, MEMBER_SPEC, load_spec, operation_paths
 from registry.settings import Settings
+from registry.spec import ADMIN_SPEC, HTTP_METHODS, MEMBER_SPEC, load_spec, operation_paths
+from registry.web.locations import Location
 
 SPECS = {"member": MEMBER_SPEC, "admin": ADMIN_SPEC}
 DOCUMENTS = {api: load_spec(path) for api, path in SPECS.items()}
@@ -46,9 +47,11 @@ def _schema(document: dict, operation: dict, status: str):
 def _show_path(document: dict, schema) -> str:
     """The full path of the one GET /show/ operation that answers `schema`."""
     base = document["servers"][0]["url"].rstrip("/")
-    [path] = [base + path for method, path, _, operation in _operations(document)
-              if method == "get" and "/show/" in path
-              and _schema(document, operation, "200") == schema]
+    [path] = [
+        base + path
+        for method, path, _, operation in _operations(document)
+        if method == "get" and "/show/" in path and _schema(document, operation, "200") == schema
+    ]
     return path
 
 
@@ -56,8 +59,10 @@ def _created_with_location():
     for api, document in DOCUMENTS.items():
         for _, _, item, operation in _operations(document):
             if "Location" in _response(document, operation, "201").get("headers", {}):
-                controller = (operation.get("x-openapi-router-controller")
-                              or item["x-openapi-router-controller"])
+                controller = (
+                    operation.get("x-openapi-router-controller")
+                    or item["x-openapi-router-controller"]
+                )
                 yield api, controller, operation
 
 
@@ -68,13 +73,18 @@ def test_the_operations_answering_a_location_are_found():
     """The control of the test below: it covers every 201 that has a Location (13 today)."""
     assert len(CREATED) >= 13
     assert {"request_object_restore", "create_object", "init_batch_delete"} <= {
-        operation["operationId"] for _, _, operation in CREATED}
+        operation["operationId"] for _, _, operation in CREATED
+    }
 
 
-@pytest.mark.parametrize("api, controller, operation", CREATED,
-                         ids=[f"{api}-{op['operationId']}" for api, _, op in CREATED])
+@pytest.mark.parametrize(
+    "api, controller, operation",
+    CREATED,
+    ids=[f"{api}-{op['operationId']}" for api, _, op in CREATED],
+)
 def test_a_201_location_is_the_path_of_the_show_operation_of_what_it_created(
-        monkeypatch, api, controller, operation):
+    monkeypatch, api, controller, operation
+):
     document = DOCUMENTS[api]
     expected = _show_path(document, _schema(document, operation, "201"))
     module = importlib.import_module(controller)
@@ -94,18 +104,22 @@ def test_a_201_location_is_the_path_of_the_show_operation_of_what_it_created(
 def test_the_paths_read_without_bundling_are_the_bundled_documents_paths():
     for api, document in DOCUMENTS.items():
         base = document["servers"][0]["url"].rstrip("/")
-        bundled = {operation["operationId"]: base + path
-                   for _, path, _, operation in _operations(document)}
+        bundled = {
+            operation["operationId"]: base + path for _, path, _, operation in _operations(document)
+        }
         assert operation_paths(SPECS[api]) == bundled
 
 
 def test_a_location_fills_every_path_parameter_from_the_record():
     show_alert = Location(ADMIN_SPEC, "show_alert")
-    assert show_alert.of({"id": 3, "user_id": 12, "subject": "x"}) == \
-        "/admin-api/v3/alerts/show/3/12"
+    assert (
+        show_alert.of({"id": 3, "user_id": 12, "subject": "x"}) == "/admin-api/v3/alerts/show/3/12"
+    )
     assert Location(MEMBER_SPEC, "show_item").of({"id": 7}) == "/member-api/v3/items/show/7"
-    assert Location(MEMBER_SPEC, "show_object").of({"id": "a/b c"}) == \
-        "/member-api/v3/objects/show/a%2Fb%20c"
+    assert (
+        Location(MEMBER_SPEC, "show_object").of({"id": "a/b c"})
+        == "/member-api/v3/objects/show/a%2Fb%20c"
+    )
 
 
 def test_an_operation_the_spec_does_not_have_fails_at_once():

@@ -4,6 +4,7 @@ A dependency added to or narrowed in pyproject.toml without `make upgrade-deps` 
 `uv pip compile`) would make a fresh machine install something CI never tested; here it fails
 instead, offline.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,7 +44,8 @@ def test_every_requirement_is_pinned_and_hashed_within_its_range():
         name = canonicalize_name(requirement.name)
         assert name in pins, f"{requirement} is not in requirements.lock: run make upgrade-deps"
         assert requirement.specifier.contains(pins[name], prereleases=True), (
-            f"requirements.lock pins {name}=={pins[name]}, outside {requirement}")
+            f"requirements.lock pins {name}=={pins[name]}, outside {requirement}"
+        )
     text = (ROOT / "requirements.lock").read_text()
     for block in re.split(r"\n(?=[A-Za-z0-9_.-]+==)", text):
         if PIN.match(block):

@@ -2,15 +2,16 @@
 
 The demo data set gives every member institution records of each kind (registry/seed/demo.py).
 """
+
 from __future__ import annotations
 
 import pytest
 
 from models.alert import Alert, AlertUser
 from models.checksum import Checksum
-from models.storage.db import connection
 from models.deletion_request import DeletionRequest
 from models.premis_event import PremisEvent
+from models.storage.db import connection
 from models.work_item import WorkItem
 
 BASE = "/member-api/v3"
@@ -105,8 +106,13 @@ def test_deletion_status_is_derived_from_confirmation_and_cancellation(client, w
     demo = {"requested_at__lteq": "2025-01-01T00:00:00Z"}
     rows = get(client, member, "deletions", per_page=100, **demo).json()["results"]
     for row in rows:
-        expected = ("Rejected" if row["cancelled_by_id"] else
-                    "Approved" if row["confirmed_by_id"] else "Awaiting Approval")
+        expected = (
+            "Rejected"
+            if row["cancelled_by_id"]
+            else "Approved"
+            if row["confirmed_by_id"]
+            else "Awaiting Approval"
+        )
         assert row["status"] == expected
     assert {r["status"] for r in rows} == {"Rejected", "Approved", "Awaiting Approval"}
     cancelled = next(r for r in rows if r["status"] == "Rejected")
@@ -115,8 +121,9 @@ def test_deletion_status_is_derived_from_confirmation_and_cancellation(client, w
     approved = get(client, member, "deletions", status="Approved", **demo).json()
     assert approved["count"] == 2
     assert all(r["object_count"] == 1 for r in approved["results"])
-    awaiting = get(client, member, "deletions", status="Awaiting Approval",
-                   sort="requested_at__asc", **demo).json()["results"][0]
+    awaiting = get(
+        client, member, "deletions", status="Awaiting Approval", sort="requested_at__asc", **demo
+    ).json()["results"][0]
     assert (awaiting["file_count"], awaiting["object_count"]) == (3, 0)
 
 
@@ -124,8 +131,7 @@ def test_members_see_only_alerts_addressed_to_them(client, world):
     member = world["inst_user"]
     body = get(client, member, "alerts", per_page=100).json()
     with connection():
-        expected = (AlertUser.select().join(Alert)
-                    .where(AlertUser.user == member.user_id).count())
+        expected = AlertUser.select().join(Alert).where(AlertUser.user == member.user_id).count()
     assert body["count"] == expected > 0
     assert {r["user_id"] for r in body["results"]} == {member.user_id}
     admin_view = get(client, world["inst_admin"], "alerts", per_page=100).json()
@@ -147,8 +153,9 @@ def test_alert_user_filter_and_show_are_confined_to_the_caller(client, world):
 
 
 def test_sysadmin_sees_alerts_that_reached_nobody(client, world):
-    rows = get(client, world["sysadmin"], "alerts", type="Failed Fixity Check",
-               per_page=100).json()["results"]
+    rows = get(
+        client, world["sysadmin"], "alerts", type="Failed Fixity Check", per_page=100
+    ).json()["results"]
     assert rows and all(r["user_id"] is None for r in rows)
     member_rows = get(client, world["inst_admin"], "alerts", type="Failed Fixity Check").json()
     assert member_rows["count"] == 0

@@ -4,6 +4,7 @@ the same schema, and the model classes still match it.
 Each test binds a database of its own for its duration (a SQLite file, or a PostgreSQL schema of
 the run's database chosen by search_path) and puts the session's binding back afterwards.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -66,32 +67,35 @@ def schema_of(db) -> list[tuple]:
     """Tables, columns (type, nullability, default), indexes, constraints, triggers and trigger
     functions of the bound database, as comparable rows."""
     if db.__class__.__name__.lower().find("postgres") < 0:
-        rows = db.execute_sql("SELECT type, name, tbl_name, sql FROM sqlite_master "
-                              "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").fetchall()
+        rows = db.execute_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+        ).fetchall()
         return [tuple(row) for row in rows]
     schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
     queries = {
         "column": "SELECT table_name, column_name, data_type, is_nullable, column_default, "
-                  "collation_name, character_maximum_length FROM information_schema.columns "
-                  "WHERE table_schema = %s ORDER BY 1, 2",
+        "collation_name, character_maximum_length FROM information_schema.columns "
+        "WHERE table_schema = %s ORDER BY 1, 2",
         "index": "SELECT tablename, indexname, indexdef FROM pg_indexes "
-                 "WHERE schemaname = %s ORDER BY 1, 2",
+        "WHERE schemaname = %s ORDER BY 1, 2",
         "constraint": "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) "
-                      "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
-                      "JOIN pg_namespace n ON n.oid = t.relnamespace "
-                      "WHERE n.nspname = %s ORDER BY 1, 2",
+        "FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace "
+        "WHERE n.nspname = %s ORDER BY 1, 2",
         "trigger": "SELECT event_object_table, trigger_name, event_manipulation, "
-                   "action_timing, action_orientation, action_statement "
-                   "FROM information_schema.triggers WHERE trigger_schema = %s ORDER BY 1, 2, 3",
+        "action_timing, action_orientation, action_statement "
+        "FROM information_schema.triggers WHERE trigger_schema = %s ORDER BY 1, 2, 3",
         "function": "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
-                    "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s "
-                    "ORDER BY 1",
+        "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = %s "
+        "ORDER BY 1",
     }
     out = []
     for kind, query in queries.items():
         for row in db.execute_sql(query, (schema,)).fetchall():
-            out.append((kind, *[re.sub(rf"\b{schema}\.", "", v) if isinstance(v, str) else v
-                                for v in row]))
+            out.append(
+                (kind, *[re.sub(rf"\b{schema}\.", "", v) if isinstance(v, str) else v for v in row])
+            )
     return out
 
 
@@ -134,8 +138,9 @@ def test_every_model_matches_the_migrated_schema(backend, tmp_path):
             actual = {c.name: c.null for c in db.get_columns(table)}
             expected = {f.column_name: f.null for f in model._meta.sorted_fields}
             # A primary key is NOT NULL whatever Peewee's field says.
-            expected.update({f.column_name: False for f in model._meta.sorted_fields
-                             if f.primary_key})
+            expected.update(
+                {f.column_name: False for f in model._meta.sorted_fields if f.primary_key}
+            )
             assert actual == expected, table
 
 

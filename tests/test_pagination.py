@@ -4,6 +4,7 @@ The rows live in a throwaway institution: 45 objects whose sort columns are most
 `updated_at` values, every size 0, `alt_identifier` mostly NULL), so that only the `id`
 tie-break keeps pages from overlapping, and identifiers with characters that links must encode.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +13,9 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
+from models.storage.db import connection, database
 from tests.listing_rows import Member, Scratch
 
 OBJECTS, FILES = "/member-api/v3/objects", "/member-api/v3/files"
@@ -37,16 +38,31 @@ def shelf(client):
         with connection(), database.atomic():
             member = scratch.member()
             prefix = f"{member.institution.identifier}/p &é%_"
-            objects = [IntellectualObject.create(
-                identifier=f"{prefix}{n:02d}", title="t", bag_name=f"b{n}",
-                institution=member.institution, updated_at=DAY + dt.timedelta(hours=n % 3),
-                state="D" if n % 4 == 0 else "A", storage_option=STORAGE[n % 3],
-                alt_identifier="alt" if n % 5 == 0 else None) for n in range(ROWS)]
-            files = [GenericFile.create(
-                identifier=f"{objects[0].identifier}/data/f{n:02d}", intellectual_object=objects[0],
-                institution=member.institution, storage_option=STORAGE[n % 3], size=n % 2,
-                file_format="text/plain", uuid=f"00000000-0000-4000-8000-{objects[0].id:06x}{n:06x}")
-                for n in range(25)]
+            objects = [
+                IntellectualObject.create(
+                    identifier=f"{prefix}{n:02d}",
+                    title="t",
+                    bag_name=f"b{n}",
+                    institution=member.institution,
+                    updated_at=DAY + dt.timedelta(hours=n % 3),
+                    state="D" if n % 4 == 0 else "A",
+                    storage_option=STORAGE[n % 3],
+                    alt_identifier="alt" if n % 5 == 0 else None,
+                )
+                for n in range(ROWS)
+            ]
+            files = [
+                GenericFile.create(
+                    identifier=f"{objects[0].identifier}/data/f{n:02d}",
+                    intellectual_object=objects[0],
+                    institution=member.institution,
+                    storage_option=STORAGE[n % 3],
+                    size=n % 2,
+                    file_format="text/plain",
+                    uuid=f"00000000-0000-4000-8000-{objects[0].id:06x}{n:06x}",
+                )
+                for n in range(25)
+            ]
         yield Shelf(member, prefix, [o.id for o in objects], [f.id for f in files])
 
 
@@ -65,34 +81,48 @@ def test_first_page_uses_default_per_page(client, shelf):
 
 
 def test_links_sort_keys_replace_page_and_set_per_page(client, shelf):
-    body = get(client, shelf, OBJECTS,
-               [("state", "A"), ("per_page", "4"), ("page", "2"), ("access", "institution")])
+    body = get(
+        client,
+        shelf,
+        OBJECTS,
+        [("state", "A"), ("per_page", "4"), ("page", "2"), ("access", "institution")],
+    )
     assert body["count"] == 33  # every n with n % 4 != 0
     assert body["next"] == f"{OBJECTS}?access=institution&page=3&per_page=4&state=A"
     assert body["previous"] == f"{OBJECTS}?access=institution&page=1&per_page=4&state=A"
 
 
 def test_links_encode_filter_values(client, shelf):
-    body = get(client, shelf, OBJECTS, [("identifier__starts_with", shelf.prefix + "1"),
-                                        ("per_page", "3")])
+    body = get(
+        client, shelf, OBJECTS, [("identifier__starts_with", shelf.prefix + "1"), ("per_page", "3")]
+    )
     assert body["count"] == 10  # 10 .. 19
-    assert body["next"] == (f"{OBJECTS}?identifier__starts_with={quote_plus(shelf.prefix + '1')}"
-                            "&page=2&per_page=3")
+    assert body["next"] == (
+        f"{OBJECTS}?identifier__starts_with={quote_plus(shelf.prefix + '1')}&page=2&per_page=3"
+    )
 
 
 def test_repeated_parameters_are_kept_in_order(client, shelf):
-    params = [("storage_option__in", "Wasabi-VA"), ("sort", "size__desc"),
-              ("storage_option__in", "Standard"), ("sort", "identifier__asc"),
-              ("per_page", "3")]
+    params = [
+        ("storage_option__in", "Wasabi-VA"),
+        ("sort", "size__desc"),
+        ("storage_option__in", "Standard"),
+        ("sort", "identifier__asc"),
+        ("per_page", "3"),
+    ]
     body = get(client, shelf, FILES, params)
     assert body["count"] == 17  # n % 3 in (0, 2) for n < 25
-    assert body["next"] == (f"{FILES}?page=2&per_page=3&sort=size__desc&sort=identifier__asc"
-                            "&storage_option__in=Wasabi-VA&storage_option__in=Standard")
+    assert body["next"] == (
+        f"{FILES}?page=2&per_page=3&sort=size__desc&sort=identifier__asc"
+        "&storage_option__in=Wasabi-VA&storage_option__in=Standard"
+    )
     follow = client.get(body["next"], headers=shelf.member.headers).json()
     assert follow["count"] == 17
-    assert follow["previous"] == (f"{FILES}?page=1&per_page=3&sort=size__desc"
-                                  "&sort=identifier__asc&storage_option__in=Wasabi-VA"
-                                  "&storage_option__in=Standard")
+    assert follow["previous"] == (
+        f"{FILES}?page=1&per_page=3&sort=size__desc"
+        "&sort=identifier__asc&storage_option__in=Wasabi-VA"
+        "&storage_option__in=Standard"
+    )
 
 
 def test_last_page_has_no_next(client, shelf):
@@ -110,8 +140,12 @@ def test_exactly_full_last_page_has_no_next(client, shelf):
 
 def test_past_the_end_is_empty_with_full_count_and_previous(client, shelf):
     body = get(client, shelf, OBJECTS, {"page": 99, "per_page": 10})
-    assert body == {"count": ROWS, "next": "", "previous": f"{OBJECTS}?page=98&per_page=10",
-                    "results": []}
+    assert body == {
+        "count": ROWS,
+        "next": "",
+        "previous": f"{OBJECTS}?page=98&per_page=10",
+        "results": [],
+    }
 
 
 def test_far_past_the_end(client, shelf):
@@ -177,11 +211,18 @@ def walk(client, shelf: Shelf, first: str, link: str) -> list[list[int]]:
     return pages
 
 
-@pytest.mark.parametrize("sort", [
-    "", "&sort=size__asc", "&sort=size__desc", "&sort=updated_at__asc",
-    "&sort=alt_identifier__asc", "&sort=alt_identifier__desc",
-    "&sort=storage_option__asc&sort=state__desc",
-])
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "",
+        "&sort=size__asc",
+        "&sort=size__desc",
+        "&sort=updated_at__asc",
+        "&sort=alt_identifier__asc",
+        "&sort=alt_identifier__desc",
+        "&sort=storage_option__asc&sort=state__desc",
+    ],
+)
 @pytest.mark.parametrize("per_page", [1, 7, 20])
 def test_following_next_visits_every_row_once_in_one_order(client, shelf, sort, per_page):
     everything = get(client, shelf, f"{OBJECTS}?per_page=1000{sort}")["results"]
@@ -193,8 +234,7 @@ def test_following_next_visits_every_row_once_in_one_order(client, shelf, sort, 
     assert all(len(page) == per_page for page in pages[:-1])
 
     last = len(pages)
-    backwards = walk(client, shelf, f"{OBJECTS}?per_page={per_page}&page={last}{sort}",
-                     "previous")
+    backwards = walk(client, shelf, f"{OBJECTS}?per_page={per_page}&page={last}{sort}", "previous")
     assert backwards == pages[::-1]
 
 

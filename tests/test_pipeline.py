@@ -4,16 +4,17 @@ An app is built with one more middleware in the pipeline, which records what pas
 it; every GET operation of both specs (answered by the fast reads), error answers and writes
 (answered by Connexion's chain) must all pass through it, and it must see the status sent.
 """
+
 from __future__ import annotations
 
 import pytest
 from connexion.spec import Specification
 
 from models.storage.db import database
-from registry.web import fast_reads, pipeline
 from registry.app import create_app
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
+from registry.web import fast_reads, pipeline
 
 
 class Recorder:
@@ -40,8 +41,13 @@ def recorded_client(app, world, database_url):
     bound = database.obj
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "MIDDLEWARE", [*pipeline.MIDDLEWARE, Recorder])
-        recorded = create_app(Settings(database_url=database_url, validate_responses=True,
-                                       batch_deletion_key=BATCH_DELETION_KEY))
+        recorded = create_app(
+            Settings(
+                database_url=database_url,
+                validate_responses=True,
+                batch_deletion_key=BATCH_DELETION_KEY,
+            )
+        )
     database.initialize(bound)  # both apps share the session's database handle
     return recorded.test_client()
 
@@ -65,8 +71,11 @@ def _get_paths() -> list[str]:
     paths = []
     for spec_path, prefix in ((MEMBER_SPEC, ""), (ADMIN_SPEC, "/admin-api/v3")):
         spec = Specification.load(load_spec(spec_path))
-        paths += [prefix + path.replace("{id}", "1").replace("{user_id}", "1")
-                  for path, methods in spec["paths"].items() if "get" in methods]
+        paths += [
+            prefix + path.replace("{id}", "1").replace("{user_id}", "1")
+            for path, methods in spec["paths"].items()
+            if "get" in methods
+        ]
     return paths
 
 
@@ -74,10 +83,12 @@ def test_the_pipeline_runs_for_every_get_operation(recorded_client, world, fast_
     Recorder.seen.clear()
     paths = _get_paths()
     assert len(paths) > 30
-    statuses = [recorded_client.get(path, headers=world["sysadmin"].headers).status_code
-                for path in paths]
-    assert Recorder.seen == [("GET", path, status)
-                             for path, status in zip(paths, statuses, strict=True)]
+    statuses = [
+        recorded_client.get(path, headers=world["sysadmin"].headers).status_code for path in paths
+    ]
+    assert Recorder.seen == [
+        ("GET", path, status) for path, status in zip(paths, statuses, strict=True)
+    ]
     assert fast_answers == paths  # every one answered by the fast reads
     assert sum(200 <= status < 300 for status in statuses) > len(paths) // 2
 

@@ -5,6 +5,7 @@ would pass every functional test and still make a page of 1000 rows take seconds
 is made twice and only the second is counted, so that one-time work (opening a thread's
 connection) does not blur the comparison.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,11 +14,11 @@ import uuid
 import pytest
 
 from models.checksum import Checksum
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
 from models.stats import refresh_object_stats
+from models.storage.db import connection, database
 from models.storage_record import StorageRecord
 from tests.listing_rows import Scratch, counting_sql
 
@@ -64,32 +65,55 @@ def bags(client):
             made = {}
             for name, extras in (("bare", 0), ("busy", 30)):
                 obj = IntellectualObject.create(
-                    identifier=f"{member.institution.identifier}/{name}", title=name,
-                    bag_name=name, institution=member.institution)
-                files = [GenericFile.create(
-                    identifier=f"{obj.identifier}/data/{n}", intellectual_object=obj,
-                    institution=member.institution, file_format="text/plain",
-                    uuid=str(uuid.uuid4())) for n in range(1 + extras)]
+                    identifier=f"{member.institution.identifier}/{name}",
+                    title=name,
+                    bag_name=name,
+                    institution=member.institution,
+                )
+                files = [
+                    GenericFile.create(
+                        identifier=f"{obj.identifier}/data/{n}",
+                        intellectual_object=obj,
+                        institution=member.institution,
+                        file_format="text/plain",
+                        uuid=str(uuid.uuid4()),
+                    )
+                    for n in range(1 + extras)
+                ]
                 target = files[0]
                 for n in range(1 + extras):
-                    Checksum.create(algorithm="md5", datetime=when, digest=f"{n:032x}",
-                                    generic_file=target, institution=member.institution)
+                    Checksum.create(
+                        algorithm="md5",
+                        datetime=when,
+                        digest=f"{n:032x}",
+                        generic_file=target,
+                        institution=member.institution,
+                    )
                     PremisEvent.create(
-                        identifier=str(uuid.uuid4()), event_type="fixity check",
-                        date_time=when, outcome="Success", intellectual_object=obj,
-                        generic_file=target, institution=member.institution)
+                        identifier=str(uuid.uuid4()),
+                        event_type="fixity check",
+                        date_time=when,
+                        outcome="Success",
+                        intellectual_object=obj,
+                        generic_file=target,
+                        institution=member.institution,
+                    )
                     StorageRecord.create(generic_file=target, url=f"https://s.example/{n}")
                 made[name] = (obj.id, target.id)
             refresh_object_stats([obj_id for obj_id, _ in made.values()])
         yield member, made
 
 
-@pytest.mark.parametrize("kind, index, most", [
-    ("objects", 0, 2),  # authentication, the object (its file totals are stored on it)
-    ("files", 1, 5),  # authentication, the file, its checksums, events, storage records
-])
-def test_show_statements_do_not_grow_with_related_records(client, count_queries, bags,
-                                                          kind, index, most):
+@pytest.mark.parametrize(
+    "kind, index, most",
+    [
+        ("objects", 0, 2),  # authentication, the object (its file totals are stored on it)
+        ("files", 1, 5),  # authentication, the file, its checksums, events, storage records
+    ],
+)
+def test_show_statements_do_not_grow_with_related_records(
+    client, count_queries, bags, kind, index, most
+):
     member, made = bags
     bare_url = f"/member-api/v3/{kind}/show/{made['bare'][index]}"
     busy_url = f"/member-api/v3/{kind}/show/{made['busy'][index]}"
@@ -103,19 +127,24 @@ def test_show_statements_do_not_grow_with_related_records(client, count_queries,
         assert body["file_count"] == 31
 
 
-@pytest.mark.parametrize("path, how", [
-    ("/member-api/v3/objects", "tally"),  # models/storage/counts.py: no COUNT(*) at all
-    ("/member-api/v3/objects?state=A", "tally"),
-    ("/member-api/v3/items?action=Ingest&status=Success", "tally"),
-    ("/member-api/v3/items?action=Ingest&status__in=Success&status__in=Failed", "tally"),
-    ("/member-api/v3/events?event_type=ingestion&outcome=Success", "tally"),
-    ("/member-api/v3/files?state=D", "tally"),
-    ("/member-api/v3/objects?identifier__starts_with=example.edu/bag-00&sort=size__desc",
-     "count"),
-    ("/member-api/v3/files?intellectual_object_id=1", "count"),
-    ("/member-api/v3/items?action=Ingest&stage=Receive", "count"),  # stage: no dimension
-    ("/member-api/v3/items?object_identifier=example.edu/bag-0001", "joined"),  # joined column
-])
+@pytest.mark.parametrize(
+    "path, how",
+    [
+        ("/member-api/v3/objects", "tally"),  # models/storage/counts.py: no COUNT(*) at all
+        ("/member-api/v3/objects?state=A", "tally"),
+        ("/member-api/v3/items?action=Ingest&status=Success", "tally"),
+        ("/member-api/v3/items?action=Ingest&status__in=Success&status__in=Failed", "tally"),
+        ("/member-api/v3/events?event_type=ingestion&outcome=Success", "tally"),
+        ("/member-api/v3/files?state=D", "tally"),
+        (
+            "/member-api/v3/objects?identifier__starts_with=example.edu/bag-00&sort=size__desc",
+            "count",
+        ),
+        ("/member-api/v3/files?intellectual_object_id=1", "count"),
+        ("/member-api/v3/items?action=Ingest&stage=Receive", "count"),  # stage: no dimension
+        ("/member-api/v3/items?object_identifier=example.edu/bag-0001", "joined"),  # joined column
+    ],
+)
 def test_count_joins_only_what_its_conditions_name(client, world, count_queries, path, how):
     """With its view's joins, SQLite's COUNT stepped through every row it counted (38 ms for
     25,000 objects of an institution); without them it counts index entries (1 ms). A list

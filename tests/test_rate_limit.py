@@ -12,6 +12,7 @@
   one budget in total; a Redis stopped under a running server lets requests through (one log
   line per worker), and the limit holds again once Redis is back.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,9 @@ import pytest
 import redis
 
 from models.storage.db import database
-from registry.web import fast_reads
 from registry.app import create_app
 from registry.settings import Settings
+from registry.web import fast_reads
 from registry.web.rate_counters import REDIS_KEY_PREFIX, InProcessCounts, RedisCounts
 from registry.web.rate_limit import QUOTA_EXCEEDED, Limiter, Policy, Verdict, key_partition
 from tests import live_server
@@ -47,17 +48,21 @@ def _ratelimit(response) -> tuple[str, int, int]:
 
 # --- the budgets and the fields -------------------------------------------------------------
 
+
 def test_budgets_read_limits_notation_and_write_the_draft_fields():
     policy = Policy("6000/minute", "1200/minute", "600/minute", "60 per 10 seconds")
     assert policy.key_header == b'"reads";q=6000;w=60, "writes";q=1200;w=60'
     assert policy.address_header == b'"address-reads";q=600;w=60, "address-writes";q=60;w=10'
     assert SF_LIST.match(policy.key_header.decode()) and SF_LIST.match(
-        policy.address_header.decode())
+        policy.address_header.decode()
+    )
     reads = policy.key[0]
     fresh = Verdict(reads, 1, 41.2, policy.key_header, True)
     assert fresh.allowed
-    assert fresh.headers() == [(b"ratelimit-policy", policy.key_header),
-                               (b"ratelimit", b'"reads";r=5999;t=42')]
+    assert fresh.headers() == [
+        (b"ratelimit-policy", policy.key_header),
+        (b"ratelimit", b'"reads";r=5999;t=42'),
+    ]
     spent = Verdict(reads, 6001, 0.2, policy.key_header, True)
     assert not spent.allowed
     assert spent.headers()[1] == (b"ratelimit", b'"reads";r=0;t=1')
@@ -72,15 +77,23 @@ def test_the_settings_come_from_the_environment_and_ship_on():
     assert Settings.from_env({}).rate_limit
     assert isinstance(Limiter.from_settings(Settings.from_env({})).counts, InProcessCounts)
     assert Limiter.from_settings(Settings.from_env({"REGISTRY_RATE_LIMIT": "off"})) is None
-    settings = Settings.from_env({"REGISTRY_RATE_LIMIT_KEY_READS": "10/second",
-                                  "REGISTRY_RATE_LIMIT_KEY_WRITES": "5/second",
-                                  "REGISTRY_RATE_LIMIT_ADDRESS_READS": "4/second",
-                                  "REGISTRY_RATE_LIMIT_ADDRESS_WRITES": "3/second",
-                                  "REGISTRY_REDIS_URL": "redis://127.0.0.1:6379/9"})
+    settings = Settings.from_env(
+        {
+            "REGISTRY_RATE_LIMIT_KEY_READS": "10/second",
+            "REGISTRY_RATE_LIMIT_KEY_WRITES": "5/second",
+            "REGISTRY_RATE_LIMIT_ADDRESS_READS": "4/second",
+            "REGISTRY_RATE_LIMIT_ADDRESS_WRITES": "3/second",
+            "REGISTRY_REDIS_URL": "redis://127.0.0.1:6379/9",
+        }
+    )
     limiter = Limiter.from_settings(settings)
     assert isinstance(limiter.counts, RedisCounts)
     assert [budget.quota for budget in (*limiter.policy.key, *limiter.policy.address)] == [
-        10, 5, 4, 3]
+        10,
+        5,
+        4,
+        3,
+    ]
 
 
 def test_the_partition_of_a_key_is_a_digest_not_the_key():
@@ -111,6 +124,7 @@ def test_in_process_windows_reset_whole_and_stay_bounded():
 
 # --- in-process ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def limited(database_url):
     """A test client of an app of its own (fresh counters) with the given settings."""
@@ -119,9 +133,15 @@ def limited(database_url):
     bound = database.obj
 
     def make(**settings):
-        app = create_app(Settings(database_url=database_url, validate_responses=True,
-                                  batch_deletion_key=BATCH_DELETION_KEY, db_pool_size=16,
-                                  **settings))
+        app = create_app(
+            Settings(
+                database_url=database_url,
+                validate_responses=True,
+                batch_deletion_key=BATCH_DELETION_KEY,
+                db_pool_size=16,
+                **settings,
+            )
+        )
         database.initialize(bound)  # the apps share the session's database handle
         return app.test_client()
 
@@ -143,16 +163,20 @@ def fast_answers(monkeypatch):
     return answered
 
 
-def test_a_key_spends_its_reads_then_is_answered_429_before_any_work(limited, world,
-                                                                      fast_answers):
+def test_a_key_spends_its_reads_then_is_answered_429_before_any_work(limited, world, fast_answers):
     client = limited(rate_limit_key_reads="3/minute")
     answers = [client.get(OBJECTS, headers=world["inst_user"].headers) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert {a.headers["ratelimit-policy"] for a in answers} == {
-        '"reads";q=3;w=60, "writes";q=1200;w=60'}
+        '"reads";q=3;w=60, "writes";q=1200;w=60'
+    }
     fields = [_ratelimit(a) for a in answers]
-    assert [(name, r) for name, r, _ in fields] == [("reads", 2), ("reads", 1), ("reads", 0),
-                                                    ("reads", 0)]
+    assert [(name, r) for name, r, _ in fields] == [
+        ("reads", 2),
+        ("reads", 1),
+        ("reads", 0),
+        ("reads", 0),
+    ]
     assert all(1 <= t <= 60 for _, _, t in fields)
     refused = answers[-1]
     body = assert_problem(refused, 429)
@@ -183,16 +207,20 @@ def test_requests_without_a_key_are_counted_per_client_address(limited, world):
     answers = [client.get("/openapi.json") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[0].headers["ratelimit-policy"] == (
-        '"address-reads";q=2;w=60, "address-writes";q=60;w=60')
+        '"address-reads";q=2;w=60, "address-writes";q=60;w=60'
+    )
     assert assert_problem(answers[-1], 429)["violated-policies"] == ["address-reads"]
     assert client.get(OBJECTS, headers=world["inst_user"].headers).status_code == 200
 
 
 def test_failing_keys_spend_their_address_budget_then_no_key_is_looked_up(
-        limited, world, count_queries):
+    limited, world, count_queries
+):
     client = limited(rate_limit_address_reads="3/minute")
-    made_up = [{"X-Pharos-API-User": "user@example.edu", "X-Pharos-API-Key": f"rgk_guess{i}"}
-               for i in range(5)]
+    made_up = [
+        {"X-Pharos-API-User": "user@example.edu", "X-Pharos-API-Key": f"rgk_guess{i}"}
+        for i in range(5)
+    ]
     statuses = [client.get(OBJECTS, headers=headers).status_code for headers in made_up]
     # Each made-up key has a fresh budget; its 401 is charged to the address too. The fourth
     # failure spends the address's 3: from then on the address's keys are refused.
@@ -210,15 +238,12 @@ def test_rate_limiting_off_sends_no_fields(limited, world):
     client = limited(rate_limit=False, rate_limit_key_reads="1/minute")
     answers = [client.get(OBJECTS, headers=world["inst_user"].headers) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
-    assert not any("ratelimit" in a.headers or "ratelimit-policy" in a.headers
-                   for a in answers)
+    assert not any("ratelimit" in a.headers or "ratelimit-policy" in a.headers for a in answers)
 
 
-def test_a_redis_that_does_not_answer_lets_requests_through_and_logs_once(limited, world,
-                                                                          caplog):
+def test_a_redis_that_does_not_answer_lets_requests_through_and_logs_once(limited, world, caplog):
     closed = live_server.free_port()  # nothing listens there
-    client = limited(rate_limit_key_reads="1/minute",
-                     redis_url=f"redis://127.0.0.1:{closed}/0")
+    client = limited(rate_limit_key_reads="1/minute", redis_url=f"redis://127.0.0.1:{closed}/0")
     with caplog.at_level("WARNING", logger="registry.rate_limit"):
         started = time.monotonic()
         answers = [client.get(OBJECTS, headers=world["inst_user"].headers) for _ in range(5)]
@@ -261,8 +286,9 @@ def _forget(url: str, keys) -> None:
 
 def _get(server, user: str = "inst_user") -> httpx.Response:
     """One GET on a connection of its own (so that gunicorn may hand it to either worker)."""
-    return httpx.get(f"{server.base}{OBJECTS}", params={"per_page": 1},
-                     headers=server.headers(user), timeout=30)
+    return httpx.get(
+        f"{server.base}{OBJECTS}", params={"per_page": 1}, headers=server.headers(user), timeout=30
+    )
 
 
 def test_two_servers_of_two_workers_hold_one_budget_through_redis(tmp_path):
@@ -306,9 +332,22 @@ class OwnRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while _redis_problem(self.url):
             if time.monotonic() > deadline or self.process.poll() is not None:
@@ -327,9 +366,11 @@ def test_a_redis_stopped_under_a_running_server_fails_open_then_the_limit_return
     own.start()
     server = None
     try:
-        server = live_server.start(f"sqlite:///{tmp_path / 'open.db'}", tmp_path,
-                                   {"REGISTRY_REDIS_URL": own.url,
-                                    "REGISTRY_RATE_LIMIT_KEY_READS": "5/hour"})
+        server = live_server.start(
+            f"sqlite:///{tmp_path / 'open.db'}",
+            tmp_path,
+            {"REGISTRY_REDIS_URL": own.url, "REGISTRY_RATE_LIMIT_KEY_READS": "5/hour"},
+        )
         counted = [_get(server) for _ in range(3)]
         assert [a.status_code for a in counted] == [200] * 3
         assert [_ratelimit(a)[1] for a in counted] == [4, 3, 2]  # one count for both workers

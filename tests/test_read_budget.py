@@ -1,5 +1,6 @@
 """SQLite reads on the event loop stop at their budget and run again in a thread
 (models/storage/read_budget.py, registry/web/threads.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,10 @@ from models.storage.db import database, make_database
 from registry.web import threads
 
 # Counting to N with a recursive CTE: SQLite work that takes as long as N says.
-LONG_READ = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
-             "SELECT count(*) FROM n")
+LONG_READ = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+    "SELECT count(*) FROM n"
+)
 SHORT_READ = "SELECT 41 + 1"
 
 
@@ -47,9 +50,11 @@ def test_a_long_read_is_interrupted_at_its_budget_and_the_connection_still_works
 def test_an_interruption_while_rows_are_fetched_is_over_budget_too(sqlite_bound):
     """sqlite3 raises its own error (not Peewee's) when the interruption comes during a fetch
     on the raw cursor, after Peewee's execute returned."""
+
     def fetch_all():
         return sqlite_bound.execute_sql(
-            LONG_READ.replace("SELECT count(*) FROM n", "SELECT i FROM n")).fetchall()
+            LONG_READ.replace("SELECT count(*) FROM n", "SELECT i FROM n")
+        ).fetchall()
 
     with pytest.raises(read_budget.OverBudget):
         read_budget.within(10_000, fetch_all)
@@ -81,8 +86,7 @@ def test_run_read_keeps_short_reads_on_the_loop_and_moves_long_ones_to_a_thread(
         return _scalar(sqlite_bound, sql)
 
     async def main():
-        return (await threads.run_read(read, SHORT_READ),
-                await threads.run_read(read, LONG_READ))
+        return (await threads.run_read(read, SHORT_READ), await threads.run_read(read, LONG_READ))
 
     loop_thread = threading.current_thread()
     assert asyncio.run(main()) == (42, 3000000)

@@ -5,6 +5,7 @@ Like Swagger UI, the page needs no key and no internet: the bundle is npm's (ven
 service. Whether the page then renders every operation is the browser test's job
 (browser_tests/).
 """
+
 from __future__ import annotations
 
 import json
@@ -84,8 +85,9 @@ def test_trailing_slash_redirects_to_the_page(client, path):
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_missing_bundle_answers_a_page_that_says_how_to_install_it(client, monkeypatch,
-                                                                     tmp_path, path):
+def test_missing_bundle_answers_a_page_that_says_how_to_install_it(
+    client, monkeypatch, tmp_path, path
+):
     monkeypatch.setattr(registry.web.redoc, "BUNDLE", tmp_path / "redoc.standalone.js")
     response = client.get(path)
     assert response.status_code == 503

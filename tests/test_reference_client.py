@@ -22,6 +22,7 @@ test checks that it is exactly such a place, and reads the rest:
 - SERVER_FIELDS: fields the server sends that the specification lacks; the generated models
   drop them silently. No other field may be sent.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,18 +37,33 @@ from tests.reference_client import generated_client, live_server
 
 # (path, Api class, method stem, list row model, show model)
 RESOURCES = [
-    ("objects", "IntellectualObjectsApi", "member_api_v3_objects",
-     "IntellectualObjectView", "IntellectualObjectView"),
+    (
+        "objects",
+        "IntellectualObjectsApi",
+        "member_api_v3_objects",
+        "IntellectualObjectView",
+        "IntellectualObjectView",
+    ),
     ("files", "GenericFilesApi", "member_api_v3_files", "GenericFileView", "GenericFile"),
     ("checksums", "ChecksumsApi", "member_api_v3_checksums", "ChecksumView", "ChecksumView"),
     ("events", "PremisEventsApi", "member_api_v3_events", "PremisEventView", "PremisEventView"),
     ("items", "WorkItemsApi", "member_api_v3_items", "WorkItemView", "WorkItemView"),
-    ("deletions", "DeletionRequestsApi", "member_api_v3_deletions",
-     "DeletionRequestView", "DeletionRequestView"),
+    (
+        "deletions",
+        "DeletionRequestsApi",
+        "member_api_v3_deletions",
+        "DeletionRequestView",
+        "DeletionRequestView",
+    ),
     ("alerts", "AlertsApi", "member_api_v3_alerts", "AlertView", "AlertView"),
 ]
-NESTED = {"GenericFile": {"premis_events": "PremisEvent", "checksums": "Checksum",
-                          "storage_records": "StorageRecord"}}
+NESTED = {
+    "GenericFile": {
+        "premis_events": "PremisEvent",
+        "checksums": "Checksum",
+        "storage_records": "StorageRecord",
+    }
+}
 SPEC_VALUE_DRIFT = {
     ("WorkItemView", "outcome"),  # free text ("Ingest complete"), not Failure|Success
     ("WorkItemView", "bagit_profile_identifier"),  # any profile URL, not one of two
@@ -102,7 +118,8 @@ class Reader:
         unknown = set(raw) - declared
         assert unknown <= SERVER_FIELDS.get(model_name, set()), (
             f"{where}: {model_name} gets fields neither the reference server nor its spec has: "
-            f"{sorted(unknown - SERVER_FIELDS.get(model_name, set()))}")
+            f"{sorted(unknown - SERVER_FIELDS.get(model_name, set()))}"
+        )
         self.dropped.setdefault(model_name, set()).update(unknown)
         conformed = copy.deepcopy(raw)
         for field in declared & set(raw):
@@ -115,13 +132,16 @@ class Reader:
                     del conformed[field]
         for field, nested in NESTED.get(model_name, {}).items():
             if conformed.get(field) is not None:
-                conformed[field] = [self.read(nested, item, f"{where}.{field}[{i}]").to_dict()
-                                    for i, item in enumerate(conformed[field])]
+                conformed[field] = [
+                    self.read(nested, item, f"{where}.{field}[{i}]").to_dict()
+                    for i, item in enumerate(conformed[field])
+                ]
         try:
             return model.from_dict(conformed)
         except pydantic.ValidationError as exc:
             raise AssertionError(
-                f"{where}: the generated {model_name} cannot read it: {exc}") from exc
+                f"{where}: the generated {model_name} cannot read it: {exc}"
+            ) from exc
 
 
 def page_of(link: str) -> int:
@@ -158,7 +178,8 @@ def show(reference, client, api: str, stem: str, path: str, row: dict):
     target = getattr(reference, api)(client)
     if path == "alerts":
         answer = target.member_api_v3_alerts_show_id_user_id_get_without_preload_content(
-            id=row["id"], user_id=row["user_id"])
+            id=row["id"], user_id=row["user_id"]
+        )
     else:
         answer = getattr(target, f"{stem}_show_id_get_without_preload_content")(id=row["id"])
     assert answer.status == 200, (path, row["id"], answer.data[:300])
@@ -175,8 +196,11 @@ def test_member_client_walks_every_list_and_shows_every_record(reference, server
         for row in rows:
             assert row["institution_id"] == member.institution_id
             listed = reader.read(row_model, row, f"{path} {key_of(path, row)}")
-            shown = reader.read(show_model, show(reference, client, api, stem, path, row),
-                                f"{path}/show/{row['id']}")
+            shown = reader.read(
+                show_model,
+                show(reference, client, api, stem, path, row),
+                f"{path}/show/{row['id']}",
+            )
             assert shown.id == row["id"]
             if show_model == row_model:
                 assert shown.to_dict() == listed.to_dict(), path
@@ -203,20 +227,77 @@ def test_filters_through_the_generated_client(reference, server, world):
     (ignored), datetimes (which it writes `2000-01-01T00:00:00.000000+0000`, or without an
     offset when naive), and an id and a size that name nothing (no rows)."""
     client = api_client(reference, server, world["inst_user"])
-    everything, _ = walk(reference, client, "IntellectualObjectsApi", "member_api_v3_objects",
-                         per_page=1000)
-    empty = dict.fromkeys(["access", "alt_identifier", "bag_group_identifier",
-                           "bagit_profile_identifier", "etag", "identifier",
-                           "identifier__starts_with", "internal_sender_identifier", "state",
-                           "storage_option"], "")
-    assert walk(reference, client, "IntellectualObjectsApi", "member_api_v3_objects",
-                per_page=7, **empty)[0] == everything
-    since = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
-    assert walk(reference, client, "IntellectualObjectsApi", "member_api_v3_objects",
-                per_page=1000, updated_at__gteq=since)[0] == everything
-    assert walk(reference, client, "IntellectualObjectsApi", "member_api_v3_objects",
-                per_page=1000, updated_at__lteq=since.replace(tzinfo=None))[0] == 0
-    assert walk(reference, client, "IntellectualObjectsApi", "member_api_v3_objects",
-                per_page=1000, size__lteq=-1)[0] == 0
-    assert walk(reference, client, "GenericFilesApi", "member_api_v3_files", per_page=1000,
-                intellectual_object_id=0)[0] == 0
+    everything, _ = walk(
+        reference, client, "IntellectualObjectsApi", "member_api_v3_objects", per_page=1000
+    )
+    empty = dict.fromkeys(
+        [
+            "access",
+            "alt_identifier",
+            "bag_group_identifier",
+            "bagit_profile_identifier",
+            "etag",
+            "identifier",
+            "identifier__starts_with",
+            "internal_sender_identifier",
+            "state",
+            "storage_option",
+        ],
+        "",
+    )
+    assert (
+        walk(
+            reference,
+            client,
+            "IntellectualObjectsApi",
+            "member_api_v3_objects",
+            per_page=7,
+            **empty,
+        )[0]
+        == everything
+    )
+    since = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert (
+        walk(
+            reference,
+            client,
+            "IntellectualObjectsApi",
+            "member_api_v3_objects",
+            per_page=1000,
+            updated_at__gteq=since,
+        )[0]
+        == everything
+    )
+    assert (
+        walk(
+            reference,
+            client,
+            "IntellectualObjectsApi",
+            "member_api_v3_objects",
+            per_page=1000,
+            updated_at__lteq=since.replace(tzinfo=None),
+        )[0]
+        == 0
+    )
+    assert (
+        walk(
+            reference,
+            client,
+            "IntellectualObjectsApi",
+            "member_api_v3_objects",
+            per_page=1000,
+            size__lteq=-1,
+        )[0]
+        == 0
+    )
+    assert (
+        walk(
+            reference,
+            client,
+            "GenericFilesApi",
+            "member_api_v3_files",
+            per_page=1000,
+            intellectual_object_id=0,
+        )[0]
+        == 0
+    )

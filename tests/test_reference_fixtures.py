@@ -13,6 +13,7 @@ created, reset, and dropped with the run).
 The CSV directory is REGISTRY_REFERENCE_FIXTURES, by default tests/reference_fixtures;
 when it is missing the tests are skipped (under CI=true they fail).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,10 @@ from tests.postgres import IN_CI, PG_URL
 from tests.postgres import postgres_problem as _postgres_problem
 
 # A copy of the reference's fixture CSVs ships with the tests (see its README and LICENSE).
-FIXTURES_DIR = Path(os.environ.get("REGISTRY_REFERENCE_FIXTURES")
-                    or Path(__file__).resolve().parent / "reference_fixtures")
+FIXTURES_DIR = Path(
+    os.environ.get("REGISTRY_REFERENCE_FIXTURES")
+    or Path(__file__).resolve().parent / "reference_fixtures"
+)
 BACKENDS = ["sqlite", "postgres"]
 
 SYSADMIN = "system@aptrust.org"
@@ -38,9 +41,6 @@ KEYED_USERS = (SYSADMIN, INST1_ADMIN, INST1_USER, INACTIVE)
 
 API = "/member-api/v3"
 MD5_OF_FILE_21 = "ba9e68d0fa876bbd284c9346bf69eefe"  # checksums.csv id 3
-
-
-
 
 
 def _fixtures_postgres_url() -> str:
@@ -144,8 +144,7 @@ def ref(request, tmp_path_factory):
         report = load_fixtures(FIXTURES_DIR, app=recorder)
         with connection(), database.atomic():
             keys = {email: issue_key(User.get(User.email == email)) for email in KEYED_USERS}
-        yield Reference(request.param, application.test_client(), report, recorder.requests,
-                        keys)
+        yield Reference(request.param, application.test_client(), report, recorder.requests, keys)
     finally:
         current = database.obj
         if current is not None and current is not saved:
@@ -158,12 +157,23 @@ def ref(request, tmp_path_factory):
 
 # --- the loader itself ---------------------------------------------------------------------
 
+
 def test_loader_reports_every_table_and_what_it_adapted(ref):
     assert ref.report.counts == {
-        "institutions": 5, "users": 9, "intellectual_objects": 14, "generic_files": 62,
-        "checksums": 30, "storage_records": 88, "premis_events": 54, "deletion_requests": 3,
-        "deletion_requests_generic_files": 3, "deletion_requests_intellectual_objects": 2,
-        "work_items": 33, "alerts": 8, "alerts_users": 14, "alerts_premis_events": 3,
+        "institutions": 5,
+        "users": 9,
+        "intellectual_objects": 14,
+        "generic_files": 62,
+        "checksums": 30,
+        "storage_records": 88,
+        "premis_events": 54,
+        "deletion_requests": 3,
+        "deletion_requests_generic_files": 3,
+        "deletion_requests_intellectual_objects": 2,
+        "work_items": 33,
+        "alerts": 8,
+        "alerts_users": 14,
+        "alerts_premis_events": 3,
         "alerts_work_items": 3,
     }
     notes = "\n".join(ref.report.notes)
@@ -194,14 +204,16 @@ def test_loader_wrote_through_the_admin_api(ref):
 
     with connection():  # the key the load ran with is revoked; the one left is the test's
         system = User.get(User.email == SYSADMIN)
-        assert ApiKey.select().where((ApiKey.user == system)
-                                     & ApiKey.revoked_at.is_null()).count() == 1
+        assert (
+            ApiKey.select().where((ApiKey.user == system) & ApiKey.revoked_at.is_null()).count()
+            == 1
+        )
         assert ApiKey.select().where(ApiKey.user == system).count() == 2
 
 
 def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
-    from models.storage.db import connection, database
     from models.institution import Institution
+    from models.storage.db import connection, database
 
     # Loaded in fixture-id order into an empty database, most rows get their own id back;
     # the events do not (file events are created with their files, before object events).
@@ -212,8 +224,12 @@ def test_loader_maps_fixture_ids_to_the_ids_the_api_gave(ref):
     assert len(set(ref.report.ids["premis_events"].values())) == 54
 
     with connection(), database.atomic() as txn:
-        made = Institution.create(identifier="after-fixtures.example", name="After",
-                                  receiving_bucket="r.after", restore_bucket="s.after")
+        made = Institution.create(
+            identifier="after-fixtures.example",
+            name="After",
+            receiving_bucket="r.after",
+            restore_bucket="s.after",
+        )
         assert made.id == 6
         txn.rollback()
 
@@ -226,6 +242,7 @@ def test_loader_refuses_a_database_that_has_rows(ref):
 
 
 # --- counts the reference's tests expect, through the API -----------------------------------
+
 
 def test_files_sysadmin_sees_62_and_inst1_admin_18(ref):
     assert ref.count("/files", SYSADMIN) == 62
@@ -271,6 +288,7 @@ def test_alerts_15_for_sysadmin_6_for_inst1_admin_2_for_inst1_user(ref):
 
 
 # --- per-row facts that prove the mapping --------------------------------------------------
+
 
 def test_object_stats_are_computed_from_active_files(ref):
     glass = ref.body(f"/objects/show/{ref.id('intellectual_objects', 3)}", SYSADMIN)
@@ -323,14 +341,19 @@ def test_file_rows_keep_ids_checksums_and_the_adapted_uuid(ref):
     assert toad9["uuid"] == "5586f292-7a85-45c3-9436-e42675e34715"
     odd = ref.body(f"/files/show/{ref.id('generic_files', 19)}", SYSADMIN)
     assert odd["identifier"] == (
-        "institution2.edu/toads/Prakash_ 39 Harv. J.L. & Pub. Pol\u2019y 341 .pdf")
+        "institution2.edu/toads/Prakash_ 39 Harv. J.L. & Pub. Pol\u2019y 341 .pdf"
+    )
 
 
 def test_file_detail_has_its_checksums_events_and_storage_records(ref):
     sample = ref.body(f"/files/show/{ref.id('generic_files', 21)}", SYSADMIN)
     assert sample["institution_id"] == ref.id("institutions", 4)
     assert sorted(c["algorithm"] for c in sample["checksums"]) == [
-        "md5", "sha1", "sha256", "sha512"]
+        "md5",
+        "sha1",
+        "sha256",
+        "sha512",
+    ]
     md5 = next(c for c in sample["checksums"] if c["algorithm"] == "md5")
     assert md5["digest"] == MD5_OF_FILE_21
     assert md5["datetime"].startswith("2020-08-26T15:26:33")
@@ -377,6 +400,7 @@ def test_checksums_carry_their_files_institution(ref):
 
 # --- the command -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def seed_cli(tmp_path, monkeypatch, capsys):
     """`run(*argv)`: registry.cli.main on a fresh SQLite file; the previous binding restored."""
@@ -409,8 +433,12 @@ def test_seed_from_fixtures_loads_once_and_issues_no_keys(seed_cli):
     database.connect(reuse_if_open=True)
     try:
         # The load's own key is revoked when it ends: none is left active.
-        assert database.execute_sql(
-            "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0] == 0
+        assert (
+            database.execute_sql(
+                "SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL"
+            ).fetchone()[0]
+            == 0
+        )
         assert database.execute_sql(
             "SELECT role, institution_id FROM users WHERE email = 'system@aptrust.org'"
         ).fetchone() == ("admin", 1)
@@ -434,9 +462,13 @@ def test_seed_stops_at_a_row_the_api_rejects_and_leaves_the_database_empty(seed_
     objects = (broken / "intellectual_objects.csv").read_text()
     # Object 2 (of institution1.edu) claims an identifier under another institution.
     (broken / "intellectual_objects.csv").write_text(
-        objects.replace("institution1.edu/pdfs", "institution2.edu/pdfs", 1))
-    with pytest.raises(SystemExit, match=r"intellectual_objects.csv id 2: POST "
-                       r"/admin-api/v3/objects/create/2 answered HTTP 422 .*identifier"):
+        objects.replace("institution1.edu/pdfs", "institution2.edu/pdfs", 1)
+    )
+    with pytest.raises(
+        SystemExit,
+        match=r"intellectual_objects.csv id 2: POST "
+        r"/admin-api/v3/objects/create/2 answered HTTP 422 .*identifier",
+    ):
         seed_cli("seed", "--from-fixtures", str(broken))
     database.connect(reuse_if_open=True)
     try:

@@ -8,6 +8,7 @@ their configuration, empty when unset. Each loop below is such a client, and eac
 exactly the rows the list's `count` says: no row twice, none missing, the same rows whichever
 way the list is walked.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -68,10 +69,10 @@ def walked(client, world):
 
     def keys(persona: str, path: str) -> list[tuple]:
         if (persona, path) not in done:
-            count, rows = while_next(client, world[persona].headers,
-                                     f"{BASE}/{path}?per_page=100")
+            count, rows = while_next(client, world[persona].headers, f"{BASE}/{path}?per_page=100")
             done[(persona, path)] = exactly_the_counted_rows(path, count, rows)
         return done[(persona, path)]
+
     return keys
 
 
@@ -138,12 +139,21 @@ def test_empty_filters_from_a_configuration_are_ignored(client, world, walked, p
 def test_a_configuration_with_some_filters_set(client, world):
     """Set filters apply, empty ones do not: the same rows as the set ones alone."""
     headers = world["sysadmin"].headers
-    config = {"action": "Ingest", "stage": "", "status": "", "object_identifier": "",
-              "institution_id": world.institutions["example.edu"], "user": "",
-              "date_processed__gteq": "", "storage_option": ""}
+    config = {
+        "action": "Ingest",
+        "stage": "",
+        "status": "",
+        "object_identifier": "",
+        "institution_id": world.institutions["example.edu"],
+        "user": "",
+        "date_processed__gteq": "",
+        "storage_option": "",
+    }
     set_only = {k: v for k, v in config.items() if v != ""}
     wanted = exactly_the_counted_rows(
-        "items", *while_next(client, headers, f"{BASE}/items?{urlencode(set_only)}"))
+        "items", *while_next(client, headers, f"{BASE}/items?{urlencode(set_only)}")
+    )
     got = exactly_the_counted_rows(
-        "items", *until_empty_string(client, headers, f"{BASE}/items?{urlencode(config)}"))
+        "items", *until_empty_string(client, headers, f"{BASE}/items?{urlencode(config)}")
+    )
     assert got == wanted and 0 < len(got)

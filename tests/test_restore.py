@@ -3,6 +3,7 @@
 Each test restores objects or files of its own (made here), so that no other test's state or
 the pending restore of a previous test changes the outcome.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -11,13 +12,13 @@ import uuid
 import peewee
 import pytest
 
-from models.storage.base import utcnow
 from models.caller import Caller
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.restore import restore_object
 from models.stats import refresh_object_stats
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.work_item import WorkItem
 from tests.concurrency import at_once
 
@@ -31,23 +32,42 @@ def make_object(institution_id: int, *, state="A", storage="Standard", files=2, 
     identifier = f"example.edu/restore-{uuid.uuid4().hex[:8]}-{n}"
     with connection(), database.atomic():
         obj = IntellectualObject.create(
-            title=f"restore test {n}", identifier=identifier, bag_name=identifier.split("/")[1],
-            institution=institution_id, state=state, etag="e" * 32, storage_option=storage)
+            title=f"restore test {n}",
+            identifier=identifier,
+            bag_name=identifier.split("/")[1],
+            institution=institution_id,
+            state=state,
+            etag="e" * 32,
+            storage_option=storage,
+        )
         for i in range(files):
             path = f"{identifier}/data/f{i}.txt" if i else f"{identifier}/bagit.txt"
-            GenericFile.create(file_format="text/plain", size=100 + i, identifier=path,
-                               intellectual_object=obj, institution=institution_id,
-                               storage_option=storage, uuid=str(uuid.uuid4()),
-                               state="A" if state == "A" else "D")
+            GenericFile.create(
+                file_format="text/plain",
+                size=100 + i,
+                identifier=path,
+                intellectual_object=obj,
+                institution=institution_id,
+                storage_option=storage,
+                uuid=str(uuid.uuid4()),
+                state="A" if state == "A" else "D",
+            )
         if ingested:
-            WorkItem.create(intellectual_object=obj, name=f"{obj.bag_name}-ingested.tar",
-                            etag="f" * 32, bucket="aptrust.receiving.example.edu",
-                            user="admin@example.edu", action="Ingest", stage="Cleanup",
-                            status="Success", bag_date=utcnow(), date_processed=utcnow(),
-                            institution=institution_id)
+            WorkItem.create(
+                intellectual_object=obj,
+                name=f"{obj.bag_name}-ingested.tar",
+                etag="f" * 32,
+                bucket="aptrust.receiving.example.edu",
+                user="admin@example.edu",
+                action="Ingest",
+                stage="Cleanup",
+                status="Success",
+                bag_date=utcnow(),
+                date_processed=utcnow(),
+                institution=institution_id,
+            )
         refresh_object_stats([obj.id])
     return IntellectualObject.get_by_id(obj.id)
-
 
 
 def test_object_restore_creates_one_pending_work_item(client, world, example_id):
@@ -74,8 +94,11 @@ def test_object_restore_creates_one_pending_work_item(client, world, example_id)
     shown = client.get(response.headers["location"], headers=persona.headers)
     assert shown.status_code == 200
     assert shown.json() == item
-    listed = client.get(f"{BASE}/items", headers=persona.headers,
-                        params={"intellectual_object_id": obj.id, "action": "Restore Object"})
+    listed = client.get(
+        f"{BASE}/items",
+        headers=persona.headers,
+        params={"intellectual_object_id": obj.id, "action": "Restore Object"},
+    )
     assert [r["id"] for r in listed.json()["results"]] == [item["id"]]
 
 
@@ -97,8 +120,10 @@ def test_glacier_only_object_gets_a_glacier_restore(client, world, example_id):
 
 def test_file_restore(client, world, example_id):
     obj = make_object(example_id)
-    f = GenericFile.get((GenericFile.intellectual_object == obj.id)
-                        & GenericFile.identifier.endswith("/data/f1.txt"))
+    f = GenericFile.get(
+        (GenericFile.intellectual_object == obj.id)
+        & GenericFile.identifier.endswith("/data/f1.txt")
+    )
     encoded = f.identifier.replace("/", "%2F")
     response = client.post(f"{BASE}/files/{encoded}/restore", headers=world["inst_user"].headers)
     assert response.status_code == 201, response.text
@@ -144,10 +169,17 @@ def test_deleted_object_and_file_are_409(client, world, example_id):
     assert client.post(f"{BASE}/files/{f.id}/restore", headers=headers).status_code == 409
 
 
-@pytest.mark.parametrize("persona, status", [
-    ("other_user", 404), ("other_admin", 404), ("museum_user", 404), ("sub_user", 404),
-    ("no_role", 403), ("sysadmin", 201),
-])
+@pytest.mark.parametrize(
+    "persona, status",
+    [
+        ("other_user", 404),
+        ("other_admin", 404),
+        ("museum_user", 404),
+        ("sub_user", 404),
+        ("no_role", 403),
+        ("sysadmin", 201),
+    ],
+)
 def test_who_may_restore(client, world, example_id, persona, status):
     obj = make_object(example_id)
     response = client.post(f"{BASE}/objects/{obj.id}/restore", headers=world[persona].headers)
@@ -171,21 +203,34 @@ def test_concurrent_requests_create_exactly_one_work_item(world, example_id, app
     persona = world["inst_user"]
     caller = Caller(persona.user_id, persona.email, persona.role, persona.institution_id)
     outcomes = at_once([lambda: restore_object(caller, str(obj.id))] * 8)
-    assert sorted("created" if o.error is None else type(o.error).__name__
-                  for o in outcomes) == ["Conflict"] * 7 + ["created"]
+    assert sorted("created" if o.error is None else type(o.error).__name__ for o in outcomes) == [
+        "Conflict"
+    ] * 7 + ["created"]
     with connection():
-        count = WorkItem.select().where((WorkItem.intellectual_object == obj.id)
-                                        & (WorkItem.action == "Restore Object")).count()
+        count = (
+            WorkItem.select()
+            .where((WorkItem.intellectual_object == obj.id) & (WorkItem.action == "Restore Object"))
+            .count()
+        )
     assert count == 1
 
 
 def test_database_itself_refuses_a_second_pending_restore(world, example_id, app):
     """The guarantee holds for any writer, not only for models.restore."""
     obj = make_object(example_id)
-    row = dict(intellectual_object=obj.id, name="x.tar", etag="e" * 32, bucket="b",
-               user="admin@example.edu", action="Restore Object", stage="Requested",
-               status="Pending", bag_date=utcnow(), date_processed=utcnow(),
-               institution=example_id)
+    row = dict(
+        intellectual_object=obj.id,
+        name="x.tar",
+        etag="e" * 32,
+        bucket="b",
+        user="admin@example.edu",
+        action="Restore Object",
+        stage="Requested",
+        status="Pending",
+        bag_date=utcnow(),
+        date_processed=utcnow(),
+        institution=example_id,
+    )
     with connection():
         WorkItem.create(**row)
         with pytest.raises(peewee.IntegrityError):

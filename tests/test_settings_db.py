@@ -3,6 +3,7 @@
 A typo in DATABASE_URL must stop the server at start-up with a clear error rather than, say,
 quietly creating an SQLite file named after the URL.
 """
+
 from __future__ import annotations
 
 import peewee
@@ -13,12 +14,15 @@ from models.storage.db import ConfigurationError, make_database
 from registry.settings import DEFAULT_DATABASE_URL, Settings
 
 
-@pytest.mark.parametrize("url,path", [
-    ("sqlite:///registry.db", "registry.db"),
-    ("sqlite:///var/demo.db", "var/demo.db"),
-    ("sqlite:////srv/registry/registry.db", "/srv/registry/registry.db"),
-    ("sqlite:///:memory:", ":memory:"),
-])
+@pytest.mark.parametrize(
+    "url,path",
+    [
+        ("sqlite:///registry.db", "registry.db"),
+        ("sqlite:///var/demo.db", "var/demo.db"),
+        ("sqlite:////srv/registry/registry.db", "/srv/registry/registry.db"),
+        ("sqlite:///:memory:", ":memory:"),
+    ],
+)
 def test_sqlite_urls_name_the_file(url, path):
     db = make_database(url)
     assert isinstance(db, peewee.SqliteDatabase)
@@ -38,10 +42,14 @@ def test_sqlite_database_runs_with_wal_and_foreign_keys(tmp_path):
 
 
 # Named so that `make test-sqlite` (-k "not postgres") keeps them: they connect to nothing.
-@pytest.mark.parametrize("url", [
-    "postgresql://registry:secret@db.example:5432/registry",
-    "postgres://registry:secret@db.example:5432/registry",
-], ids=["long-scheme", "short-scheme"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://registry:secret@db.example:5432/registry",
+        "postgres://registry:secret@db.example:5432/registry",
+    ],
+    ids=["long-scheme", "short-scheme"],
+)
 def test_pg_urls_give_a_pool(url):
     db = make_database(url, pool_size=5)
     assert isinstance(db, PooledPostgresqlDatabase)
@@ -52,14 +60,17 @@ def test_pg_urls_give_a_pool(url):
     assert db.is_closed()
 
 
-@pytest.mark.parametrize("url", [
-    "mysql://root@localhost/registry",
-    "sqlite3:///registry.db",
-    "registry.db",
-    "",
-    "sqlite://",
-    "http://example.org/db",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://root@localhost/registry",
+        "sqlite3:///registry.db",
+        "registry.db",
+        "",
+        "sqlite://",
+        "http://example.org/db",
+    ],
+)
 def test_other_urls_raise_configuration_error(url):
     with pytest.raises(ConfigurationError):
         make_database(url)

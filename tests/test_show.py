@@ -4,6 +4,7 @@ Identifiers are free text chosen by depositors, so they contain slashes, spaces,
 non-ASCII letters and URL metacharacters. A member must be able to fetch any of them by
 percent-encoding it, and anything that names no visible record must be a clean 404.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,10 +16,10 @@ import httpx
 import pytest
 
 from models.checksum import Checksum
-from models.storage.db import connection, database
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage.db import connection, database
 from models.storage_record import StorageRecord
 from tests.fixtures_api import assert_problem, schema_fields
 
@@ -39,14 +40,23 @@ T0 = dt.datetime(2024, 6, 1, 12, 0, 0)
 
 
 def _create_object(inst_id: int, identifier: str) -> IntellectualObject:
-    return IntellectualObject.create(identifier=identifier, title=identifier, institution=inst_id,
-                                     bag_name=identifier.split("/", 1)[1])
+    return IntellectualObject.create(
+        identifier=identifier,
+        title=identifier,
+        institution=inst_id,
+        bag_name=identifier.split("/", 1)[1],
+    )
 
 
 def _create_file(obj: IntellectualObject, identifier: str) -> GenericFile:
-    return GenericFile.create(identifier=identifier, file_format="text/plain", size=1,
-                              intellectual_object=obj, institution=obj.institution_id,
-                              uuid=str(uuid.uuid4()))
+    return GenericFile.create(
+        identifier=identifier,
+        file_format="text/plain",
+        size=1,
+        intellectual_object=obj,
+        institution=obj.institution_id,
+        uuid=str(uuid.uuid4()),
+    )
 
 
 def _history(f: GenericFile) -> dict:
@@ -54,19 +64,38 @@ def _history(f: GenericFile) -> dict:
     checksums, events = [], []
     for days in (2, 1, 3):
         when = T0 + dt.timedelta(days=days)
-        checksums.append(Checksum.create(
-            algorithm="sha256", datetime=when, digest=f"{days}" * 64, generic_file=f,
-            institution=f.institution_id, created_at=when, updated_at=when).id)
-        events.append(PremisEvent.create(
-            identifier=str(uuid.uuid4()), event_type="fixity check", date_time=when,
-            outcome="Success", outcome_detail=f"day {days}", institution=f.institution_id,
-            intellectual_object=f.intellectual_object_id, generic_file=f).id)
+        checksums.append(
+            Checksum.create(
+                algorithm="sha256",
+                datetime=when,
+                digest=f"{days}" * 64,
+                generic_file=f,
+                institution=f.institution_id,
+                created_at=when,
+                updated_at=when,
+            ).id
+        )
+        events.append(
+            PremisEvent.create(
+                identifier=str(uuid.uuid4()),
+                event_type="fixity check",
+                date_time=when,
+                outcome="Success",
+                outcome_detail=f"day {days}",
+                institution=f.institution_id,
+                intellectual_object=f.intellectual_object_id,
+                generic_file=f,
+            ).id
+        )
     urls = [f"https://storage.example/{region}/{f.uuid}" for region in ("va", "or")]
     for url in urls:
         StorageRecord.create(generic_file=f, url=url)
     newest_first = [2, 0, 1]  # the rows of days 3, 2, 1
-    return {"checksums": [checksums[i] for i in newest_first],
-            "events": [events[i] for i in newest_first], "urls": set(urls)}
+    return {
+        "checksums": [checksums[i] for i in newest_first],
+        "events": [events[i] for i in newest_first],
+        "urls": set(urls),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +143,12 @@ def _demo_record(resource: str) -> tuple[int, str]:
     model = IntellectualObject if resource == "objects" else GenericFile
     prefix = f"{INSTITUTION}/bag-0001" + ("" if resource == "objects" else "/data/")
     with connection():
-        row = (model.select(model.id, model.identifier)
-               .where(model.identifier.startswith(prefix)).order_by(model.id).first())
+        row = (
+            model.select(model.id, model.identifier)
+            .where(model.identifier.startswith(prefix))
+            .order_by(model.id)
+            .first()
+        )
     return row.id, row.identifier
 
 
@@ -136,22 +169,32 @@ def test_id_raw_and_encoded_identifier_answer_identically(client, world, resourc
 @pytest.mark.parametrize("safe", ["", "/"], ids=["all-encoded", "slashes-raw"])
 @pytest.mark.parametrize("name", list(WEIRD_NAMES))
 @pytest.mark.parametrize("resource", ["objects", "files"])
-def test_awkward_identifiers_are_found_when_encoded(served, world, records, resource, name,
-                                                    safe):
+def test_awkward_identifiers_are_found_when_encoded(served, world, records, resource, name, safe):
     record_id, identifier = records[resource][name]
-    response = served(f"{API}/{resource}/show/{quote(identifier, safe=safe)}",
-                      world["inst_user"].headers)
+    response = served(
+        f"{API}/{resource}/show/{quote(identifier, safe=safe)}", world["inst_user"].headers
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["id"], body["identifier"]) == (record_id, identifier)
 
 
 @pytest.mark.parametrize("resource", ["objects", "files"])
-@pytest.mark.parametrize("key", [
-    "999999999", "9223372036854775807", "9223372036854775808", "99999999999999999999999999",
-    "0", "-1", "١٢٣", f"{INSTITUTION}/no-such-bag", f"{INSTITUTION}/bag-0001/data/no-such-file",
-    quote(f"{INSTITUTION}/no such?bag#", safe=""),
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "999999999",
+        "9223372036854775807",
+        "9223372036854775808",
+        "99999999999999999999999999",
+        "0",
+        "-1",
+        "١٢٣",
+        f"{INSTITUTION}/no-such-bag",
+        f"{INSTITUTION}/bag-0001/data/no-such-file",
+        quote(f"{INSTITUTION}/no such?bag#", safe=""),
+    ],
+)
 def test_unknown_key_is_a_404_problem(client, world, resource, key):
     response = client.get(f"{API}/{resource}/show/{key}", headers=world["sysadmin"].headers)
     body = assert_problem(response, 404)
@@ -160,8 +203,10 @@ def test_unknown_key_is_a_404_problem(client, world, resource, key):
 
 def test_file_show_lists_history_newest_first_in_spec_shapes(client, world, records):
     history = records["history"]
-    response = client.get(f"{API}/files/show/{quote(history['identifier'], safe='')}",
-                          headers=world["inst_user"].headers)
+    response = client.get(
+        f"{API}/files/show/{quote(history['identifier'], safe='')}",
+        headers=world["inst_user"].headers,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     properties, required = schema_fields("GenericFile")
@@ -171,13 +216,19 @@ def test_file_show_lists_history_newest_first_in_spec_shapes(client, world, reco
     assert [c["id"] for c in body["checksums"]] == history["checksums"]
     assert [c["digest"] for c in body["checksums"]] == ["3" * 64, "2" * 64, "1" * 64]
     assert [c["datetime"] for c in body["checksums"]] == [
-        "2024-06-04T12:00:00Z", "2024-06-03T12:00:00Z", "2024-06-02T12:00:00Z"]
+        "2024-06-04T12:00:00Z",
+        "2024-06-03T12:00:00Z",
+        "2024-06-02T12:00:00Z",
+    ]
     assert [e["id"] for e in body["premis_events"]] == history["events"]
     assert [e["outcome_detail"] for e in body["premis_events"]] == ["day 3", "day 2", "day 1"]
     assert {s["url"] for s in body["storage_records"]} == history["urls"]
 
-    for kind, schema in (("checksums", "Checksum"), ("premis_events", "PremisEvent"),
-                         ("storage_records", "StorageRecord")):
+    for kind, schema in (
+        ("checksums", "Checksum"),
+        ("premis_events", "PremisEvent"),
+        ("storage_records", "StorageRecord"),
+    ):
         for item in body[kind]:
             properties, required = schema_fields(schema)
             assert required <= set(item) <= properties, kind
@@ -191,10 +242,12 @@ def test_demo_file_show_includes_its_ingest_records(client, world):
     with connection():
         expected = {
             "checksums": Checksum.select().where(Checksum.generic_file == file_id).count(),
-            "premis_events": PremisEvent.select().where(
-                PremisEvent.generic_file == file_id).count(),
-            "storage_records": StorageRecord.select().where(
-                StorageRecord.generic_file == file_id).count(),
+            "premis_events": PremisEvent.select()
+            .where(PremisEvent.generic_file == file_id)
+            .count(),
+            "storage_records": StorageRecord.select()
+            .where(StorageRecord.generic_file == file_id)
+            .count(),
         }
     assert all(expected.values())
     assert {kind: len(body[kind]) for kind in expected} == expected

@@ -1,6 +1,7 @@
 """The app starts on each backend and answers a list for a demo user."""
-from models.storage.db import connection
+
 from models.intellectual_object import IntellectualObject
+from models.storage.db import connection
 
 
 def test_list_objects_for_member(client, world):
@@ -9,8 +10,11 @@ def test_list_objects_for_member(client, world):
     assert response.status_code == 200
     body = response.json()
     with connection():
-        expected = IntellectualObject.select().where(
-            IntellectualObject.institution == persona.institution_id).count()
+        expected = (
+            IntellectualObject.select()
+            .where(IntellectualObject.institution == persona.institution_id)
+            .count()
+        )
     assert body["count"] == expected >= 80
     assert len(body["results"]) == 20
     assert {r["institution_identifier"] for r in body["results"]} == {"example.edu"}

@@ -1,4 +1,5 @@
 """The spec itself: valid OpenAPI 3.0, and every operation fully documented."""
+
 import re
 
 import pytest
@@ -8,9 +9,7 @@ from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
 
 SPEC = load_spec(MEMBER_SPEC)
 OPERATIONS = [
-    (path, method, op)
-    for path, item in SPEC["paths"].items()
-    for method, op in item.items()
+    (path, method, op) for path, item in SPEC["paths"].items() for method, op in item.items()
 ]
 
 
@@ -25,7 +24,9 @@ def test_operation_ids_are_unique_snake_case():
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids), ids
 
 
-@pytest.mark.parametrize("path, method, op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS])
+@pytest.mark.parametrize(
+    "path, method, op", OPERATIONS, ids=[o[2]["operationId"] for o in OPERATIONS]
+)
 def test_every_operation_is_documented(path, method, op):
     assert op.get("summary") and op.get("tags")
     responses = op["responses"]
@@ -47,9 +48,13 @@ def test_security_requires_both_headers():
     assert schemes["apiKey"]["name"] == "X-Pharos-API-Key"
 
 
-WRITES = [(document.name, op["operationId"], op) for document in (MEMBER_SPEC, ADMIN_SPEC)
-          for item in load_spec(document)["paths"].values()
-          for method, op in item.items() if method in ("post", "put", "delete", "patch")]
+WRITES = [
+    (document.name, op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("post", "put", "delete", "patch")
+]
 
 
 @pytest.mark.parametrize("document, operation_id, op", WRITES, ids=[w[1] for w in WRITES])
@@ -64,8 +69,15 @@ def test_every_write_documents_503_with_retry_after(document, operation_id, op):
     assert "application/problem+json" in response["content"], operation_id
 
 
-@pytest.mark.parametrize("operation_id", ["request_object_restore", "request_file_restore",
-                                          "request_object_deletion", "request_file_deletion"])
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "request_object_restore",
+        "request_file_restore",
+        "request_object_deletion",
+        "request_file_deletion",
+    ],
+)
 def test_a_409_of_a_restore_or_deletion_request_names_the_existing_one(operation_id):
     [op] = [op for _, oid, op in WRITES if oid == operation_id]
     name = op["responses"]["409"]["$ref"].rsplit("/", 1)[-1]
@@ -75,11 +87,13 @@ def test_a_409_of_a_restore_or_deletion_request_names_the_existing_one(operation
     assert {"existing_id", "existing"} <= extension.keys()
 
 
-OPERATIONS_OF_BOTH = [(document.name, op["operationId"], op)
-                      for document in (MEMBER_SPEC, ADMIN_SPEC)
-                      for item in load_spec(document)["paths"].values()
-                      for method, op in item.items() if method in ("get", "post", "put", "delete",
-                                                                   "patch")]
+OPERATIONS_OF_BOTH = [
+    (document.name, op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "put", "delete", "patch")
+]
 
 
 def _resolved_response(response: dict) -> dict:
@@ -87,22 +101,31 @@ def _resolved_response(response: dict) -> dict:
     return SPEC["components"]["responses"][ref.rsplit("/", 1)[-1]] if ref else response
 
 
-@pytest.mark.parametrize("document, operation_id, op", OPERATIONS_OF_BOTH,
-                         ids=[f"{d.split('_')[0]}-{o}" for d, o, _ in OPERATIONS_OF_BOTH])
+@pytest.mark.parametrize(
+    "document, operation_id, op",
+    OPERATIONS_OF_BOTH,
+    ids=[f"{d.split('_')[0]}-{o}" for d, o, _ in OPERATIONS_OF_BOTH],
+)
 def test_every_operation_documents_429_and_the_ratelimit_headers(document, operation_id, op):
     """Every request is charged to a rate-limit budget (registry/web/rate_limit.py): every
     operation of both APIs documents the 429 (problem+json, Retry-After, the RateLimit fields)
     and the RateLimit fields on its successful answers."""
-    assert op["responses"].get("429") == {"$ref": "#/components/responses/TooManyRequests"}, \
+    assert op["responses"].get("429") == {"$ref": "#/components/responses/TooManyRequests"}, (
         operation_id
+    )
     too_many = SPEC["components"]["responses"]["TooManyRequests"]
     assert too_many["headers"]["Retry-After"]["required"] is True
     assert "application/problem+json" in too_many["content"]
-    fields = {"RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
-              "RateLimit": {"$ref": "#/components/headers/RateLimit"}}
+    fields = {
+        "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+        "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+    }
     assert fields.items() <= too_many["headers"].items()
-    successes = {status: _resolved_response(response)
-                 for status, response in op["responses"].items() if status.startswith("2")}
+    successes = {
+        status: _resolved_response(response)
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+    }
     assert successes, operation_id
     for status, response in successes.items():
         assert fields.items() <= response.get("headers", {}).items(), (operation_id, status)

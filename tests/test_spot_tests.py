@@ -3,6 +3,7 @@
 The run looks at every institution of the session's database; each test's assertions are about
 institutions of its own (tests/alert_setup.py), which it makes due or not as it needs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from models.storage.base import utcnow
-from models.storage.db import connection, database
 from models.enums import SYSTEM_USER
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.internal_metadata import SPOT_TESTS_LAST_RUN, as_text, from_text
 from models.spot_tests import SpotTestError, run_spot_tests
+from models.storage.base import utcnow
+from models.storage.db import connection, database
 from models.user import User
 from models.work_item import WorkItem
 from registry.cli import main
@@ -33,8 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def system(app, world):
     """The service account the restores are requested by, for the test only."""
     with connection(), database.atomic():
-        user = User.create(email=SYSTEM_USER, name="System", role="admin",
-                           institution=world.institutions["aptrust.org"])
+        user = User.create(
+            email=SYSTEM_USER,
+            name="System",
+            role="admin",
+            institution=world.institutions["aptrust.org"],
+        )
     set_metadata(SPOT_TESTS_LAST_RUN, None)
     yield user
     set_metadata(SPOT_TESTS_LAST_RUN, None)
@@ -51,10 +56,20 @@ def places(app, system):
 def _item(place, obj, action, status, *, at: dt.datetime) -> int:
     with connection(), database.atomic():
         return WorkItem.create(
-            intellectual_object=obj.id if obj else None, name="bag.tar", etag="f" * 32,
-            bucket="b", user=place["admin"].user.email, action=action, stage="Requested",
-            status=status, bag_date=at, date_processed=at, created_at=at, updated_at=at,
-            institution=place.id).id
+            intellectual_object=obj.id if obj else None,
+            name="bag.tar",
+            etag="f" * 32,
+            bucket="b",
+            user=place["admin"].user.email,
+            action=action,
+            stage="Requested",
+            status=status,
+            bag_date=at,
+            date_processed=at,
+            created_at=at,
+            updated_at=at,
+            institution=place.id,
+        ).id
 
 
 def _last_spot(place) -> int | None:
@@ -89,12 +104,19 @@ def test_a_due_institution_gets_its_smallest_eligible_object_restored(places):
     [queued] = [q for q in run.queued if q["institution"] == here.institution.identifier]
     item = WorkItem.get_by_id(queued["work_item_id"])
     assert (item.intellectual_object_id, item.action, item.stage, item.status, item.user) == (
-        chosen.id, "Restore Object", "Requested", "Pending", SYSTEM_USER)
+        chosen.id,
+        "Restore Object",
+        "Requested",
+        "Pending",
+        SYSTEM_USER,
+    )
     assert item.size == 10_003
     assert _last_spot(here) == item.id
-    assert _line(run, here) == (f"{here.institution.identifier}: queued work item {item.id} "
-                                f"(Restore Object of {chosen.identifier}, 10003 bytes; "
-                                "every 30 days)")
+    assert _line(run, here) == (
+        f"{here.institution.identifier}: queued work item {item.id} "
+        f"(Restore Object of {chosen.identifier}, 10003 bytes; "
+        "every 30 days)"
+    )
     assert not [x for x in run.lines if x.startswith(off.institution.identifier)]
     assert _last_spot(off) is None
     assert from_text(get_metadata(SPOT_TESTS_LAST_RUN)) == run.now
@@ -102,32 +124,49 @@ def test_a_due_institution_gets_its_smallest_eligible_object_restored(places):
     # Running again within 24 hours does nothing at all.
     again = run_spot_tests(SYSTEM_USER)
     assert not again.ran and again.queued == []
-    assert again.lines == [f"not run: the last run was at {as_text(run.now)}; at most one run "
-                           f"in 24 hours, so the next may start after "
-                           f"{as_text(run.now + dt.timedelta(hours=24))}"]
+    assert again.lines == [
+        f"not run: the last run was at {as_text(run.now)}; at most one run "
+        f"in 24 hours, so the next may start after "
+        f"{as_text(run.now + dt.timedelta(hours=24))}"
+    ]
     # A day later the institution is not due yet: its spot test was processed just now.
     set_metadata(SPOT_TESTS_LAST_RUN, as_text(run.now - dt.timedelta(hours=25)))
     later = run_spot_tests(SYSTEM_USER)
     assert later.ran
     assert not [q for q in later.queued if q["institution"] == here.institution.identifier]
-    assert _line(later, here).startswith(f"{here.institution.identifier}: not due (every 30 "
-                                         f"days; work item {item.id} was processed at")
+    assert _line(later, here).startswith(
+        f"{here.institution.identifier}: not due (every 30 "
+        f"days; work item {item.id} was processed at"
+    )
     assert _last_spot(here) == item.id
 
 
 def test_a_finished_spot_test_sends_the_spot_test_alert(client, admin, places):
     here = places.place(frequency=30)
     make_object(here, 15_000)
-    [queued] = [q for q in run_spot_tests(SYSTEM_USER).queued
-                if q["institution"] == here.institution.identifier]
+    [queued] = [
+        q
+        for q in run_spot_tests(SYSTEM_USER).queued
+        if q["institution"] == here.institution.identifier
+    ]
     item = client.get(f"/admin-api/v3/items/show/{queued['work_item_id']}", headers=admin).json()
     body = {k: item[k] for k in ("bucket", "user", "bag_date", "date_processed")}
-    response = client.put(f"/admin-api/v3/items/update/{item['id']}", headers=admin, json={
-        **body, "stage": "Cleanup", "status": "Success",
-        "note": "Bag restored to https://s3.example.org/restore/bag.tar."})
+    response = client.put(
+        f"/admin-api/v3/items/update/{item['id']}",
+        headers=admin,
+        json={
+            **body,
+            "stage": "Cleanup",
+            "status": "Success",
+            "note": "Bag restored to https://s3.example.org/restore/bag.tar.",
+        },
+    )
     assert response.status_code == 200, response.text
-    alerts = client.get("/member-api/v3/alerts", headers=here["admin"].headers,
-                        params={"type": "Restoration Completed"}).json()["results"]
+    alerts = client.get(
+        "/member-api/v3/alerts",
+        headers=here["admin"].headers,
+        params={"type": "Restoration Completed"},
+    ).json()["results"]
     assert [a["subject"] for a in alerts] == ["Restoration Spot Test Completed"]
     assert "every 30 days" in alerts[0]["content"]
 
@@ -140,22 +179,26 @@ def test_due_again_once_the_last_spot_test_is_older_than_the_frequency(places):
         last = _item(place, obj, "Restore Object", "Success", at=now - dt.timedelta(days=days))
         with connection():
             Institution.update(last_spot_restore_work_item_id=last).where(
-                Institution.id == place.id).execute()
+                Institution.id == place.id
+            ).execute()
     make_object(empty, 500)
     deactivated = places.place(frequency=7)
     make_object(deactivated, 15_000)
     with connection():
         Institution.update(deactivated_at=now, state="D").where(
-            Institution.id == deactivated.id).execute()
+            Institution.id == deactivated.id
+        ).execute()
 
     run = run_spot_tests(SYSTEM_USER)
     assert _line(run, recent).startswith(f"{recent.institution.identifier}: not due")
     [queued] = [q for q in run.queued if q["institution"] == overdue.institution.identifier]
     assert queued["action"] == "Glacier Restore"  # as a restore request of a Glacier object
     assert _last_spot(overdue) == queued["work_item_id"]
-    assert _line(run, empty) == (f"{empty.institution.identifier}: due (every 7 days), but no "
-                                 "active object of at least 10000 bytes is free to restore: "
-                                 "nothing queued")
+    assert _line(run, empty) == (
+        f"{empty.institution.identifier}: due (every 7 days), but no "
+        "active object of at least 10000 bytes is free to restore: "
+        "nothing queued"
+    )
     assert _last_spot(empty) is None
     assert not [x for x in run.lines if x.startswith(deactivated.institution.identifier)]
 
@@ -172,7 +215,8 @@ def test_a_restore_requested_meanwhile_leaves_the_institution_due(places, monkey
     run = run_spot_tests(SYSTEM_USER)
     assert _line(run, here) == (
         f"{here.institution.identifier}: due (every 30 days), but A restore of {obj.identifier} "
-        f"is already pending: work item {pending}: nothing queued")
+        f"is already pending: work item {pending}: nothing queued"
+    )
     assert _last_spot(here) is None and run.ran
 
 
@@ -214,8 +258,10 @@ def test_the_command_prints_what_it_did(cli, places):
     obj = make_object(here, 12_345)
     out = cli("spot-tests", "run").out.splitlines()
     item = _last_spot(here)
-    assert (f"spot tests: {here.institution.identifier}: queued work item {item} "
-            f"(Restore Object of {obj.identifier}, 12345 bytes; every 30 days)") in out
+    assert (
+        f"spot tests: {here.institution.identifier}: queued work item {item} "
+        f"(Restore Object of {obj.identifier}, 12345 bytes; every 30 days)"
+    ) in out
     assert out[-1].startswith("spot tests: ") and out[-1].endswith("spot-test restore(s) queued")
     second = cli("spot-tests", "run").out.splitlines()
     assert len(second) == 1 and second[0].startswith("spot tests: not run: the last run was at")
@@ -227,18 +273,22 @@ def test_the_command_prints_what_it_did(cli, places):
 
 # -- two runs at once, as two processes -----------------------------------------------------------
 
+
 def _waiting_on_locks(url: str) -> int:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                            "current_database() AND wait_event_type = 'Lock'").fetchone()[0]
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
 
 
 def _opened(pid: int, path: str) -> bool:
     try:
-        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == path
-                   for fd in os.listdir(f"/proc/{pid}/fd"))
+        return any(
+            os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd")
+        )
     except OSError:
         return False
 
@@ -253,16 +303,20 @@ class _HeldLock:
             import psycopg
 
             self.conn = psycopg.connect(url)
-            self.conn.execute("INSERT INTO internal_metadata (key, value, created_at, updated_at) "
-                              "VALUES (%s, NULL, now(), now()) ON CONFLICT DO NOTHING",
-                              (SPOT_TESTS_LAST_RUN,))
+            self.conn.execute(
+                "INSERT INTO internal_metadata (key, value, created_at, updated_at) "
+                "VALUES (%s, NULL, now(), now()) ON CONFLICT DO NOTHING",
+                (SPOT_TESTS_LAST_RUN,),
+            )
             self.conn.commit()
-            self.conn.execute("SELECT value FROM internal_metadata WHERE key = %s FOR UPDATE",
-                              (SPOT_TESTS_LAST_RUN,))
+            self.conn.execute(
+                "SELECT value FROM internal_metadata WHERE key = %s FOR UPDATE",
+                (SPOT_TESTS_LAST_RUN,),
+            )
         else:
             import sqlite3
 
-            self.path = url[len("sqlite:///"):]
+            self.path = url[len("sqlite:///") :]
             self.conn = sqlite3.connect(self.path, isolation_level=None)
             self.conn.execute("BEGIN IMMEDIATE")
 
@@ -291,9 +345,17 @@ def test_two_runs_at_once_queue_once(database_url, places):
     held = _HeldLock(database_url)
     env = {**os.environ, "DATABASE_URL": database_url}
     try:
-        runs = [subprocess.Popen([sys.executable, "-m", "registry.cli", "spot-tests", "run"],
-                                 cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "registry.cli", "spot-tests", "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         held.wait_for(runs)
     finally:
         held.release()
@@ -304,6 +366,9 @@ def test_two_runs_at_once_queue_once(database_url, places):
     skipped = [out for out, _ in outputs if "spot tests: not run: the last run was at" in out]
     assert (len(queued), len(skipped)) == (1, 1), outputs
     with connection():
-        items = WorkItem.select().where((WorkItem.institution == here.id)
-                                        & (WorkItem.user == SYSTEM_USER)).count()
+        items = (
+            WorkItem.select()
+            .where((WorkItem.institution == here.id) & (WorkItem.user == SYSTEM_USER))
+            .count()
+        )
     assert items == 1

@@ -1,5 +1,6 @@
 """A write transaction that PostgreSQL rolls back for losing a race (a deadlock, a
 serialization failure) runs again instead of answering 500 (registry/web/threads.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from models.storage.db import connection, database
 from models.errors import Unavailable
+from models.storage.db import connection, database
 from registry.web import threads
 
 
@@ -24,6 +25,7 @@ def _attempts(failures: list[BaseException]):
         if len(calls) <= len(failures):
             raise failures[len(calls) - 1]
         return len(calls)
+
     return write, calls
 
 
@@ -50,7 +52,7 @@ def test_a_write_that_keeps_losing_gives_up_with_503(monkeypatch):
 
 
 def test_an_sqlite_lock_timeout_is_a_lost_race():
-    """"database is locked" after the busy timeout (SQLITE_BUSY), as the sqlite3 module raises
+    """ "database is locked" after the busy timeout (SQLITE_BUSY), as the sqlite3 module raises
     it and as Peewee wraps it, is run again like a deadlock."""
     import sqlite3
 
@@ -67,11 +69,14 @@ def test_an_sqlite_lock_timeout_is_a_lost_race():
     assert not threads.lost_a_race(other)
 
 
-@pytest.mark.parametrize("error", [
-    peewee.IntegrityError("duplicate key"),
-    pg_errors.UniqueViolation("duplicate key"),
-    ValueError("not a database error"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        peewee.IntegrityError("duplicate key"),
+        pg_errors.UniqueViolation("duplicate key"),
+        ValueError("not a database error"),
+    ],
+)
 def test_any_other_error_is_raised_at_once(error):
     write, calls = _attempts([error])
     with pytest.raises(type(error)):
@@ -126,8 +131,7 @@ async def _no_sleep(_seconds):
     return None
 
 
-def test_a_write_that_keeps_losing_answers_503_problem_with_retry_after(client, world,
-                                                                       monkeypatch):
+def test_a_write_that_keeps_losing_answers_503_problem_with_retry_after(client, world, monkeypatch):
     """Over HTTP: the restore's transaction deadlocks on every attempt (as a PostgreSQL write
     that loses 4 races in a row): 503 application/problem+json with Retry-After, not 500."""
     from handlers import restores
@@ -140,8 +144,7 @@ def test_a_write_that_keeps_losing_answers_503_problem_with_retry_after(client, 
         raise peewee.OperationalError(pg_errors.DeadlockDetected("deadlock detected"))
 
     monkeypatch.setattr(restores, "restore_object", deadlocks)
-    response = client.post("/member-api/v3/objects/1/restore",
-                           headers=world["inst_user"].headers)
+    response = client.post("/member-api/v3/objects/1/restore", headers=world["inst_user"].headers)
     problem = assert_problem(response, 503)
     assert response.headers["retry-after"] == str(threads.RETRY_AFTER_SECONDS)
     assert "Nothing of it was written" in problem["detail"]

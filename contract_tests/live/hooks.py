@@ -34,6 +34,7 @@
    400 or 422 that the operation documents, with a problem whose `errors` all name a field.
    Reads stay strict and every other check still runs on those responses.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,29 +83,37 @@ def keep_the_run_signed_in(context, case, kwargs):
     if kind is None or not case.path_parameters:
         return
     if operation_id == "update_institution" and not (
-            isinstance(case.body, dict)
-            and any(name in case.body for name in _RESTRUCTURING_FIELDS)):
+        isinstance(case.body, dict) and any(name in case.body for name in _RESTRUCTURING_FIELDS)
+    ):
         return
     if _as_id(case.path_parameters.get("id")) in GUARD["protected"][kind]:
-        stand_in = GUARD["stand_ins"]["institution"] if kind == "institution" else (
-            GUARD["stand_ins"]["user"][operation_id])
+        stand_in = (
+            GUARD["stand_ins"]["institution"]
+            if kind == "institution"
+            else (GUARD["stand_ins"]["user"][operation_id])
+        )
         case.path_parameters = {**case.path_parameters, "id": stand_in}
 
 
 @schemathesis.hook("filter_failure")
 def rule_rejection_is_not_a_failure(context, failure, case, response):
-    if not (isinstance(failure, RejectedPositiveData)
-            and case.operation.full_path.startswith(ADMIN_PREFIX)
-            and case.method.upper() != "GET"
-            and response.status_code in _RULE_STATUSES
-            and str(response.status_code) in case.operation.definition.raw.get("responses", {})):
+    if not (
+        isinstance(failure, RejectedPositiveData)
+        and case.operation.full_path.startswith(ADMIN_PREFIX)
+        and case.method.upper() != "GET"
+        and response.status_code in _RULE_STATUSES
+        and str(response.status_code) in case.operation.definition.raw.get("responses", {})
+    ):
         return True
     try:
         errors = response.json().get("errors")
     except Exception:  # noqa: BLE001 - not a problem document: keep the failure
         return True
-    return not (isinstance(errors, list) and errors
-                and all(isinstance(e, dict) and e.get("name") for e in errors))
+    return not (
+        isinstance(errors, list)
+        and errors
+        and all(isinstance(e, dict) and e.get("name") for e in errors)
+    )
 
 
 _probed: set[str] = set()
@@ -128,9 +137,13 @@ def cross_tenant_read(ctx, response, case):
     """A member's successful read, replayed as a user of another institution, finds nothing."""
     peer = _peer_headers()
     request = response.request
-    if (peer is None or request.method != "GET" or not 200 <= response.status_code < 300
-            or not urlsplit(request.url).path.startswith(MEMBER_PREFIX)
-            or request.headers.get("X-Pharos-API-User") == peer["X-Pharos-API-User"]):
+    if (
+        peer is None
+        or request.method != "GET"
+        or not 200 <= response.status_code < 300
+        or not urlsplit(request.url).path.startswith(MEMBER_PREFIX)
+        or request.headers.get("X-Pharos-API-User") == peer["X-Pharos-API-User"]
+    ):
         return None
     label = case.operation.label
     if request.url in _probed or _probes_per_operation[label] >= PROBES_PER_OPERATION:
@@ -146,7 +159,8 @@ def cross_tenant_read(ctx, response, case):
         if replay.status_code not in (403, 404):
             raise AssertionError(
                 f"{peer['X-Pharos-API-User']} read {request.url} (the member's record) and got "
-                f"{replay.status_code}, not 403/404")
+                f"{replay.status_code}, not 403/404"
+            )
         return None
     if replay.status_code in (403, 404):
         return None
@@ -155,5 +169,6 @@ def cross_tenant_read(ctx, response, case):
     if shared:
         raise AssertionError(
             f"{peer['X-Pharos-API-User']} listed records {sorted(shared)} of the member's answer "
-            f"to {request.url}")
+            f"to {request.url}"
+        )
     return None

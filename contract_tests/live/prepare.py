@@ -1,18 +1,19 @@
 """Set-up steps of the live contract run (run.sh) that the `registry` CLI has no command for.
 
-    python -m contract_tests.live.prepare fresh-database URL
-        drop and re-create the PostgreSQL database of URL (the live server's, nothing else)
-    python -m contract_tests.live.prepare drop-database URL
-        drop it again when the run ends
-    python -m contract_tests.live.prepare free-port
-        print a TCP port on 127.0.0.1 that nothing listens on (a run's own, unless one is set)
-    python -m contract_tests.live.prepare guard --sysadmin EMAIL > guard.json
-        create the stand-ins of the admin run's guard (see hooks.py) in DATABASE_URL and print
-        what the guard protects and what it swaps in
-    python -m contract_tests.live.prepare wfc-auth > auth.json
-        the Web Fuzzing Commons auth document of the member run: the member and the peer, each
-        with the key run.sh issued (CONTRACT_MEMBER_* / CONTRACT_PEER_* variables)
+python -m contract_tests.live.prepare fresh-database URL
+    drop and re-create the PostgreSQL database of URL (the live server's, nothing else)
+python -m contract_tests.live.prepare drop-database URL
+    drop it again when the run ends
+python -m contract_tests.live.prepare free-port
+    print a TCP port on 127.0.0.1 that nothing listens on (a run's own, unless one is set)
+python -m contract_tests.live.prepare guard --sysadmin EMAIL > guard.json
+    create the stand-ins of the admin run's guard (see hooks.py) in DATABASE_URL and print
+    what the guard protects and what it swaps in
+python -m contract_tests.live.prepare wfc-auth > auth.json
+    the Web Fuzzing Commons auth document of the member run: the member and the peer, each
+    with the key run.sh issued (CONTRACT_MEMBER_* / CONTRACT_PEER_* variables)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,9 @@ def drop_database(url: str, create: bool = False) -> None:
     name, admin_url = _database_of(url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         # FORCE ends the connections a previous, interrupted run may have left behind.
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         if create:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
@@ -86,29 +88,37 @@ def guard(sysadmin_email: str) -> dict:
     return {
         "operations": operations,
         "protected": {"institution": [institution_id], "user": [sysadmin.id]},
-        "stand_ins": {"institution": stand_ins.institution_id,
-                      "user": {op: stand_ins.users[op] for op, kind in operations.items()
-                               if kind == "user"}},
+        "stand_ins": {
+            "institution": stand_ins.institution_id,
+            "user": {op: stand_ins.users[op] for op, kind in operations.items() if kind == "user"},
+        },
     }
 
 
 def wfc_auth(env=os.environ) -> dict:
     """Two users of two institutions, `member` and `peer`; the member run sends everything as
     `member`, and replays the member's reads as `peer`."""
+
     def entry(name, prefix):
         email, key = env[f"{prefix}_EMAIL"], env[f"{prefix}_KEY"]
-        return {"name": name, "fixedHeaders": [
-            {"name": "X-Pharos-API-User", "value": email},
-            {"name": "X-Pharos-API-Key", "value": key}]}
+        return {
+            "name": name,
+            "fixedHeaders": [
+                {"name": "X-Pharos-API-User", "value": email},
+                {"name": "X-Pharos-API-Key", "value": key},
+            ],
+        }
 
     # The names are the ones schemathesis.toml's `user` and `peers` refer to.
     return {"auth": [entry("member", "CONTRACT_MEMBER"), entry("peer", "CONTRACT_PEER")]}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m contract_tests.live.prepare",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m contract_tests.live.prepare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="step", required=True)
     fresh = sub.add_parser("fresh-database")
     fresh.add_argument("url")

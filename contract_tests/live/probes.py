@@ -10,6 +10,7 @@ replays per operation and status, and exits 1 when either probe sent none:
   only requests of the run sent as the peer (the run itself sends everything as the member);
 - `cross_tenant_read` (hooks.py): it logs each replay to the probe log.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,8 +59,9 @@ def _report(title: str, counts: Counter) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--har", required=True)
     parser.add_argument("--peer-email", required=True)
     parser.add_argument("--probe-log", required=True)

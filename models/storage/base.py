@@ -1,4 +1,5 @@
 """Base model and field types shared by every table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ from models.storage.db import database
 
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp column is `timestamp without time zone`, UTC by convention."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class _BinaryCollation:

@@ -8,6 +8,7 @@ drawn from the table's sequence beforehand when the caller needs them; psycopg f
 binary row in a sixth of the CPU time of a text one), into SQLite through multi-row
 INSERT statements whose text is built once per table and chunk size (SQLite parses it in C).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,12 @@ _SQLITE_MAX_VALUES = 30000
 _SQLITE_MAX_ROWS = 1000
 
 
-def insert(model: type[peewee.Model], fields: list[peewee.Field], rows: list[tuple],
-           key: peewee.Field | None = None) -> dict | None:
+def insert(
+    model: type[peewee.Model],
+    fields: list[peewee.Field],
+    rows: list[tuple],
+    key: peewee.Field | None = None,
+) -> dict | None:
     """Insert `rows` (tuples in `fields` order). With `key`, a unique field among `fields`:
     the new ids by key value."""
     if not rows:
@@ -40,14 +45,17 @@ def _copy(model, fields, rows, key):
     if key is not None:
         cursor = database.execute_sql(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            (table, pk, len(rows)))
+            (table, pk, len(rows)),
+        )
         ids = [row[0] for row in cursor.fetchall()]
         columns = [pk, *columns]
         rows = [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)]
     names = ", ".join(f'"{c}"' for c in columns)
     types = _column_types(table, tuple(columns))
-    with database.cursor() as cursor, \
-            cursor.copy(f'COPY "{table}" ({names}) FROM STDIN (FORMAT BINARY)') as copy:
+    with (
+        database.cursor() as cursor,
+        cursor.copy(f'COPY "{table}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
+    ):
         copy.set_types(types)
         for row in rows:
             copy.write_row(row)
@@ -66,10 +74,13 @@ def _column_types(table: str, columns: tuple) -> list[int]:
     the app writes)."""
     found = _COLUMN_TYPES.get((table, columns))
     if found is None:
-        by_name = dict(database.execute_sql(
-            "SELECT attname, atttypid FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            [f'"{table}"']).fetchall())
+        by_name = dict(
+            database.execute_sql(
+                "SELECT attname, atttypid FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                [f'"{table}"'],
+            ).fetchall()
+        )
         found = _COLUMN_TYPES[(table, columns)] = [by_name[c] for c in columns]
     return found
 
@@ -81,7 +92,7 @@ def _insert_values(model, fields, rows, key):
     per_statement = max(1, min(_SQLITE_MAX_ROWS, _SQLITE_MAX_VALUES // len(columns)))
     ids = {}
     for start in range(0, len(rows), per_statement):
-        chunk = rows[start:start + per_statement]
+        chunk = rows[start : start + per_statement]
         sql = _statement(table, columns, len(chunk), returning)
         cursor = database.execute_sql(sql, [value for row in chunk for value in row])
         if returning:

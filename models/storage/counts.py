@@ -36,6 +36,7 @@ there (on PostgreSQL, CREATE TRIGGER locks the table against writes until the mi
 commits, so no row is written between the fill and the triggers taking over). Changing a
 table's dimensions needs a new migration that drops and recreates them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,8 +66,9 @@ class CountTable:
         for name in self.dimensions:
             expr = listing._by_name[name].expr if name in listing._by_name else None
             if getattr(expr, "model", None) is not listing.model or expr.column_name != name:
-                raise ValueError(f"{listing.name}: count dimension {name} is not a column of "
-                                 f"{self.table}")
+                raise ValueError(
+                    f"{listing.name}: count dimension {name} is not a column of {self.table}"
+                )
 
     def count_sql(self, filters, scopes) -> tuple[str, list[int]] | None:
         """The SUM over tally rows for a list shape, or None when the shape needs COUNT(*).
@@ -98,8 +100,10 @@ class CountTable:
     def uninstall(self) -> None:
         """Drop the tally table and its triggers (a test rebuilds them with migration 5)."""
         for event in ("insert", "update", "delete", "truncate"):
-            database.execute_sql(f'DROP TRIGGER IF EXISTS "{self.name}_{event}"'
-                                 + (f' ON "{self.table}"' if is_postgres() else ""))
+            database.execute_sql(
+                f'DROP TRIGGER IF EXISTS "{self.name}_{event}"'
+                + (f' ON "{self.table}"' if is_postgres() else "")
+            )
         if is_postgres():
             database.execute_sql(f'DROP FUNCTION IF EXISTS "{self.name}_tally"()')
         database.execute_sql(f'DROP TABLE IF EXISTS "{self.name}"')

@@ -3,6 +3,7 @@
 A `DatabaseProxy` keeps import free of side effects: `init_database(url)` picks SQLite (a file,
 the embedded default) or a pooled PostgreSQL connection and binds the proxy to it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,13 +34,14 @@ class ConfigurationError(ValueError):
     """DATABASE_URL names something we cannot connect to."""
 
 
-def make_database(url: str, *, pool_size: int = 8,
-                  sqlite_busy_timeout_ms: int | None = None) -> peewee.Database:
+def make_database(
+    url: str, *, pool_size: int = 8, sqlite_busy_timeout_ms: int | None = None
+) -> peewee.Database:
     """Build (but do not connect) the Peewee database for a URL."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else parsed.path
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
         if not path:
             raise ConfigurationError(f"DATABASE_URL {url!r} names no SQLite file")
         pragmas = dict(SQLITE_PRAGMAS)
@@ -56,8 +58,9 @@ def make_database(url: str, *, pool_size: int = 8,
     )
 
 
-def init_database(url: str, *, pool_size: int = 8,
-                  sqlite_busy_timeout_ms: int | None = None) -> peewee.Database:
+def init_database(
+    url: str, *, pool_size: int = 8, sqlite_busy_timeout_ms: int | None = None
+) -> peewee.Database:
     db = make_database(url, pool_size=pool_size, sqlite_busy_timeout_ms=sqlite_busy_timeout_ms)
     database.initialize(db)
     return db
@@ -98,8 +101,11 @@ def connection():
     keeps = pooled and getattr(_thread, "keeps", False)
     if keeps:
         now = time.monotonic()
-        if (not db.is_closed() and not db.in_transaction()
-                and (db.connection().closed or now - _thread.last_used > KEPT_IDLE_SECONDS)):
+        if (
+            not db.is_closed()
+            and not db.in_transaction()
+            and (db.connection().closed or now - _thread.last_used > KEPT_IDLE_SECONDS)
+        ):
             db.manual_close()  # dropped, or idle too long: closed for good, a fresh one taken
         _thread.last_used = now
     if not db.is_closed():  # nested, or kept: the outer block or the thread owns it

@@ -26,6 +26,7 @@ Why the schema is what it is, version by version:
    restoration spot tests last ran), and a member's unread alerts as an index range of the
    recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,8 +57,10 @@ def statements(version: int) -> list[str]:
     """The frozen statements of one migration, for the bound database's dialect."""
     matches = sorted(SQL_DIR.glob(f"v{version:04d}_*.{dialect()}.sql"))
     if len(matches) != 1:
-        raise RuntimeError(f"migration {version}: expected one {dialect()} file in {SQL_DIR}, "
-                           f"found {[m.name for m in matches]}")
+        raise RuntimeError(
+            f"migration {version}: expected one {dialect()} file in {SQL_DIR}, "
+            f"found {[m.name for m in matches]}"
+        )
     heading, _, body = matches[0].read_text().partition("\n")  # heading: a comment line
     return [part.strip() for part in body.split(STATEMENT_SEPARATOR) if part.strip()]
 
@@ -66,6 +69,7 @@ def _frozen(version: int):
     def step() -> None:
         for statement in statements(version):
             database.execute_sql(statement)
+
     step.__name__ = f"migration_{version}"
     return step
 

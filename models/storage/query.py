@@ -9,25 +9,38 @@ Peewee builds the SQL, but only once per *query shape* (which filters, which ope
 the values, and each request only binds values. Rows are read as tuples, never as model
 instances. Compiling a Peewee query costs ~0.4 ms; binding costs nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import itertools
 import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import peewee
 
 from models.caller import Caller
-from models.storage.db import connection, database, is_postgres
 from models.errors import Forbidden, InvalidInput, NotFound
+from models.storage.db import connection, database, is_postgres
 
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
 
 # The operators of the reference's filter grammar. `x` alone means `x__eq`.
-OPERATORS = ("eq", "ne", "gt", "gteq", "lt", "lteq", "starts_with", "contains", "in", "is_null",
-             "not_null")
+OPERATORS = (
+    "eq",
+    "ne",
+    "gt",
+    "gteq",
+    "lt",
+    "lteq",
+    "starts_with",
+    "contains",
+    "in",
+    "is_null",
+    "not_null",
+)
 SORT_DIRECTIONS = ("asc", "desc")
 PAGING = ("page", "per_page", "sort")
 # The most rows a page holds: a larger `per_page` is served as this many (the links say so),
@@ -108,7 +121,7 @@ def parse_datetime(value: str) -> dt.datetime:
         raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
     if parsed.tzinfo is not None:
         try:
-            parsed = parsed.astimezone(dt.timezone.utc)
+            parsed = parsed.astimezone(dt.UTC)
         except OverflowError:
             parsed = dt.datetime.min if parsed.year == dt.MINYEAR else dt.datetime.max
         parsed = parsed.replace(tzinfo=None)
@@ -243,7 +256,8 @@ class Listing:
         `_one_statement`)."""
         compiled, _ = self._compiled(("one statement", shape))
         fetched = database.execute_sql(
-            compiled.sql, compiled.bind(values + [offset]) + [per_page, offset]).fetchall()
+            compiled.sql, compiled.bind(values + [offset]) + [per_page, offset]
+        ).fetchall()
         # One row when the page is empty: the count, and NULLs where the page's row would be.
         rows = [row[2:] for row in fetched if row[1] is not None]
         return fetched[0][0], self._rows(rows)
@@ -257,8 +271,9 @@ class Listing:
             count = database.execute_sql(count_sql.sql, count_sql.bind(values)).fetchone()[0]
             rows = []
             if count > offset:
-                cursor = database.execute_sql(page_sql.sql,
-                                              page_sql.bind(values) + [per_page, offset])
+                cursor = database.execute_sql(
+                    page_sql.sql, page_sql.bind(values) + [per_page, offset]
+                )
                 rows = self._rows(cursor.fetchall())
         return count, rows
 
@@ -320,12 +335,21 @@ class Listing:
             return
         for f in filters:
             attribute = self.scopes.get(f.field)
-            if (attribute and f.op == "eq" and f.value != getattr(caller, attribute)
-                    and not (isinstance(f.value, int) and f.value < 1)):
+            if (
+                attribute
+                and f.op == "eq"
+                and f.value != getattr(caller, attribute)
+                and not (isinstance(f.value, int) and f.value < 1)
+            ):
                 raise Forbidden(
                     f"{f.param} must be your own ({attribute}: {getattr(caller, attribute)})",
-                    errors=[{"name": f.param, "in": "query",
-                             "message": "names a record scope other than yours"}],
+                    errors=[
+                        {
+                            "name": f.param,
+                            "in": "query",
+                            "message": "names a record scope other than yours",
+                        }
+                    ],
                 )
 
     def _coerce(self, field_name: str, op: str, value):
@@ -426,11 +450,14 @@ class Listing:
         a join's output order is not its subquery's by definition. `"__row"` tells a page row
         from the NULLs of an empty page.
         """
-        keys = ", ".join(f'"p"."{name}" {direction.upper()}'
-                         for name, direction in self._sort_keys(sort))
-        sql = (f'SELECT "c"."n", "p".* FROM ({count.sql}) AS "c"("n") LEFT JOIN LATERAL '
-               f'(SELECT 1 AS "__row", "q".* FROM ({page.sql}) AS "q") AS "p" ON true '
-               f'ORDER BY {keys}')
+        keys = ", ".join(
+            f'"p"."{name}" {direction.upper()}' for name, direction in self._sort_keys(sort)
+        )
+        sql = (
+            f'SELECT "c"."n", "p".* FROM ({count.sql}) AS "c"("n") LEFT JOIN LATERAL '
+            f'(SELECT 1 AS "__row", "q".* FROM ({page.sql}) AS "q") AS "p" ON true '
+            f"ORDER BY {keys}"
+        )
         return _Compiled(sql, count.template + page.template)
 
     def _tally(self, shape) -> _Compiled | None:
@@ -450,8 +477,11 @@ class Listing:
             return False
         _, filters, _, scoped = shape
         names = [name for name, _, _ in filters] + (list(self.scopes) if scoped else [])
-        return all(isinstance(self._by_name[n].expr, peewee.Field)
-                   and self._by_name[n].expr.model is self.model for n in names)
+        return all(
+            isinstance(self._by_name[n].expr, peewee.Field)
+            and self._by_name[n].expr.model is self.model
+            for n in names
+        )
 
     @staticmethod
     def _condition(column: Column, op: str, arity, slot):
@@ -473,8 +503,9 @@ class Listing:
             return (expr >= slot()) & (expr < slot())
         if op == "contains":
             # Case-insensitive substring; the value's own % and _ are escaped (literal match).
-            return peewee.NodeList((peewee.fn.LOWER(expr), peewee.SQL("LIKE"), slot(),
-                                    peewee.SQL("ESCAPE '\\'")))
+            return peewee.NodeList(
+                (peewee.fn.LOWER(expr), peewee.SQL("LIKE"), slot(), peewee.SQL("ESCAPE '\\'"))
+            )
         if op == "in":
             return expr.in_([slot() for _ in range(arity)])
         if op in ("is_null", "not_null"):
@@ -497,8 +528,11 @@ class Listing:
             expr = column.expr.desc() if direction == "desc" else column.expr.asc()
             if column.nullable and not is_postgres():
                 # NULL sorts as the largest value on both backends (PostgreSQL's default).
-                expr = (column.expr.desc(nulls="first") if direction == "desc"
-                        else column.expr.asc(nulls="last"))
+                expr = (
+                    column.expr.desc(nulls="first")
+                    if direction == "desc"
+                    else column.expr.asc(nulls="last")
+                )
             order.append(expr)
         return order
 

@@ -15,10 +15,12 @@ warm read.
 The handler is installed on every connection; outside `within`, it is one attribute read per
 PROGRESS_STEPS instructions.
 """
+
 from __future__ import annotations
 
 import threading
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import peewee
 

@@ -4,6 +4,7 @@ The loader talks HTTP even in-process (httpx over the ASGI app), so every row pa
 validation and rules as a write from an ingest service. A response that is not the expected
 success stops the load with the API's problem detail and the fixture row that caused it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,12 +46,20 @@ class AdminApi:
     def __init__(self, client: httpx.AsyncClient):
         self.client = client
 
-    async def _call(self, method: str, path: str, what: str, expect: int,
-                    body: Any = None, params: dict | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        expect: int,
+        body: Any = None,
+        params: dict | None = None,
+    ) -> Any:
         response = await self.client.request(method, ADMIN + path, json=body, params=params)
         if response.status_code != expect:
-            raise FixtureApiError(f"{what}: {method} {ADMIN}{path} answered "
-                                  f"{problem_text(response)}")
+            raise FixtureApiError(
+                f"{what}: {method} {ADMIN}{path} answered {problem_text(response)}"
+            )
         return response.json()
 
     async def find_id(self, path: str, what: str, **params) -> int | None:
@@ -61,7 +70,8 @@ class AdminApi:
 
     async def count(self, path: str) -> int:
         return (await self._call("GET", path, f"count {path}", 200, params={"per_page": 1}))[
-            "count"]
+            "count"
+        ]
 
     async def show(self, path: str, what: str) -> Any:
         return await self._call("GET", path, what, 200)

@@ -41,6 +41,7 @@ writes), so no half-loaded database remains. Against a server the loader refuses
 that has objects, files, events or work items; after a failure there the server's database
 holds what was loaded so far and must be recreated.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,12 +54,12 @@ import peewee
 
 from models.alert import Alert, AlertPremisEvent, AlertUser, AlertWorkItem
 from models.checksum import Checksum
-from models.storage.db import connection, database
 from models.deletion_request import DeletionRequest, DeletionRequestFile, DeletionRequestObject
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
 from models.premis_event import PremisEvent
+from models.storage.db import connection, database
 from models.storage_record import StorageRecord
 from models.user import ApiKey, User, issue_key, revoke_keys
 from models.work_item import WorkItem
@@ -69,40 +70,99 @@ __all__ = ["FixtureError", "FixtureApiError", "load_fixtures", "Target"]
 
 OPERATOR = "aptrust.org"
 OBJECT_FIELDS = (
-    "title", "description", "identifier", "alt_identifier", "access", "bag_name", "state",
-    "etag", "bag_group_identifier", "storage_option", "bagit_profile_identifier",
-    "source_organization", "internal_sender_identifier", "internal_sender_description",
+    "title",
+    "description",
+    "identifier",
+    "alt_identifier",
+    "access",
+    "bag_name",
+    "state",
+    "etag",
+    "bag_group_identifier",
+    "storage_option",
+    "bagit_profile_identifier",
+    "source_organization",
+    "internal_sender_identifier",
+    "internal_sender_description",
 )
-FILE_FIELDS = ("identifier", "file_format", "size", "uuid", "state", "storage_option",
-               "last_fixity_check")
-EVENT_FIELDS = ("identifier", "event_type", "date_time", "outcome", "agent", "detail",
-                "object", "outcome_detail", "outcome_information", "old_uuid")
+FILE_FIELDS = (
+    "identifier",
+    "file_format",
+    "size",
+    "uuid",
+    "state",
+    "storage_option",
+    "last_fixity_check",
+)
+EVENT_FIELDS = (
+    "identifier",
+    "event_type",
+    "date_time",
+    "outcome",
+    "agent",
+    "detail",
+    "object",
+    "outcome_detail",
+    "outcome_information",
+    "old_uuid",
+)
 WORK_ITEM_FIELDS = (
-    "name", "etag", "bucket", "user", "note", "action", "stage", "status", "outcome",
-    "bag_date", "date_processed", "retry", "node", "pid", "needs_admin_review", "queued_at",
-    "size", "stage_started_at", "aptrust_approver", "inst_approver",
+    "name",
+    "etag",
+    "bucket",
+    "user",
+    "note",
+    "action",
+    "stage",
+    "status",
+    "outcome",
+    "bag_date",
+    "date_processed",
+    "retry",
+    "node",
+    "pid",
+    "needs_admin_review",
+    "queued_at",
+    "size",
+    "stage_started_at",
+    "aptrust_approver",
+    "inst_approver",
 )
 # Rows without an admin API operation, in foreign-key order.
 DIRECT_TABLES = [DeletionRequest, DeletionRequestFile, DeletionRequestObject]
 DIRECT_AFTER_ITEMS = [Alert, AlertUser, AlertPremisEvent, AlertWorkItem]
 # Every table the loader writes, children first: what emptying the database after a failure
 # deletes.
-ALL_TABLES = [AlertWorkItem, AlertPremisEvent, AlertUser, Alert, WorkItem,
-              DeletionRequestObject, DeletionRequestFile, DeletionRequest, PremisEvent,
-              StorageRecord, Checksum, GenericFile, IntellectualObject, ApiKey, User,
-              Institution]
+ALL_TABLES = [
+    AlertWorkItem,
+    AlertPremisEvent,
+    AlertUser,
+    Alert,
+    WorkItem,
+    DeletionRequestObject,
+    DeletionRequestFile,
+    DeletionRequest,
+    PremisEvent,
+    StorageRecord,
+    Checksum,
+    GenericFile,
+    IntellectualObject,
+    ApiKey,
+    User,
+    Institution,
+]
 
 
 @dataclass(frozen=True)
 class Target:
     """A running server: its base URL and a sysadmin's credentials."""
+
     url: str
     user: str
     key: str
 
 
-def load_fixtures(directory: str | Path, *, app=None, target: Target | None = None
-                  ) -> LoadReport:
+def load_fixtures(directory: str | Path, *, app=None, target: Target | None = None) -> LoadReport:
     """Load the fixtures in `directory` through the admin API: of `app` (an ASGI app bound to
     the current database; in-process) or of the server `target` names."""
     tables, report = read_fixtures(directory)
@@ -125,36 +185,51 @@ def load_fixtures(directory: str | Path, *, app=None, target: Target | None = No
 
 # --- in-process -----------------------------------------------------------------------------
 
+
 def _refuse_non_empty() -> None:
     for model in ALL_TABLES:
         if model.select().exists():
-            raise FixtureError(f"table {model._meta.table_name} is not empty; fixtures load "
-                               "only into an empty database")
+            raise FixtureError(
+                f"table {model._meta.table_name} is not empty; fixtures load "
+                "only into an empty database"
+            )
 
 
 def _bootstrap(tables: dict, report: LoadReport) -> tuple[str, str]:
     """Write the operator institution and its first sysadmin directly; issue them a key."""
     institutions = {row["identifier"]: row for row in tables["institutions"]}
     operator = institutions.get(OPERATOR)
-    admins = sorted((row for row in tables["users"]
-                     if operator and row["institution_id"] == operator["id"]
-                     and row["role"] == "admin" and row["deactivated_at"] is None),
-                    key=lambda row: row["id"])
+    admins = sorted(
+        (
+            row
+            for row in tables["users"]
+            if operator
+            and row["institution_id"] == operator["id"]
+            and row["role"] == "admin"
+            and row["deactivated_at"] is None
+        ),
+        key=lambda row: row["id"],
+    )
     if operator is None or not admins:
-        raise FixtureError(f"the fixtures have no institution {OPERATOR} with an active "
-                           "sysadmin (role admin) to load the rest through the admin API")
+        raise FixtureError(
+            f"the fixtures have no institution {OPERATOR} with an active "
+            "sysadmin (role admin) to load the rest through the admin API"
+        )
     with database.atomic():
         inst_id = _insert(Institution, operator, report)
         admin = dict(admins[0], institution_id=inst_id)
         user_id = _insert(User, admin, report, table="users", fixture_id=admins[0]["id"])
         key = issue_key(User.get_by_id(user_id))
-    report.notes.append(f"written directly: institution {OPERATOR} and user "
-                        f"{admin['email']} (the sysadmin the load runs as)")
+    report.notes.append(
+        f"written directly: institution {OPERATOR} and user "
+        f"{admin['email']} (the sysadmin the load runs as)"
+    )
     return admin["email"], key
 
 
-def _insert(model, row: dict, report: LoadReport, *, table: str | None = None,
-            fixture_id=None) -> int | None:
+def _insert(
+    model, row: dict, report: LoadReport, *, table: str | None = None, fixture_id=None
+) -> int | None:
     """Insert one fixture row directly, its references mapped; record the id it got."""
     table = table or model._meta.table_name
     values = {}
@@ -170,8 +245,9 @@ def _insert(model, row: dict, report: LoadReport, *, table: str | None = None,
         values[model_field] = value
     new_id = model.insert(values).execute()
     if isinstance(model._meta.primary_key, peewee.AutoField):
-        report.ids.setdefault(table, {})[fixture_id if fixture_id is not None
-                                         else row["id"]] = new_id
+        report.ids.setdefault(table, {})[fixture_id if fixture_id is not None else row["id"]] = (
+            new_id
+        )
         return new_id
     return None
 
@@ -180,8 +256,9 @@ def _mapped(report: LoadReport, table: str, fixture_id, where: str, row: dict) -
     try:
         return report.ids[table][fixture_id]
     except KeyError:
-        raise FixtureError(f"{where} {row.get('id', '')}: refers to {table} {fixture_id}, "
-                           "which was not loaded") from None
+        raise FixtureError(
+            f"{where} {row.get('id', '')}: refers to {table} {fixture_id}, which was not loaded"
+        ) from None
 
 
 def _write_direct(models: list, tables: dict, report: LoadReport) -> None:
@@ -205,15 +282,15 @@ async def _load_in_process(app, tables, report, user, key) -> None:
     transport = httpx.ASGITransport(app=app)
     headers = {"X-Pharos-API-User": user, "X-Pharos-API-Key": key}
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://fixtures.local",
-                                     headers=headers, timeout=None) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://fixtures.local", headers=headers, timeout=None
+        ) as client:
             loader = _ApiLoader(AdminApi(client), tables, report)
             await loader.institutions_and_users()
             await loader.objects_files_events()
             await asyncio.to_thread(_in_thread, _write_direct, DIRECT_TABLES, tables, report)
             await loader.work_items(with_deletions=True)
-            await asyncio.to_thread(_in_thread, _write_direct, DIRECT_AFTER_ITEMS, tables,
-                                    report)
+            await asyncio.to_thread(_in_thread, _write_direct, DIRECT_AFTER_ITEMS, tables, report)
     finally:
         await asyncio.to_thread(_in_thread, _revoke, user)
 
@@ -230,16 +307,20 @@ def _revoke(email: str) -> None:
 
 # --- against a server ---------------------------------------------------------------------
 
+
 async def _load_remote(tables, report, target: Target) -> None:
     headers = {"X-Pharos-API-User": target.user, "X-Pharos-API-Key": target.key}
-    async with httpx.AsyncClient(base_url=target.url.rstrip("/"), headers=headers,
-                                 timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=target.url.rstrip("/"), headers=headers, timeout=120
+    ) as client:
         api = AdminApi(client)
         for path in ("/objects", "/files", "/events", "/items"):
             if await api.count(path):
-                raise FixtureError(f"the server at {target.url} has data ({path}); fixtures "
-                                   "load only into a server without objects, files, events "
-                                   "or work items")
+                raise FixtureError(
+                    f"the server at {target.url} has data ({path}); fixtures "
+                    "load only into a server without objects, files, events "
+                    "or work items"
+                )
         loader = _ApiLoader(api, tables, report)
         await loader.institutions_and_users()
         await loader.objects_files_events()
@@ -247,11 +328,14 @@ async def _load_remote(tables, report, target: Target) -> None:
     for model in DIRECT_TABLES + DIRECT_AFTER_ITEMS:
         name = model._meta.table_name
         report.counts[name] = 0
-        report.notes.append(f"{name}: skipped ({len(tables[name])} rows; no admin API "
-                            "operation, and a server's database is not written directly)")
+        report.notes.append(
+            f"{name}: skipped ({len(tables[name])} rows; no admin API "
+            "operation, and a server's database is not written directly)"
+        )
 
 
 # --- through the API ----------------------------------------------------------------------
+
 
 class _ApiLoader:
     """Writes the tables that have admin operations, in foreign-key order."""
@@ -275,10 +359,14 @@ class _ApiLoader:
             what = f"institutions.csv id {row['id']}"
             known = await self.api.find_id("/institutions", what, identifier=row["identifier"])
             if known is None:
-                body = {"name": row["name"], "identifier": row["identifier"],
-                        "type": row["type"] or "MemberInstitution",
-                        "member_institution_id": self._id(
-                            "institutions", row["member_institution_id"], what, row)}
+                body = {
+                    "name": row["name"],
+                    "identifier": row["identifier"],
+                    "type": row["type"] or "MemberInstitution",
+                    "member_institution_id": self._id(
+                        "institutions", row["member_institution_id"], what, row
+                    ),
+                }
                 for name in ("otp_enabled", "spot_restore_frequency"):
                     if row[name] is not None:
                         body[name] = row[name]
@@ -291,9 +379,12 @@ class _ApiLoader:
             what = f"users.csv id {row['id']}"
             known = await self.api.find_id("/users", what, email=row["email"])
             if known is None:
-                body = {"name": row["name"], "email": row["email"], "role": row["role"],
-                        "institution_id": self._id("institutions", row["institution_id"],
-                                                   what, row)}
+                body = {
+                    "name": row["name"],
+                    "email": row["email"],
+                    "role": row["role"],
+                    "institution_id": self._id("institutions", row["institution_id"], what, row),
+                }
                 known = (await self.api.create("/users/create", what, body))["id"]
                 if row["deactivated_at"] is not None:
                     await self.api.delete(f"/users/disable/{known}", what)
@@ -327,33 +418,38 @@ class _ApiLoader:
         if body.get("bag_name") not in (None, bag):
             self.report.notes.append(
                 f"intellectual_objects.csv id {row['id']}: bag_name {body.pop('bag_name')!r} "
-                f"left out (the API sets {bag!r}, the identifier after the slash)")
+                f"left out (the API sets {bag!r}, the identifier after the slash)"
+            )
 
     def _event(self, row: dict, what: str) -> dict:
         body = {name: jsonable(row[name]) for name in EVENT_FIELDS if row[name] is not None}
         body["institution_id"] = self._id("institutions", row["institution_id"], what, row)
-        body["intellectual_object_id"] = self._id("intellectual_objects",
-                                                  row["intellectual_object_id"], what, row)
+        body["intellectual_object_id"] = self._id(
+            "intellectual_objects", row["intellectual_object_id"], what, row
+        )
         return body
 
     def _file_event(self, event: dict, file: dict) -> dict:
         """A file's event, nested: the API gives it the file's object and institution. An
         event whose fixture row names another object (event 7: object 3, file 17 of object 6)
         is reported."""
-        body = {name: jsonable(event[name]) for name in EVENT_FIELDS
-                if event[name] is not None}
+        body = {name: jsonable(event[name]) for name in EVENT_FIELDS if event[name] is not None}
         if (event["intellectual_object_id"], event["institution_id"]) != (
-                file["intellectual_object_id"], file["institution_id"]):
+            file["intellectual_object_id"],
+            file["institution_id"],
+        ):
             self.report.notes.append(
                 f"premis_events.csv id {event['id']}: names object "
                 f"{event['intellectual_object_id']} (institution {event['institution_id']}), "
                 f"but its file {file['id']} is of object {file['intellectual_object_id']} "
-                f"(institution {file['institution_id']}); stored with the file's")
+                f"(institution {file['institution_id']}); stored with the file's"
+            )
         return body
 
     async def _files(self) -> None:
         by_file: dict[str, dict[int, list]] = {
-            table: {} for table in ("checksums", "storage_records", "premis_events")}
+            table: {} for table in ("checksums", "storage_records", "premis_events")
+        }
         for table, rows in by_file.items():
             for row in sorted(self.tables[table], key=lambda r: r["id"]):
                 if row["generic_file_id"] is not None:
@@ -364,23 +460,34 @@ class _ApiLoader:
             institution = self._id("institutions", row["institution_id"], what, row)
             body = {name: jsonable(row[name]) for name in FILE_FIELDS if row[name] is not None}
             body["intellectual_object_id"] = self._id(
-                "intellectual_objects", row["intellectual_object_id"], what, row)
+                "intellectual_objects", row["intellectual_object_id"], what, row
+            )
             if row["mod_time"] is not None:
                 body["mtime"] = jsonable(row["mod_time"])
             body["checksums"] = [
-                {"algorithm": c["algorithm"], "datetime": jsonable(c["datetime"]),
-                 "digest": c["digest"]} for c in by_file["checksums"].get(row["id"], [])]
+                {
+                    "algorithm": c["algorithm"],
+                    "datetime": jsonable(c["datetime"]),
+                    "digest": c["digest"],
+                }
+                for c in by_file["checksums"].get(row["id"], [])
+            ]
             body["storage_records"] = [
-                {"url": s["url"]} for s in by_file["storage_records"].get(row["id"], [])]
-            body["premis_events"] = [self._file_event(e, row)
-                                     for e in by_file["premis_events"].get(row["id"], [])]
+                {"url": s["url"]} for s in by_file["storage_records"].get(row["id"], [])
+            ]
+            body["premis_events"] = [
+                self._file_event(e, row) for e in by_file["premis_events"].get(row["id"], [])
+            ]
             batches.setdefault(institution, []).append((row, body))
         for institution, entries in batches.items():
             first, last = entries[0][0]["id"], entries[-1][0]["id"]
-            what = (f"generic_files.csv ids {first}..{last} (institution {institution}) with "
-                    "their checksums, storage records and events")
-            made = await self.api.create(f"/files/create_batch/{institution}", what,
-                                         [body for _, body in entries])
+            what = (
+                f"generic_files.csv ids {first}..{last} (institution {institution}) with "
+                "their checksums, storage records and events"
+            )
+            made = await self.api.create(
+                f"/files/create_batch/{institution}", what, [body for _, body in entries]
+            )
             for (row, _), created in zip(entries, made["results"], strict=True):
                 self._keep("generic_files", row["id"], created["id"])
         self._count("generic_files")
@@ -391,35 +498,43 @@ class _ApiLoader:
     async def _map_nested(self, by_file: dict) -> None:
         """The ids the API gave the nested records, read back from each new file's detail."""
         for fixture_file, new_file in self.report.ids.get("generic_files", {}).items():
-            detail = await self.api.show(f"/files/show/{new_file}",
-                                         f"generic_files.csv id {fixture_file}")
+            detail = await self.api.show(
+                f"/files/show/{new_file}", f"generic_files.csv id {fixture_file}"
+            )
             for table, key, match in (
-                    ("checksums", "checksums", lambda s, f: (s["algorithm"], s["digest"]) == (
-                        f["algorithm"], f["digest"])),
-                    ("storage_records", "storage_records", lambda s, f: s["url"] == f["url"]),
-                    ("premis_events", "premis_events",
-                     lambda s, f: s["identifier"] == f["identifier"])):
+                (
+                    "checksums",
+                    "checksums",
+                    lambda s, f: (s["algorithm"], s["digest"]) == (f["algorithm"], f["digest"]),
+                ),
+                ("storage_records", "storage_records", lambda s, f: s["url"] == f["url"]),
+                ("premis_events", "premis_events", lambda s, f: s["identifier"] == f["identifier"]),
+            ):
                 stored = list(detail.get(key) or [])
                 for row in by_file[table].get(fixture_file, []):
                     found = next((s for s in stored if match(s, row)), None)
                     if found is None:
-                        raise FixtureError(f"{table}.csv id {row['id']}: not among file "
-                                           f"{new_file}'s {key} after its batch")
+                        raise FixtureError(
+                            f"{table}.csv id {row['id']}: not among file "
+                            f"{new_file}'s {key} after its batch"
+                        )
                     stored.remove(found)
                     self._keep(table, row["id"], found["id"])
 
     async def work_items(self, *, with_deletions: bool) -> None:
         dropped, mangled = 0, []
-        file_objects = {row["id"]: row["intellectual_object_id"]
-                        for row in self.tables["generic_files"]}
+        file_objects = {
+            row["id"]: row["intellectual_object_id"] for row in self.tables["generic_files"]
+        }
         for row in sorted(self.tables["work_items"], key=lambda r: r["id"]):
             what = f"work_items.csv id {row['id']}"
             institution = self._id("institutions", row["institution_id"], what, row)
-            body = {name: jsonable(row[name]) for name in WORK_ITEM_FIELDS
-                    if row[name] is not None}
-            for name, table in (("intellectual_object_id", "intellectual_objects"),
-                                ("generic_file_id", "generic_files"),
-                                ("deletion_request_id", "deletion_requests")):
+            body = {name: jsonable(row[name]) for name in WORK_ITEM_FIELDS if row[name] is not None}
+            for name, table in (
+                ("intellectual_object_id", "intellectual_objects"),
+                ("generic_file_id", "generic_files"),
+                ("deletion_request_id", "deletion_requests"),
+            ):
                 if row[name] is None:
                     continue
                 if table == "deletion_requests" and not with_deletions:
@@ -431,7 +546,8 @@ class _ApiLoader:
                 self.report.notes.append(
                     f"{what}: names object {row['intellectual_object_id']}, but its file "
                     f"{row['generic_file_id']} is of object {file_object}; stored with the "
-                    "file's object")
+                    "file's object"
+                )
                 del body["intellectual_object_id"]
             if not 32 <= len(body["etag"]) <= 40:
                 mangled.append(row["id"])
@@ -443,7 +559,10 @@ class _ApiLoader:
             self.report.notes.append(
                 f"work_items.csv ids {', '.join(map(str, mangled))}: etag is a spreadsheet "
                 "number (`1.01010101010101E+018`), not the 32-40 characters the API requires; "
-                "stored as the MD5 hex digest of that text")
+                "stored as the MD5 hex digest of that text"
+            )
         if dropped:
-            self.report.notes.append(f"work_items.csv: deletion_request_id dropped from "
-                                     f"{dropped} item(s) (deletion requests were skipped)")
+            self.report.notes.append(
+                f"work_items.csv: deletion_request_id dropped from "
+                f"{dropped} item(s) (deletion requests were skipped)"
+            )

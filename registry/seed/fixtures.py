@@ -25,15 +25,17 @@ Differences between the reference schema and ours are adapted here and nowhere e
 * storage_options.csv has no table in our model: it is skipped and reported.
 
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import re
 import uuid as uuidlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import peewee
 
@@ -54,16 +56,39 @@ class FixtureError(ValueError):
 
 
 # Reference columns of users.csv that have no counterpart in our users table.
-USER_WEB_LOGIN_COLUMNS = frozenset({
-    "encrypted_password", "reset_password_token", "reset_password_sent_at",
-    "remember_created_at", "sign_in_count", "current_sign_in_at", "last_sign_in_at",
-    "current_sign_in_ip", "last_sign_in_ip", "encrypted_api_secret_key", "password_changed_at",
-    "encrypted_otp_secret", "encrypted_otp_secret_iv", "encrypted_otp_secret_salt",
-    "encrypted_otp_sent_at", "consumed_timestep", "otp_required_for_login",
-    "enabled_two_factor", "confirmed_two_factor", "otp_backup_codes", "authy_id",
-    "last_sign_in_with_authy", "authy_status", "email_verified", "initial_password_updated",
-    "force_password_update", "account_confirmed", "grace_period", "awaiting_second_factor",
-})
+USER_WEB_LOGIN_COLUMNS = frozenset(
+    {
+        "encrypted_password",
+        "reset_password_token",
+        "reset_password_sent_at",
+        "remember_created_at",
+        "sign_in_count",
+        "current_sign_in_at",
+        "last_sign_in_at",
+        "current_sign_in_ip",
+        "last_sign_in_ip",
+        "encrypted_api_secret_key",
+        "password_changed_at",
+        "encrypted_otp_secret",
+        "encrypted_otp_secret_iv",
+        "encrypted_otp_secret_salt",
+        "encrypted_otp_sent_at",
+        "consumed_timestep",
+        "otp_required_for_login",
+        "enabled_two_factor",
+        "confirmed_two_factor",
+        "otp_backup_codes",
+        "authy_id",
+        "last_sign_in_with_authy",
+        "authy_status",
+        "email_verified",
+        "initial_password_updated",
+        "force_password_update",
+        "account_confirmed",
+        "grace_period",
+        "awaiting_second_factor",
+    }
+)
 
 # Reference files with no table of ours.
 SKIPPED_FILES = {"storage_options.csv": "no storage_options table in our model"}
@@ -75,7 +100,7 @@ class TableSpec:
     model: type[peewee.Model]
     ignored_columns: frozenset = frozenset()
     # Called with (row dict keyed by column name, loader state) after conversion.
-    adapt: Callable[[dict, "_State"], None] | None = None
+    adapt: Callable[[dict, _State], None] | None = None
 
 
 @dataclass
@@ -98,13 +123,17 @@ def _checksum_institution(row: dict, state: _State) -> None:
     if row.get("institution_id") is None:
         file_id = row["generic_file_id"]
         if file_id not in state.file_institution:
-            raise FixtureError(f"{state.filename}:{state.line}: generic_file_id {file_id} "
-                               "is not in generic_files.csv")
+            raise FixtureError(
+                f"{state.filename}:{state.line}: generic_file_id {file_id} "
+                "is not in generic_files.csv"
+            )
         row["institution_id"] = state.file_institution[file_id]
 
 
-_UUID_PREFIX = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                          r"[0-9a-fA-F]{12}")
+_UUID_PREFIX = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}"
+)
 
 
 def _file_uuid(row: dict, state: _State) -> None:
@@ -113,7 +142,8 @@ def _file_uuid(row: dict, state: _State) -> None:
         row["uuid"] = str(uuidlib.UUID(value[:36]))
         state.report.notes.append(
             f"{state.filename}:{state.line}: generic file {row['id']} uuid {value!r} has "
-            f"{len(value)} characters; stored as {row['uuid']!r}")
+            f"{len(value)} characters; stored as {row['uuid']!r}"
+        )
     state.file_institution[row["id"]] = row["institution_id"]
 
 
@@ -158,7 +188,7 @@ def parse_datetime(text: str) -> dt.datetime:
     except ValueError:
         raise FixtureError(f"unreadable date-time {text!r}") from None
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -207,8 +237,7 @@ def _rows(spec: TableSpec, directory: Path, state: _State) -> list[dict]:
     model = spec.model
     by_column = {f.column_name: f for f in model._meta.sorted_fields}
     computed = COMPUTED_COLUMNS.get(model, frozenset())
-    unknown = [c for c in columns
-               if c not in by_column and c not in spec.ignored_columns]
+    unknown = [c for c in columns if c not in by_column and c not in spec.ignored_columns]
     if unknown:
         raise FixtureError(f"{path}: columns we cannot map: {', '.join(unknown)}")
     state.filename = spec.filename
@@ -223,8 +252,9 @@ def _rows(spec: TableSpec, directory: Path, state: _State) -> list[dict]:
                 continue
             text = raw[column]
             try:
-                row[column] = None if text is None or text == "" else _convert(
-                    by_column[column], text)
+                row[column] = (
+                    None if text is None or text == "" else _convert(by_column[column], text)
+                )
             except FixtureError as exc:
                 raise FixtureError(f"{spec.filename}:{line}: {column}: {exc}") from None
         if spec.adapt:
@@ -238,14 +268,18 @@ def _rows(spec: TableSpec, directory: Path, state: _State) -> list[dict]:
                 if model_field.primary_key and isinstance(model_field, peewee.AutoField):
                     raise FixtureError(f"{spec.filename}:{line}: no id")
                 if model_field.default is None:
-                    raise FixtureError(f"{spec.filename}:{line}: {column} is empty, and "
-                                       f"{model._meta.table_name}.{column} is NOT NULL")
+                    raise FixtureError(
+                        f"{spec.filename}:{line}: {column} is empty, and "
+                        f"{model._meta.table_name}.{column} is NOT NULL"
+                    )
                 value = _default(model_field)
             max_length = getattr(model_field, "max_length", None)
             if isinstance(value, str) and max_length and len(value) > max_length:
-                raise FixtureError(f"{spec.filename}:{line}: {column} has {len(value)} "
-                                   f"characters; {model._meta.table_name}.{column} holds "
-                                   f"{max_length}")
+                raise FixtureError(
+                    f"{spec.filename}:{line}: {column} has {len(value)} "
+                    f"characters; {model._meta.table_name}.{column} holds "
+                    f"{max_length}"
+                )
             values[model_field] = value
         out.append(values)
     return out
@@ -266,8 +300,8 @@ def read_fixtures(directory: str | Path) -> tuple[dict[str, list[dict]], LoadRep
     for spec in TABLES:
         rows = _rows(spec, directory, state)
         tables[spec.model._meta.table_name] = [
-            {model_field.column_name: value for model_field, value in row.items()}
-            for row in rows]
+            {model_field.column_name: value for model_field, value in row.items()} for row in rows
+        ]
     tables["checksums"] = _real_digests(tables["checksums"], report)
     return tables, report
 
@@ -286,7 +320,8 @@ def _real_digests(rows: list[dict], report: LoadReport) -> list[dict]:
         if length is None or len(digest) != length or not _HEX.match(digest):
             report.notes.append(
                 f"checksums.csv id {row['id']}: dropped ({row['algorithm']} digest "
-                f"{digest!r} is not {length or '32-128'} hex digits; the API refuses it)")
+                f"{digest!r} is not {length or '32-128'} hex digits; the API refuses it)"
+            )
             continue
         kept.append(row)
     return kept

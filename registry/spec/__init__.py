@@ -6,6 +6,7 @@ at /openapi.json is one document per API with every external `$ref` pulled in: c
 land under the same name in `components`, anything else is inlined. Clients and generators
 then need nothing but that one document.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,7 +25,7 @@ class SpecError(ValueError):
     """A reference that cannot be resolved, or two different components with one name."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: Path) -> dict:
     with open(path, encoding="utf-8") as fh:
         # libyaml's loader when PyYAML has it: the same data, five times faster (start-up).

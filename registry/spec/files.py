@@ -7,6 +7,7 @@ writes DIR/member_api_v3.{json,yaml} and DIR/admin_api_v3.{json,yaml}: byte for 
 functions' output; tests/test_lint.py compares them), so `make lint` judges the documents
 clients actually get rather than the hand-written sources.
 """
+
 from __future__ import annotations
 
 import argparse

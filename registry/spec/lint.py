@@ -11,6 +11,7 @@ path in the published document is walked back through the sources here, followin
 `$ref`s file by file, to the file and line an author edits. Exit status 1 on any error or
 warning, as `--fail-severity warn`; findings are printed in a fixed order.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,9 @@ def _child(node: yaml.Node, key: str) -> yaml.Node | None:
 
 
 def _pointer(pointer: str) -> list[str]:
-    return [part.replace("~1", "/").replace("~0", "~")
-            for part in pointer.strip("/").split("/") if part]
+    return [
+        part.replace("~1", "/").replace("~0", "~") for part in pointer.strip("/").split("/") if part
+    ]
 
 
 def _follow_ref(node: yaml.Node, file: Path) -> tuple[yaml.Node, Path] | None:
@@ -129,14 +131,29 @@ def spectral_findings(document: Path) -> list[dict]:
     if not SPECTRAL.exists():
         raise SystemExit(f"{SPECTRAL} is missing: run `make npm-install`")
     run = subprocess.run(
-        [str(SPECTRAL), "lint", "--ruleset", str(RULESET), "--format", "json", "--quiet",
-         "--fail-severity", "error", str(document)],
-        capture_output=True, text=True, check=False)
+        [
+            str(SPECTRAL),
+            "lint",
+            "--ruleset",
+            str(RULESET),
+            "--format",
+            "json",
+            "--quiet",
+            "--fail-severity",
+            "error",
+            str(document),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         return json.loads(run.stdout or "[]")
     except json.JSONDecodeError:
-        raise SystemExit(f"Spectral gave no report on {document} (exit {run.returncode}):\n"
-                         f"{run.stderr or run.stdout}") from None
+        raise SystemExit(
+            f"Spectral gave no report on {document} (exit {run.returncode}):\n"
+            f"{run.stderr or run.stdout}"
+        ) from None
 
 
 def report(directory: Path) -> tuple[list[str], int]:
@@ -144,14 +161,17 @@ def report(directory: Path) -> tuple[list[str], int]:
     lines, failing = [], 0
     for name, source in SOURCES.items():
         document = directory / f"{name}.yaml"
-        findings = sorted(spectral_findings(document),
-                          key=lambda f: (f["severity"], f["code"], f["path"]))
+        findings = sorted(
+            spectral_findings(document), key=lambda f: (f["severity"], f["code"], f["path"])
+        )
         for finding in findings:
             place = source_place(source, finding["path"])
             severity = SEVERITIES[finding["severity"]]
             at = ".".join(str(p) for p in finding["path"])
-            lines.append(f"{place}: {severity} {finding['code']}: {finding['message']} "
-                         f"[{document.name} {at}]")
+            lines.append(
+                f"{place}: {severity} {finding['code']}: {finding['message']} "
+                f"[{document.name} {at}]"
+            )
             failing += finding["severity"] <= FAILING
         lines.append(f"{document}: {len(findings)} finding(s)")
     return lines, failing

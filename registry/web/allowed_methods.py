@@ -5,6 +5,7 @@ of the first route whose path matched: `DELETE` and `POST /admin-api/v3/users/{i
 two routes, so an `OPTIONS` there said `Allow: POST` and left out the DELETE the resource has.
 This reads the methods from the documents the app serves instead, all operations of the path.
 """
+
 from __future__ import annotations
 
 import re

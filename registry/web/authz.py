@@ -5,6 +5,7 @@ operation of the spec that has no entry here stops the app at start-up: nothing 
 by omission (fail closed). Institution scoping is the data layer's job (`Listing`), not this
 table's: a role that may read objects still sees only its own institution's objects.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -14,10 +15,9 @@ from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
 from starlette.datastructures import QueryParams
 
-from registry.web.binding import RequestTarget, parsed_body
-
 from models.caller import Caller
 from models.errors import Forbidden
+from registry.web.binding import RequestTarget, parsed_body
 
 SYSADMIN = frozenset({"admin"})
 MEMBERS = frozenset({"admin", "institutional_admin", "institutional_user"})
@@ -158,16 +158,27 @@ def _signature(handler) -> inspect.Signature:
     plus the context entries the endpoint takes. Connexion reads it to decide what to supply;
     with a bare **kwargs it would parse a JSON body (again) even for a handler that reads the
     body the validator parsed (registry.web.binding.parsed_body)."""
-    own = [p for p in list(inspect.signature(handler).parameters.values())[1:]
-           if p.name not in BOUND_HERE]
+    own = [
+        p
+        for p in list(inspect.signature(handler).parameters.values())[1:]
+        if p.name not in BOUND_HERE
+    ]
     if any(p.kind is p.VAR_KEYWORD for p in own):
-        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-                                  if p.kind is not p.VAR_KEYWORD else p for p in own])
+        return inspect.Signature(
+            [
+                p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind is not p.VAR_KEYWORD else p
+                for p in own
+            ]
+        )
     names = {p.name for p in own}
-    context = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
-               for name in ("token_info", "user") if name not in names]
-    return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-                             + context)
+    context = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None)
+        for name in ("token_info", "user")
+        if name not in names
+    ]
+    return inspect.Signature(
+        [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + context
+    )
 
 
 class AuthorizingResolver(Resolver):
@@ -185,5 +196,6 @@ class AuthorizingResolver(Resolver):
                 f"operation {operation_id!r} has no entry in registry.web.authz.PERMISSIONS"
             )
         handler = self.resolve_function_from_operation_id(self.resolve_operation_id(operation))
-        return Resolution(guard(operation_id, handler, allowed, operation, self.settings),
-                          operation_id)
+        return Resolution(
+            guard(operation_id, handler, allowed, operation, self.settings), operation_id
+        )

@@ -7,6 +7,7 @@ Both ways a request is served supply them
 explicitly: the fast reads from the request they route, Connexion's chain from its request
 context (read through its public proxy, never set by us).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,10 +7,12 @@ errors (every offending field, by name) are the ones reported. So only the yes/n
 agree with Connexion's request validation: Draft 4, OpenAPI's `nullable` (null passes `type`
 and `enum`), and our format checks.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jsonschema_rs
 from jsonschema import FormatChecker
@@ -22,8 +24,7 @@ def _with_nullable_as_null(schema):
         return [_with_nullable_as_null(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: _with_nullable_as_null(value) for key, value in schema.items()
-           if key != "nullable"}
+    out = {key: _with_nullable_as_null(value) for key, value in schema.items() if key != "nullable"}
     if schema.get("nullable") is True:
         if "type" in out:
             types = out["type"] if isinstance(out["type"], list) else [out["type"]]
@@ -50,7 +51,8 @@ def compile_schema(schema: dict, format_checker: FormatChecker) -> Callable[[Any
     try:
         validator = jsonschema_rs.Draft4Validator(
             _with_nullable_as_null(copy.deepcopy(schema)),
-            formats=_format_functions(format_checker), validate_formats=True,
+            formats=_format_functions(format_checker),
+            validate_formats=True,
         )
     except (ValueError, TypeError, jsonschema_rs.ValidationError):
         return None

@@ -11,6 +11,7 @@ start-up, with one error naming the installed Connexion version, never at a requ
 tests/test_connexion_seam.py proves the check fires, and scans every other module of the
 project for a private name of a third-party package.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,10 +32,19 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
 __all__ = [
-    "SeamError", "check", "query_defaults", "value_from_param",
-    "sanitized", "unwrap_decorators", "security_verification", "validated_response",
-    "decorate_handlers_once", "route_integer_path_parameters_as_text", "ApiKeyHandler",
-    "JSONBodyValidator", "error_response",
+    "SeamError",
+    "check",
+    "query_defaults",
+    "value_from_param",
+    "sanitized",
+    "unwrap_decorators",
+    "security_verification",
+    "validated_response",
+    "decorate_handlers_once",
+    "route_integer_path_parameters_as_text",
+    "ApiKeyHandler",
+    "JSONBodyValidator",
+    "error_response",
 ]
 
 
@@ -56,44 +66,82 @@ def _parameters(function) -> list[str]:
 # What this module relies on: (description, test). Each test returns true when the name is
 # there as we use it.
 _REQUIREMENTS = [
-    ("connexion.decorators.parameter._get_val_from_param(value, param_definitions)",
-     lambda: _parameters(connexion_parameter._get_val_from_param)
-     == ["value", "param_definitions"]),
-    ("connexion.decorators.parameter._get_query_defaults(query_definitions)",
-     lambda: _parameters(connexion_parameter._get_query_defaults) == ["query_definitions"]),
-    ("connexion.decorators.parameter.sanitized(name) and unwrap_decorators(function)",
-     lambda: _parameters(connexion_parameter.sanitized) == ["name"]
-     and _parameters(connexion_parameter.unwrap_decorators) == ["function"]),
-    ("connexion.frameworks.starlette.PATH_PARAMETER_CONVERTERS (a dict with 'integer')",
-     lambda: isinstance(getattr(connexion_starlette, "PATH_PARAMETER_CONVERTERS", None), dict)),
-    ("connexion.apps.asynchronous.AsyncOperation.fn (a property)",
-     lambda: isinstance(inspect.getattr_static(AsyncOperation, "fn", None), property)),
-    ("connexion.decorators.main.ASGIDecorator: __call__(function), decorate(function), "
-     "framework, uri_parser",
-     lambda: _parameters(ASGIDecorator.__call__) == ["self", "function"]
-     and _parameters(ASGIDecorator.decorate) == ["self", "function"]
-     and isinstance(inspect.getattr_static(ASGIDecorator, "uri_parser", None), property)
-     and hasattr(ASGIDecorator, "framework")),
-    ("connexion.frameworks.starlette.Starlette.get_request(scope=, receive=, uri_parser=)",
-     lambda: {"scope", "receive", "uri_parser"}
-     <= set(_parameters(connexion_starlette.Starlette.get_request))),
-    ("connexion.security.AbstractSecurityHandler._accepts_kwarg(func, keyword)",
-     lambda: _parameters(AbstractSecurityHandler._accepts_kwarg) == ["func", "keyword"]),
-    ("connexion.middleware.security.SecurityOperation.from_operation(operation, "
-     "next_app=, security_handler_factory=).verification_fn",
-     lambda: {"operation", "next_app", "security_handler_factory"}
-     <= set(_parameters(SecurityOperation.from_operation))),
-    ("connexion.middleware.response_validation.ResponseValidationOperation(next_app, "
-     "operation, validator_map)",
-     lambda: _parameters(ResponseValidationOperation.__init__)[:4]
-     == ["self", "next_app", "operation", "validator_map"]),
-    ("connexion.validators.json.JSONRequestBodyValidator: _parse(stream, scope), "
-     "_validate(body), and _schema, _nullable, _encoding set by __init__",
-     lambda: _parameters(JSONRequestBodyValidator._parse) == ["self", "stream", "scope"]
-     and _parameters(JSONRequestBodyValidator._validate) == ["self", "body"]
-     and {"_schema", "_nullable", "_encoding"} <= vars(JSONRequestBodyValidator(
-         schema={}, nullable=False, encoding="utf-8", strict_validation=False))
-     .keys()),
+    (
+        "connexion.decorators.parameter._get_val_from_param(value, param_definitions)",
+        lambda: (
+            _parameters(connexion_parameter._get_val_from_param) == ["value", "param_definitions"]
+        ),
+    ),
+    (
+        "connexion.decorators.parameter._get_query_defaults(query_definitions)",
+        lambda: _parameters(connexion_parameter._get_query_defaults) == ["query_definitions"],
+    ),
+    (
+        "connexion.decorators.parameter.sanitized(name) and unwrap_decorators(function)",
+        lambda: (
+            _parameters(connexion_parameter.sanitized) == ["name"]
+            and _parameters(connexion_parameter.unwrap_decorators) == ["function"]
+        ),
+    ),
+    (
+        "connexion.frameworks.starlette.PATH_PARAMETER_CONVERTERS (a dict with 'integer')",
+        lambda: isinstance(getattr(connexion_starlette, "PATH_PARAMETER_CONVERTERS", None), dict),
+    ),
+    (
+        "connexion.apps.asynchronous.AsyncOperation.fn (a property)",
+        lambda: isinstance(inspect.getattr_static(AsyncOperation, "fn", None), property),
+    ),
+    (
+        "connexion.decorators.main.ASGIDecorator: __call__(function), decorate(function), "
+        "framework, uri_parser",
+        lambda: (
+            _parameters(ASGIDecorator.__call__) == ["self", "function"]
+            and _parameters(ASGIDecorator.decorate) == ["self", "function"]
+            and isinstance(inspect.getattr_static(ASGIDecorator, "uri_parser", None), property)
+            and hasattr(ASGIDecorator, "framework")
+        ),
+    ),
+    (
+        "connexion.frameworks.starlette.Starlette.get_request(scope=, receive=, uri_parser=)",
+        lambda: (
+            {"scope", "receive", "uri_parser"}
+            <= set(_parameters(connexion_starlette.Starlette.get_request))
+        ),
+    ),
+    (
+        "connexion.security.AbstractSecurityHandler._accepts_kwarg(func, keyword)",
+        lambda: _parameters(AbstractSecurityHandler._accepts_kwarg) == ["func", "keyword"],
+    ),
+    (
+        "connexion.middleware.security.SecurityOperation.from_operation(operation, "
+        "next_app=, security_handler_factory=).verification_fn",
+        lambda: (
+            {"operation", "next_app", "security_handler_factory"}
+            <= set(_parameters(SecurityOperation.from_operation))
+        ),
+    ),
+    (
+        "connexion.middleware.response_validation.ResponseValidationOperation(next_app, "
+        "operation, validator_map)",
+        lambda: (
+            _parameters(ResponseValidationOperation.__init__)[:4]
+            == ["self", "next_app", "operation", "validator_map"]
+        ),
+    ),
+    (
+        "connexion.validators.json.JSONRequestBodyValidator: _parse(stream, scope), "
+        "_validate(body), and _schema, _nullable, _encoding set by __init__",
+        lambda: (
+            _parameters(JSONRequestBodyValidator._parse) == ["self", "stream", "scope"]
+            and _parameters(JSONRequestBodyValidator._validate) == ["self", "body"]
+            and {"_schema", "_nullable", "_encoding"}
+            <= vars(
+                JSONRequestBodyValidator(
+                    schema={}, nullable=False, encoding="utf-8", strict_validation=False
+                )
+            ).keys()
+        ),
+    ),
 ]
 
 
@@ -112,7 +160,8 @@ def check() -> None:
         raise SeamError(
             f"Connexion {connexion_version()} lacks internals Registry relies on "
             f"(registry/web/connexion_seam.py; the project is tested with the version in its "
-            f"lock file): " + "; ".join(missing))
+            f"lock file): " + "; ".join(missing)
+        )
 
 
 # Parameters: Connexion's own helpers, so that the fast reads convert as the chain does.
@@ -133,21 +182,23 @@ def value_from_param(value, definition: dict):
 
 # Security and response validation of one operation, as Connexion's middlewares do them.
 
+
 def security_verification(operation, factory):
     """Connexion's verification of `operation`'s security: `await verify(request)` fills in
     the request's context, or raises the problem (401, 403) the chain would raise."""
     return SecurityOperation.from_operation(
-        operation, next_app=None, security_handler_factory=factory).verification_fn
+        operation, next_app=None, security_handler_factory=factory
+    ).verification_fn
 
 
 def validated_response(response, operation, validator_map):
     """`response` wrapped in Connexion's response validation of `operation`."""
-    return ResponseValidationOperation(response, operation=operation,
-                                       validator_map=validator_map)
+    return ResponseValidationOperation(response, operation=operation, validator_map=validator_map)
 
 
 # Error answers, converted from a Connexion error handler's response as its
 # ExceptionMiddleware converts them (connexion.middleware.exceptions.connexion_wrapper).
+
 
 async def error_response(handler, scope: dict, receive, exc: Exception) -> Response:
     """The response the chain's ExceptionMiddleware sends for `exc` with `handler`."""
@@ -155,11 +206,16 @@ async def error_response(handler, scope: dict, receive, exc: Exception) -> Respo
     response = handler(request, exc)
     while inspect.isawaitable(response):
         response = await response
-    return Response(content=response.body, status_code=response.status_code,
-                    media_type=response.mimetype, headers=response.headers)
+    return Response(
+        content=response.body,
+        status_code=response.status_code,
+        media_type=response.mimetype,
+        headers=response.headers,
+    )
 
 
 # Process-wide adjustments of Connexion, made once by the app factory.
+
 
 def route_integer_path_parameters_as_text() -> None:
     """Let `/items/show/abc` reach parameter validation (400 naming `id`) instead of failing
@@ -199,9 +255,11 @@ def decorate_handlers_once() -> None:
         @functools.wraps(function)
         async def wrapper(*args, **kwargs):
             nonlocal decorated
-            request = self.framework.get_request(uri_parser=self.uri_parser,
-                                                 scope=connexion_context.scope,
-                                                 receive=connexion_context.receive)
+            request = self.framework.get_request(
+                uri_parser=self.uri_parser,
+                scope=connexion_context.scope,
+                receive=connexion_context.receive,
+            )
             if decorated is None:
                 decorated = self.decorate(function)
             return await decorated(request)

@@ -7,6 +7,7 @@
 - Anything unexpected is logged with its traceback and answers a problem+json 500: no internals
   leak.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,6 +26,7 @@ CREDENTIALS_HINT = (
     "API credentials are missing or invalid: send X-Pharos-API-User (your e-mail) and "
     "X-Pharos-API-Key (your key)."
 )
+
 
 def _title(status: int) -> str:
     try:
@@ -49,10 +51,19 @@ async def domain_error(request, exc: DomainError):
     existing = getattr(exc, "existing", None)
     if existing is not None:
         collection, record_id = existing
-        members = {"existing_id": record_id,
-                   "existing": record_path(request.url.path, collection, record_id)}
-    return problem(exc.status, exc.title, exc.detail, instance=request.url.path,
-                   errors=exc.errors, headers=exc.headers() or None, members=members)
+        members = {
+            "existing_id": record_id,
+            "existing": record_path(request.url.path, collection, record_id),
+        }
+    return problem(
+        exc.status,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers() or None,
+        members=members,
+    )
 
 
 async def problem_error(request, exc: ProblemException):
@@ -61,8 +72,14 @@ async def problem_error(request, exc: ProblemException):
     if status == 401:
         detail = CREDENTIALS_HINT
     errors = (exc.ext or {}).get("errors")
-    return problem(status, exc.title or _title(status), detail,
-                            instance=request.url.path, errors=errors, headers=exc.headers)
+    return problem(
+        status,
+        exc.title or _title(status),
+        detail,
+        instance=request.url.path,
+        errors=errors,
+        headers=exc.headers,
+    )
 
 
 def http_error_handler(allowed_methods=None):
@@ -81,8 +98,9 @@ def http_error_handler(allowed_methods=None):
             if methods:
                 headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
                 headers["Allow"] = ", ".join(methods)
-        return problem(status, _title(status), detail, instance=request.url.path,
-                       headers=headers or None)
+        return problem(
+            status, _title(status), detail, instance=request.url.path, headers=headers or None
+        )
 
     return http_error
 
@@ -92,23 +110,34 @@ async def client_disconnected(request, exc: ClientDisconnect):
     a server fault, so no traceback in the error log. Nobody receives the answer; the access
     log shows 400."""
     log.info("client disconnected before %s %s was read", request.method, request.url.path)
-    return problem(400, "Bad Request", "The client disconnected before sending its request.",
-                   instance=request.url.path)
+    return problem(
+        400,
+        "Bad Request",
+        "The client disconnected before sending its request.",
+        instance=request.url.path,
+    )
 
 
 async def unexpected_error(request, exc: Exception):
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal Server Error",
-                            "The server failed to answer this request; it has been logged.",
-                            instance=request.url.path)
+    return problem(
+        500,
+        "Internal Server Error",
+        "The server failed to answer this request; it has been logged.",
+        instance=request.url.path,
+    )
 
 
 def handlers(allowed_methods=None) -> dict:
     """The app's error handlers by exception class: the chain's exception middleware and the
     fast reads (registry/web/fast_reads.py) answer with these same ones."""
-    return {DomainError: domain_error, ProblemException: problem_error,
-            HTTPException: http_error_handler(allowed_methods),
-            ClientDisconnect: client_disconnected, Exception: unexpected_error}
+    return {
+        DomainError: domain_error,
+        ProblemException: problem_error,
+        HTTPException: http_error_handler(allowed_methods),
+        ClientDisconnect: client_disconnected,
+        Exception: unexpected_error,
+    }
 
 
 def handler_for(table: dict, exc: Exception):

@@ -19,6 +19,7 @@ body or content type, or a handler that returns no response goes, untouched, to 
 
 `tests/test_fast_reads.py` holds the two paths to the same bytes, request by request.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,9 +27,9 @@ import inspect
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
-from typing import Callable
 
 from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.frameworks.starlette import starlettify_path
@@ -41,8 +42,8 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from registry.web import connexion_seam
-from registry.web.connexion_seam import sanitized, unwrap_decorators
 from registry.web.binding import RequestTarget
+from registry.web.connexion_seam import sanitized, unwrap_decorators
 from registry.web.errors import handler_for
 from registry.web.uri_parser import URIParser
 
@@ -82,9 +83,14 @@ class ReadRoute:
         match = self.pattern.match(scope["path"])
         if match is None:
             return None
-        scope = {**scope, "extensions": {**scope.get("extensions", {}), "connexion_context": {}},
-                 "path_params": {name: self.convertors[name].convert(value)
-                                 for name, value in match.groupdict().items()}}
+        scope = {
+            **scope,
+            "extensions": {**scope.get("extensions", {}), "connexion_context": {}},
+            "path_params": {
+                name: self.convertors[name].convert(value)
+                for name, value in match.groupdict().items()
+            },
+        }
         request = ConnexionRequest(scope, receive, uri_parser=self.uri_parser)
         await self.verify(request)
         path_params, query_params = self.parameters(scope, request)
@@ -140,14 +146,15 @@ class HandlerArguments:
         if operation.is_request_body_defined:
             raise ValueError(f"{operation.operation_id}: a GET with a request body")
         self.arguments, self.has_kwargs = inspect_function_arguments(
-            unwrap_decorators(operation.function))
+            unwrap_decorators(operation.function)
+        )
         self.path_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "path"}
-        self.query_definitions = {
-            p["name"]: p for p in operation.parameters if p["in"] == "query"}
+        self.query_definitions = {p["name"]: p for p in operation.parameters if p["in"] == "query"}
         self.defaults = connexion_seam.query_defaults(self.query_definitions)
         # Connexion deep-copies the defaults on every call; scalars need no copy.
-        self.copy_defaults = deepcopy if any(
-            isinstance(v, (list, dict)) for v in self.defaults.values()) else dict
+        self.copy_defaults = (
+            deepcopy if any(isinstance(v, (list, dict)) for v in self.defaults.values()) else dict
+        )
 
     def __call__(self, path_params: dict, query_params: dict, context: dict) -> dict:
         """The handler's keyword arguments: path, then query parameters, then the context
@@ -155,10 +162,14 @@ class HandlerArguments:
         kwargs = {}
         for name, value in path_params.items():
             definition = self.path_definitions.get(name)
-            kwargs[sanitized(name)] = (value if definition is None
-                                        else connexion_seam.value_from_param(value, definition))
-        query = deep_merge(self.copy_defaults(self.defaults), query_params) if self.defaults \
+            kwargs[sanitized(name)] = (
+                value if definition is None else connexion_seam.value_from_param(value, definition)
+            )
+        query = (
+            deep_merge(self.copy_defaults(self.defaults), query_params)
+            if self.defaults
             else query_params
+        )
         for name, value in query.items():  # Connexion's _query_args_helper, without its logging
             key = sanitized(name)
             definition = self.query_definitions.get(name)
@@ -255,7 +266,8 @@ def _has_body(scope) -> bool:
     is left to the chain: reading the body here would leave none for it."""
     for name, value in scope["headers"]:
         if name in (b"transfer-encoding", b"content-type") or (
-                name == b"content-length" and value != b"0"):
+            name == b"content-length" and value != b"0"
+        ):
             return True
     return False
 
@@ -265,9 +277,16 @@ def _literal(pattern: str) -> str:
     return re.sub(r"\\(.)", r"\1", pattern[1:-1])
 
 
-def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict,
-                security_map: dict, strict_validation: bool,
-                validate_responses: bool) -> list[ReadRoute]:
+def read_routes(
+    document: dict,
+    resolver,
+    *,
+    base_path: str,
+    validator_map: dict,
+    security_map: dict,
+    strict_validation: bool,
+    validate_responses: bool,
+) -> list[ReadRoute]:
     """A ReadRoute for each GET operation of `document`, in the spec's order (the order in
     which Starlette, and so Connexion, tries them)."""
     specification = Specification.load(document)
@@ -276,22 +295,36 @@ def read_routes(document: dict, resolver, *, base_path: str, validator_map: dict
     for path, methods in specification["paths"].items():
         if "get" not in methods:
             continue
-        operation = OpenAPIOperation.from_spec(specification, path=path, method="get",
-                                               resolver=resolver,
-                                               uri_parser_class=URIParser)
+        operation = OpenAPIOperation.from_spec(
+            specification, path=path, method="get", resolver=resolver, uri_parser_class=URIParser
+        )
         regex, _, convertors = compile_path(
-            base_path.rstrip("/") + starlettify_path(path, operation.get_path_parameter_types()))
+            base_path.rstrip("/") + starlettify_path(path, operation.get_path_parameter_types())
+        )
         uri_parser = _URIParser(operation.parameters, operation.body_definition())
         verify = _header_keys(operation) or _connexion_verification(operation, factory)
-        routes.append(ReadRoute(
-            operation=operation, pattern=regex, convertors=convertors, uri_parser=uri_parser,
-            parameters=ValidParameters(validator_map["parameter"](
-                operation.parameters, uri_parser=uri_parser,
-                strict_validation=strict_validation, security_query_params=[])),
-            verify=verify, endpoint=operation.function.bound,
-            handler_arguments=HandlerArguments(operation),
-            response_validation=_response_validation(operation, validator_map)
-            if validate_responses else None))
+        routes.append(
+            ReadRoute(
+                operation=operation,
+                pattern=regex,
+                convertors=convertors,
+                uri_parser=uri_parser,
+                parameters=ValidParameters(
+                    validator_map["parameter"](
+                        operation.parameters,
+                        uri_parser=uri_parser,
+                        strict_validation=strict_validation,
+                        security_query_params=[],
+                    )
+                ),
+                verify=verify,
+                endpoint=operation.function.bound,
+                handler_arguments=HandlerArguments(operation),
+                response_validation=_response_validation(operation, validator_map)
+                if validate_responses
+                else None,
+            )
+        )
     return routes
 
 
@@ -330,12 +363,16 @@ def _header_keys(operation):
                 raise OAuthResponseProblem(detail="Provided apikey is not valid")
             token_info[name] = result
         request.context.update(
-            {"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info})
+            {"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info}
+        )
+
     return verify
 
 
 def _response_validation(operation, validator_map):
     """Connexion's response check of `operation`, around a ready response."""
+
     def validated(response):
         return connexion_seam.validated_response(response, operation, validator_map)
+
     return validated

@@ -5,6 +5,7 @@ operation's path from the spec's documents, behind the API's base path (its serv
 when a handler module is imported at start-up; an operationId the spec does not have stops
 that import. Per request only the record's values are put into the template.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,8 +15,8 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from registry.web.responses import json_response
 from registry.spec import operation_paths
+from registry.web.responses import json_response
 
 _PARAMETER = re.compile(r"{(\w+)}")
 
@@ -32,15 +33,18 @@ class Location:
     def __init__(self, spec: Path, operation_id: str):
         paths = _paths(spec)
         if operation_id not in paths:
-            raise LookupError(f"{spec.name} has no operation {operation_id!r}: no Location "
-                              "can be built for it")
+            raise LookupError(
+                f"{spec.name} has no operation {operation_id!r}: no Location can be built for it"
+            )
         self.template = paths[operation_id]
         # Literal text at even positions, parameter names at odd ones.
         self._parts = _PARAMETER.split(self.template)
 
     def of(self, record: dict) -> str:
-        return "".join(part if i % 2 == 0 else quote(str(record[part]), safe="")
-                       for i, part in enumerate(self._parts))
+        return "".join(
+            part if i % 2 == 0 else quote(str(record[part]), safe="")
+            for i, part in enumerate(self._parts)
+        )
 
 
 def created(record: dict, where: Location) -> Response:

@@ -11,6 +11,7 @@ miss every GET the fast reads answer.
 Each entry is a pure ASGI middleware class, `Middleware(app)`, or `Middleware(app, **options)`
 with the options `install` is given for it (the rate limiter's, built from the settings).
 """
+
 from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
@@ -53,7 +54,10 @@ def install(app, inner: list = (), middleware_options: dict | None = None) -> No
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
     for middleware in MIDDLEWARE:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                           **(middleware_options or {}).get(middleware, {}))
+        app.add_middleware(
+            middleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            **(middleware_options or {}).get(middleware, {}),
+        )
     for middleware, options in inner:
         app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)

@@ -16,6 +16,7 @@ unbounded and expires keys from a thread it starts again every 10 ms (its `Threa
 blocked the event loop for ~3 ms each time, 12 % of a worker's time under load, measured
 in-process on a show) or, in its asyncio variant, from a task per request that walks every key.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -105,12 +106,16 @@ class RedisCounts:
 
             self.storages.clear()  # a loop that is gone (tests run one per client)
             storage = self.storages[loop] = RedisStorage(
-                self.url, implementation="redispy", key_prefix=REDIS_KEY_PREFIX,
-                wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                self.url,
+                implementation="redispy",
+                key_prefix=REDIS_KEY_PREFIX,
+                wrap_exceptions=True,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                 socket_timeout=REDIS_TIMEOUT_SECONDS,
                 # redis-py retries a failed command three times with a back-off by default:
                 # seconds a request would wait for a Redis that is down.
-                retry=Retry(NoBackoff(), 0))
+                retry=Retry(NoBackoff(), 0),
+            )
         return storage
 
     async def charge(self, key: str, window: int) -> tuple[int, float] | None:
@@ -126,9 +131,13 @@ class RedisCounts:
             self.retry_at = time.monotonic() + REDIS_RETRY_SECONDS
             if not self.down:
                 self.down = True
-                log.warning("rate limiting is off: Redis did not answer (%s: %s); requests are "
-                            "let through until it does, tried again every %.0f s",
-                            type(exc).__name__, _short(exc), REDIS_RETRY_SECONDS)
+                log.warning(
+                    "rate limiting is off: Redis did not answer (%s: %s); requests are "
+                    "let through until it does, tried again every %.0f s",
+                    type(exc).__name__,
+                    _short(exc),
+                    REDIS_RETRY_SECONDS,
+                )
             return None
         if self.down:
             self.down = False

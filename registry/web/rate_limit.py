@@ -24,6 +24,7 @@ of draft-ietf-httpapi-ratelimit-headers-11 (structured fields, RFC 9651):
 and a request over its budget is answered 429 application/problem+json (the draft's
 quota-exceeded problem type, naming the policy in `violated-policies`) with Retry-After.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,8 @@ from dataclasses import dataclass
 import limits
 from starlette.responses import Response
 
-from registry.web.responses import dumps
 from registry.web.rate_counters import counts_for
+from registry.web.responses import dumps
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 KEY_HEADER = b"x-pharos-api-key"  # registry.security.KEY_HEADER, as ASGI spells header names
@@ -61,10 +62,12 @@ class Budget:
         try:
             item = limits.parse(text)
         except ValueError as exc:
-            raise ValueError(f"{setting or 'rate limit'} ({name}): {text!r} is not like "
-                             f"'6000/minute' ({exc})") from None
-        return cls(name, item.amount, item.get_expiry(), item.key_for(name),
-                   b'"%s";r=' % name.encode())
+            raise ValueError(
+                f"{setting or 'rate limit'} ({name}): {text!r} is not like '6000/minute' ({exc})"
+            ) from None
+        return cls(
+            name, item.amount, item.get_expiry(), item.key_for(name), b'"%s";r=' % name.encode()
+        )
 
     def item(self) -> bytes:
         """Its member of RateLimit-Policy."""
@@ -77,8 +80,9 @@ class Verdict:
 
     __slots__ = ("budget", "count", "reset_in", "policy_header", "by_key")
 
-    def __init__(self, budget: Budget, count: int, reset_in: float, policy_header: bytes,
-                 by_key: bool):
+    def __init__(
+        self, budget: Budget, count: int, reset_in: float, policy_header: bytes, by_key: bool
+    ):
         self.budget = budget
         self.count = count  # in the window, this request included
         self.reset_in = reset_in  # seconds until the window resets
@@ -95,23 +99,33 @@ class Verdict:
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         budget = self.budget
-        return [(b"ratelimit-policy", self.policy_header),
-                (b"ratelimit", b"%s%d;t=%d" % (budget.field_prefix,
-                                               max(0, budget.quota - self.count),
-                                               max(0, math.ceil(self.reset_in))))]
+        return [
+            (b"ratelimit-policy", self.policy_header),
+            (
+                b"ratelimit",
+                b"%s%d;t=%d"
+                % (
+                    budget.field_prefix,
+                    max(0, budget.quota - self.count),
+                    max(0, math.ceil(self.reset_in)),
+                ),
+            ),
+        ]
 
 
 class Policy:
     """The four budgets: per API key and per client address, reads and writes."""
 
-    def __init__(self, key_reads: str, key_writes: str, address_reads: str,
-                 address_writes: str):
+    def __init__(self, key_reads: str, key_writes: str, address_reads: str, address_writes: str):
         setting = "REGISTRY_RATE_LIMIT_"
-        self.key = (Budget.parse("reads", key_reads, setting + "KEY_READS"),
-                    Budget.parse("writes", key_writes, setting + "KEY_WRITES"))
-        self.address = (Budget.parse("address-reads", address_reads, setting + "ADDRESS_READS"),
-                        Budget.parse("address-writes", address_writes,
-                                     setting + "ADDRESS_WRITES"))
+        self.key = (
+            Budget.parse("reads", key_reads, setting + "KEY_READS"),
+            Budget.parse("writes", key_writes, setting + "KEY_WRITES"),
+        )
+        self.address = (
+            Budget.parse("address-reads", address_reads, setting + "ADDRESS_READS"),
+            Budget.parse("address-writes", address_writes, setting + "ADDRESS_WRITES"),
+        )
         # RateLimit-Policy lists both budgets of the caller's partition, so that it stays the
         # same over the caller's answers, whatever their method.
         self.key_header = b", ".join(budget.item() for budget in self.key)
@@ -119,8 +133,12 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings) -> Policy:
-        return cls(settings.rate_limit_key_reads, settings.rate_limit_key_writes,
-                   settings.rate_limit_address_reads, settings.rate_limit_address_writes)
+        return cls(
+            settings.rate_limit_key_reads,
+            settings.rate_limit_key_writes,
+            settings.rate_limit_address_reads,
+            settings.rate_limit_address_writes,
+        )
 
 
 def key_partition(key: bytes) -> str:
@@ -206,13 +224,20 @@ class Limiter:
 def too_many_requests(verdict: Verdict, path: str) -> Response:
     """The 429: problem+json naming the spent budget, Retry-After and the RateLimit fields."""
     budget = verdict.budget
-    whose = ("this API key" if verdict.by_key
-             else "this client address (requests without an API key, or with one that failed)")
+    whose = (
+        "this API key"
+        if verdict.by_key
+        else "this client address (requests without an API key, or with one that failed)"
+    )
     retry_after = max(1, verdict.reset_seconds)
-    body = {"type": QUOTA_EXCEEDED, "title": "Too Many Requests", "status": 429,
-            "detail": f"The {budget.name} budget of {whose} is spent: {budget.quota} requests "
-                      f"per {budget.window} seconds. Send again in {retry_after} seconds.",
-            "violated-policies": [budget.name]}
+    body = {
+        "type": QUOTA_EXCEEDED,
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": f"The {budget.name} budget of {whose} is spent: {budget.quota} requests "
+        f"per {budget.window} seconds. Send again in {retry_after} seconds.",
+        "violated-policies": [budget.name],
+    }
     if len(path) <= 200:
         body["instance"] = path
     response = Response(dumps(body), status_code=429, media_type="application/problem+json")

@@ -6,6 +6,7 @@ Python package, so setuptools ships it as plain package data). Nothing comes fro
 and the page names no font service, so the docs work where the server has no internet. Without
 the bundle the page says how to get it, rather than rendering blank.
 """
+
 from __future__ import annotations
 
 import html
@@ -20,17 +21,19 @@ BUNDLE_NAME = "redoc.standalone.js"
 # What the Redoc page needs and nothing more: its own script, the spec from this server, the
 # <style> elements styled-components writes, the search worker Redoc builds from a blob, and
 # inline SVG/data images. No inline script: the bundle starts itself from the <redoc> element.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'unsafe-inline'",
-    "worker-src blob:",
-    "connect-src 'self'",
-    "img-src 'self' data:",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'unsafe-inline'",
+        "worker-src blob:",
+        "connect-src 'self'",
+        "img-src 'self' data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 PAGE = """<!DOCTYPE html>
 <html lang="en">
@@ -72,7 +75,9 @@ def add_redoc(app, prefix: str, title: str) -> None:
     missing = MISSING.format(bundle=BUNDLE_NAME).encode()
     headers = {"content-security-policy": CONTENT_SECURITY_POLICY}
     if not BUNDLE.is_file():
-        log.warning("Redoc bundle %s is missing: %s/redoc explains how to install it", BUNDLE, prefix)
+        log.warning(
+            "Redoc bundle %s is missing: %s/redoc explains how to install it", BUNDLE, prefix
+        )
 
     async def redoc_page(request):
         if not BUNDLE.is_file():

@@ -3,6 +3,7 @@
 Connexion calls one function per security scheme. The user header alone proves nothing, so its
 function only records it; the key's function reads both headers and checks them together.
 """
+
 from __future__ import annotations
 
 from connexion.exceptions import Forbidden
@@ -31,8 +32,9 @@ async def authenticate_sysadmin(api_key: str, request, required_scopes=None):
     the request is looked at any further (parameters, bodies, existence of records)."""
     token = await authenticate(api_key, request, required_scopes)
     if token is not None and not token["caller"].is_sysadmin:
-        raise Forbidden("The admin API is for sysadmins; use the member API "
-                        "(/member-api/v3) with this key")
+        raise Forbidden(
+            "The admin API is for sysadmins; use the member API (/member-api/v3) with this key"
+        )
     return token
 
 

@@ -19,19 +19,28 @@ The database threads are the process's own: min(32, CPUs + 4), like the loop's d
 executor, but never more than the PostgreSQL pool's size (REGISTRY_DB_POOL_SIZE, 8), since
 each thread keeps a pooled connection checked out (models/storage/db.py).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import TypeVar
 
-from models.storage import read_budget
-from models.storage.db import (causes, connection_lost, discard_connection, is_postgres,
-                       keep_connections_in_this_thread, write_began, write_not_begun)
 from models.errors import Unavailable
+from models.storage import read_budget
+from models.storage.db import (
+    causes,
+    connection_lost,
+    discard_connection,
+    is_postgres,
+    keep_connections_in_this_thread,
+    write_began,
+    write_not_begun,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -61,9 +70,14 @@ def _threads() -> ThreadPoolExecutor:
     app is built, and threads do not survive a fork."""
     global _pool
     if _pool is None or _pool[0] != os.getpid():
-        _pool = (os.getpid(), ThreadPoolExecutor(
-            max_workers=_pool_size, thread_name_prefix="registry-db",
-            initializer=keep_connections_in_this_thread))
+        _pool = (
+            os.getpid(),
+            ThreadPoolExecutor(
+                max_workers=_pool_size,
+                thread_name_prefix="registry-db",
+                initializer=keep_connections_in_this_thread,
+            ),
+        )
     return _pool[1]
 
 
@@ -92,8 +106,11 @@ def _read_reconnecting(function: Callable[..., T], args: tuple) -> T:
     except Exception as exc:
         if not connection_lost(exc):
             raise
-        log.warning("%s: the database connection was lost (%s); reading again on a new one",
-                    getattr(function, "__name__", function), exc)
+        log.warning(
+            "%s: the database connection was lost (%s); reading again on a new one",
+            getattr(function, "__name__", function),
+            exc,
+        )
         discard_connection()
         return function(*args)
 
@@ -136,15 +153,22 @@ async def run_write(function: Callable[..., T], *args) -> T:
                 raise
             name = getattr(function, "__name__", function)
             if attempt == WRITE_ATTEMPTS:
-                log.warning("%s lost a race with other writes %d times; answering 503: %s",
-                            name, attempt, exc)
+                log.warning(
+                    "%s lost a race with other writes %d times; answering 503: %s",
+                    name,
+                    attempt,
+                    exc,
+                )
                 raise Unavailable(
                     f"The database was too busy to take this write: it lost to other writes "
                     f"{attempt} times (a lock wait that timed out, a deadlock or a serialization "
                     f"failure). Nothing of it was written; send it again after "
-                    f"{RETRY_AFTER_SECONDS} s.", retry_after=RETRY_AFTER_SECONDS) from exc
-            log.info("%s lost a race with another write (attempt %d); running it again",
-                     name, attempt)
+                    f"{RETRY_AFTER_SECONDS} s.",
+                    retry_after=RETRY_AFTER_SECONDS,
+                ) from exc
+            log.info(
+                "%s lost a race with another write (attempt %d); running it again", name, attempt
+            )
             await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
     raise AssertionError("unreachable")
 
@@ -160,7 +184,11 @@ def _write_reconnecting(function: Callable[..., T], args: tuple) -> T:
     except Exception as exc:
         if not connection_lost(exc) or write_began():
             raise
-        log.warning("%s: the database connection was lost before the write began (%s); "
-                    "writing on a new one", getattr(function, "__name__", function), exc)
+        log.warning(
+            "%s: the database connection was lost before the write began (%s); "
+            "writing on a new one",
+            getattr(function, "__name__", function),
+            exc,
+        )
         discard_connection()
         return function(*args)

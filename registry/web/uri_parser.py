@@ -14,6 +14,7 @@ for active records on both servers.
 Both ways a request is served parse with this class (the full chain through the app's
 `uri_parser_class`, the fast reads through registry/web/fast_reads.py), so they agree.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,19 +28,27 @@ class URIParser(OpenAPIURIParser):
 
     @functools.cached_property
     def empty_means_absent(self) -> frozenset[str]:
-        return frozenset(name for name, definition in self.param_defns.items()
-                         if definition.get("in") == "query" and definition.get("allowEmptyValue"))
+        return frozenset(
+            name
+            for name, definition in self.param_defns.items()
+            if definition.get("in") == "query" and definition.get("allowEmptyValue")
+        )
 
     @functools.cached_property
     def single_valued(self) -> frozenset[str]:
-        return frozenset(name for name, definition in self.param_defns.items()
-                         if definition.get("in") == "query"
-                         and definition.get("schema", {}).get("type") != "array")
+        return frozenset(
+            name
+            for name, definition in self.param_defns.items()
+            if definition.get("in") == "query"
+            and definition.get("schema", {}).get("type") != "array"
+        )
 
     def resolve_query(self, query_data):
         single = self.single_valued
-        query_data = {name: values[:1] if name in single and isinstance(values, list) else values
-                      for name, values in query_data.items()}
+        query_data = {
+            name: values[:1] if name in single and isinstance(values, list) else values
+            for name, values in query_data.items()
+        }
         resolved = super().resolve_query(query_data)
         for name in self.empty_means_absent.intersection(resolved):
             value = resolved[name]

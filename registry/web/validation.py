@@ -6,6 +6,7 @@
   schema, every error named by its field; a schema-valid body whose text holds U+0000 answers
   422 naming each such field.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,8 @@ from collections import OrderedDict
 import jsonschema
 import orjson
 from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest
 from connexion.json_schema import Draft4RequestValidator
+from connexion.lifecycle import ConnexionRequest
 from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.datastructures import Headers
@@ -28,9 +29,7 @@ from starlette.datastructures import Headers
 from registry.web.body_check import compile_schema
 from registry.web.connexion_seam import JSONBodyValidator
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
 # A date-time in a query parameter (a list filter) may also be written as the reference server
 # reads it (PostgreSQL's input syntax), which its clients rely on: openapi-generator's Python
 # client sends `2024-05-01T00:00:00.000000+0000` (an offset without its colon), or no offset at
@@ -122,7 +121,9 @@ def _parameter_validator(schema: dict) -> Draft4Validator:
     entry = _PARAMETER_VALIDATORS.get(id(schema))
     if entry is None or entry[0] is not schema:
         entry = _PARAMETER_VALIDATORS[id(schema)] = (
-            schema, Draft4Validator(schema, format_checker=parameter_format_checker))
+            schema,
+            Draft4Validator(schema, format_checker=parameter_format_checker),
+        )
     return entry[1]
 
 
@@ -173,8 +174,10 @@ class NamingParameterValidator(ParameterValidator):
             if param.get("required"):
                 return [{"name": name, "in": location, "message": "is required"}]
             return []
-        return [{"name": name, "in": location, "message": message}
-                for message in _parameter_messages(param.get("schema", param), value)]
+        return [
+            {"name": name, "in": location, "message": message}
+            for message in _parameter_messages(param.get("schema", param), value)
+        ]
 
     @functools.cached_property
     def _query_table(self) -> tuple[dict, dict, list, set]:
@@ -183,8 +186,12 @@ class NamingParameterValidator(ParameterValidator):
         (the security scheme names: never unknown)."""
         params = self.parameters.get("query", [])
         names = set(self.security_query_params or ())
-        return ({p["name"]: p for p in params}, {p["name"]: i for i, p in enumerate(params)},
-                [p for p in params if p.get("required")], names)
+        return (
+            {p["name"]: p for p in params},
+            {p["name"]: i for i, p in enumerate(params)},
+            [p for p in params if p.get("required")],
+            names,
+        )
 
     def validate_request(self, request: ConnexionRequest):
         errors = []
@@ -192,8 +199,9 @@ class NamingParameterValidator(ParameterValidator):
         query = request.query_params
         if self.strict_validation:
             for name in sorted(set(query) - by_name.keys() - security_names):
-                errors.append({"name": name, "in": "query",
-                               "message": "is not a parameter of this operation"})
+                errors.append(
+                    {"name": name, "in": "query", "message": "is not a parameter of this operation"}
+                )
         present = [by_name[name] for name in query if name in by_name]
         present += [p for p in required if p["name"] not in query]
         for param in sorted(present, key=lambda p: order[p["name"]]):
@@ -206,7 +214,8 @@ class NamingParameterValidator(ParameterValidator):
         if errors:
             names = ", ".join(dict.fromkeys(e["name"] for e in errors))
             raise ProblemException(
-                status=400, title="Bad Request",
+                status=400,
+                title="Bad Request",
                 detail=f"Invalid request parameter(s): {names}",
                 ext={"errors": errors},
             )
@@ -260,8 +269,10 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 if message["type"] != "http.request" or not message.get("more_body", False):
                     break
             length = sum(len(m.get("body", b"")) for m in messages)
-            scope = {**scope, "headers": [*scope["headers"],
-                                          (b"content-length", str(length).encode())]}
+            scope = {
+                **scope,
+                "headers": [*scope["headers"], (b"content-length", str(length).encode())],
+            }
             receive = _replay(messages, receive)
         return await super().wrap_receive(receive, scope=scope)
 
@@ -272,10 +283,12 @@ class NamingJSONBodyValidator(JSONBodyValidator):
             body = loads_body(raw, self.encoding)
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             detail = str(exc)
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail=f"The request body is not valid JSON: {detail}",
-                                   ext={"errors": [{"name": "", "in": "body",
-                                                    "message": "not valid JSON"}]}) from None
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"The request body is not valid JSON: {detail}",
+                ext={"errors": [{"name": "", "in": "body", "message": "not valid JSON"}]},
+            ) from None
         # JSON writes U+0000 in a string only as the escape \u0000 (a raw control character is
         # invalid JSON, refused by both parsers): a UTF-8 body without that escape holds no
         # U+0000 at all, and the walk of every text in it (a tenth of a batch's time) is skipped.
@@ -285,10 +298,12 @@ class NamingJSONBodyValidator(JSONBodyValidator):
 
     def check(self, body):
         if not self.nullable and body is None:
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail="The request body must not be empty",
-                                   ext={"errors": [{"name": "", "in": "body",
-                                                    "message": "is required"}]})
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail="The request body must not be empty",
+                ext={"errors": [{"name": "", "in": "body", "message": "is required"}]},
+            )
         accepts = _accepts(self.schema)
         may_hold_nul = getattr(self, "_may_hold_nul", True)
         if accepts is not None and accepts(body):
@@ -301,9 +316,12 @@ class NamingJSONBodyValidator(JSONBodyValidator):
                 break
         if errors:
             names = ", ".join(dict.fromkeys(e["name"] or "(body)" for e in errors))
-            raise ProblemException(status=400, title="Bad Request",
-                                   detail=f"Invalid request body field(s): {names}",
-                                   ext={"errors": errors})
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"Invalid request body field(s): {names}",
+                ext={"errors": errors},
+            )
         return _without_nul(body) if may_hold_nul else body
 
 
@@ -339,10 +357,13 @@ def _without_nul(body):
     names = list(itertools.islice(_nul_fields(body), NamingJSONBodyValidator.MAX_ERRORS))
     if names:
         raise ProblemException(
-            status=422, title="Unprocessable Content",
+            status=422,
+            title="Unprocessable Content",
             detail=f"Text the registry cannot store (it contains U+0000): {', '.join(names)}",
-            ext={"errors": [{"name": n, "in": "body", "message": "must not contain U+0000"}
-                            for n in names]})
+            ext={
+                "errors": [
+                    {"name": n, "in": "body", "message": "must not contain U+0000"} for n in names
+                ]
+            },
+        )
     return body
-
-
