@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install upgrade-deps npm-install lint lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
+.PHONY: install upgrade-deps npm-install lint format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
 
 ## Every Python dependency, of every extra, at the version and hashes of requirements.lock (what
 ## CI tested); then the project itself, editable, built by the locked setuptools.
@@ -37,19 +37,27 @@ node_modules/.installed: package.json package-lock.json
 
 npm-install: node_modules/.installed
 
-## Lint both specs (README, "Spec lint"): openapi-spec-validator, then Spectral with .spectral.yaml
+## Lint the Python (ruff check, ruff format --check) and both specs (README, "Lint"):
+## openapi-spec-validator, then Spectral with .spectral.yaml
 ## over the self-contained documents the server publishes (written to LINT_DIR), each finding
 ## named at its file and line in spec/ (registry/spec/lint.py). Any error or warning fails.
 LINT_DIR ?= var/lint
 SPEC_SOURCES := spec/member_api_v3.yaml spec/admin_api_v3.yaml
 lint: install npm-install
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache .
 	@rm -rf $(LINT_DIR)
 	$(BIN)/python -m registry.spec.files $(LINT_DIR)
 	$(BIN)/openapi-spec-validator $(LINT_DIR)/*.json $(LINT_DIR)/*.yaml $(SPEC_SOURCES)
 	$(BIN)/python -m registry.spec.lint $(LINT_DIR)
 
+## Python: apply ruff's fixes and formatting (what `make lint` checks; pyproject.toml [tool.ruff]).
+format: install
+	$(BIN)/ruff check --fix --no-cache .
+	$(BIN)/ruff format --no-cache .
+
 ## The lint's verdict is the same on every run of one tree: LINT_RUNS runs of `make lint`, their
-## exit codes and outputs compared (README, "Spec lint"; not in CI).
+## exit codes and outputs compared (README, "Lint"; not in CI).
 LINT_RUNS ?= 30
 lint-repeat: install npm-install
 	bash .ci/lint-repeat $(LINT_RUNS)

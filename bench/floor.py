@@ -105,11 +105,11 @@ class Floor:
         if not email or not key:
             return False
         wanted = hashlib.sha256(key).hexdigest()
-        _, fetched = await self.fetch(conn, self.auth_sql, [email.decode().strip().lower()])
-        match = False
-        for *_, stored in fetched:
-            match |= hmac.compare_digest(stored, wanted)
-        return match
+        _, fetched = await self.fetch(conn, self.auth_sql, [wanted])
+        stored = fetched[0][1].encode() if fetched else b"\x00no user\x00"
+        return hmac.compare_digest(stored, email.decode().strip().lower().encode()) and bool(
+            fetched
+        )
 
     async def answer(self, conn, scenario: dict, path: str, query: str):
         statements = scenario["statements"]

@@ -26,7 +26,7 @@ from models.deletion_request import (
     DeletionRequestObject,
 )
 from models.enums import COMPLETED_STATUSES
-from models.errors import Conflict, Forbidden, NotFound
+from models.errors import Conflict, Forbidden, NotFound, quoted
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -43,7 +43,7 @@ def request_object_deletion(caller: Caller, key: str) -> dict:
     with connection():
         with write_transaction():
             obj = _locked_object(key)
-            _check_own(caller, obj.institution_id, f"No intellectual object matches {key!r}")
+            _check_own(caller, obj.institution_id, f"No intellectual object matches {quoted(key)}")
             if obj.state == "D":
                 raise Conflict(f"Object {obj.identifier} is deleted already")
             _check_unfinished_items(_object_items([obj.id]), obj.identifier)
@@ -56,7 +56,7 @@ def request_file_deletion(caller: Caller, key: str) -> dict:
     with connection():
         with write_transaction():
             f = _locked_file(key)
-            _check_own(caller, f.institution_id, f"No generic file matches {key!r}")
+            _check_own(caller, f.institution_id, f"No generic file matches {quoted(key)}")
             if f.state == "D":
                 raise Conflict(f"File {f.identifier} is deleted already")
             W = WorkItem
@@ -164,7 +164,7 @@ def _locked_object(key: str) -> IntellectualObject:
     where = _by_key(IntellectualObject, key)
     found = _lock(IntellectualObject.select().where(where)).first() if where is not None else None
     if found is None:
-        raise NotFound(f"No intellectual object matches {key!r}")
+        raise NotFound(f"No intellectual object matches {quoted(key)}")
     return found
 
 
@@ -172,7 +172,7 @@ def _locked_file(key: str) -> GenericFile:
     where = _by_key(GenericFile, key)
     found = _lock(GenericFile.select().where(where)).first() if where is not None else None
     if found is None:
-        raise NotFound(f"No generic file matches {key!r}")
+        raise NotFound(f"No generic file matches {quoted(key)}")
     return found
 
 

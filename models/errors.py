@@ -1,4 +1,40 @@
-"""Domain errors. The web layer maps each to one problem+json status (registry/web/errors.py)."""
+"""Domain errors. The web layer maps each to one problem+json status (registry/web/errors.py).
+
+A message that repeats what the caller sent repeats at most `QUOTE_MAX` characters of it
+(`quoted`, `clipped`): a 400 that repeated a whole 100 MB value answered 105 MB.
+"""
+
+import reprlib
+
+# Characters of an offending value that a problem repeats; "…" marks the rest as left out.
+QUOTE_MAX = 40
+ELLIPSIS = "\u2026"
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = QUOTE_MAX + 2
+_SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = _SHORT_REPR.maxdict = 4
+_SHORT_REPR.maxlevel = 2
+
+
+def clipped(text: str, limit: int = QUOTE_MAX) -> str:
+    """`text` itself when short, else its first `limit` characters and "…"."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS
+
+
+def quoted(value) -> str:
+    """`value` as a message shows it (its repr: `'abc'`, `12`, `[1, 2]`), at most `QUOTE_MAX`
+    characters of it: a long string as its prefix and "…" inside the quotes. Costs the same
+    for a huge value as for a small one (a container is shown by its first items)."""
+    if isinstance(value, str):
+        return repr(clipped(value))
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        if value.bit_length() > 4 * QUOTE_MAX:  # repr of a huge int is slow, or refused
+            return f"an integer of more than {QUOTE_MAX} digits"
+        return clipped(repr(value))
+    return clipped(_SHORT_REPR.repr(value))
 
 
 class DomainError(Exception):

@@ -14,7 +14,7 @@ import peewee
 
 from models.caller import Caller
 from models.enums import INSTITUTION_TYPES
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import INSTITUTIONS, Institution
 from models.storage.base import utcnow
 from models.storage.db import connection, database, write_transaction
@@ -59,7 +59,7 @@ def create_institution(caller: Caller, fields: Mapping) -> dict:
                 ).execute()
         except peewee.IntegrityError:
             raise Conflict(
-                f"Institution {identifier} already exists",
+                f"Institution {clipped(identifier)} already exists",
                 errors=[{"name": "identifier", "in": "body", "message": "already exists"}],
             ) from None
     return INSTITUTIONS.get(caller, institution_id)
@@ -138,7 +138,7 @@ def deactivate_institution(caller: Caller, institution_id: int) -> dict:
 def _get(institution_id: int) -> Institution:
     institution = Institution.get_or_none(Institution.id == institution_id)
     if institution is None:
-        raise NotFound(f"No institution matches {institution_id!r}")
+        raise NotFound(f"No institution matches {quoted(institution_id)}")
     return institution
 
 

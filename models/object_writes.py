@@ -14,7 +14,7 @@ import peewee
 from models import deletion_checks
 from models.caller import Caller
 from models.enums import BAGIT_PROFILE_APTRUST
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
 from models.premis_event import PremisEvent
@@ -64,7 +64,8 @@ def create_object(caller: Caller, institution_id: int, body: dict) -> dict:
                 ).execute()
         except peewee.IntegrityError:
             raise Conflict(
-                f"An intellectual object with identifier {values['identifier']!r} exists already",
+                f"An intellectual object with identifier {quoted(values['identifier'])} "
+                "exists already",
                 errors=[body_error("identifier", "is in use")],
             ) from None
         return OBJECTS.find_by(caller, id=object_id)
@@ -177,7 +178,9 @@ def _identifier_errors(values: dict, institution: Institution) -> list[dict]:
         values["bag_name"] = bag
     elif values["bag_name"] != bag:
         return [
-            body_error("bag_name", f"must be the part of the identifier after the slash ({bag})")
+            body_error(
+                "bag_name", f"must be the part of the identifier after the slash ({clipped(bag)})"
+            )
         ]
     return []
 

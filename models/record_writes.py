@@ -16,7 +16,7 @@ import peewee
 
 from models.caller import Caller
 from models.checksum import CHECKSUMS, Checksum
-from models.errors import Conflict, NotFound, RuleViolation
+from models.errors import Conflict, NotFound, RuleViolation, clipped
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
@@ -307,7 +307,7 @@ def duplicate_event_identifiers(names: dict) -> Conflict:
     """The 409 for event identifiers in use, `names` mapping each to the field that sent it."""
     used = stored_values(PremisEvent.identifier, list(names))
     errors = [
-        {"name": name, "in": "body", "message": f"event {key} is recorded already"}
+        {"name": name, "in": "body", "message": f"event {clipped(key)} is recorded already"}
         for key, name in names.items()
         if key in used
     ]

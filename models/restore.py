@@ -12,7 +12,7 @@ import peewee
 
 from models.caller import Caller
 from models.enums import COMPLETED_STATUSES, GLACIER_ONLY
-from models.errors import Conflict, NotFound
+from models.errors import Conflict, NotFound, quoted
 from models.file_views import FILE_RECORDS
 from models.institution import Institution
 from models.intellectual_object import OBJECTS, IntellectualObject
@@ -27,7 +27,7 @@ def restore_object(caller: Caller, key: str) -> dict:
     with connection():
         obj = OBJECTS.find(caller, key)
         if obj is None:
-            raise NotFound(f"No intellectual object matches {key!r}")
+            raise NotFound(f"No intellectual object matches {quoted(key)}")
         if obj["state"] == "D":
             raise Conflict(f"Object {obj['identifier']} is deleted and cannot be restored")
         action = "Glacier Restore" if obj["storage_option"] in GLACIER_ONLY else "Restore Object"
@@ -39,7 +39,7 @@ def restore_file(caller: Caller, key: str) -> dict:
     with connection():
         record = FILE_RECORDS.find(caller, key)
         if record is None:
-            raise NotFound(f"No generic file matches {key!r}")
+            raise NotFound(f"No generic file matches {quoted(key)}")
         if record["state"] == "D":
             raise Conflict(f"File {record['identifier']} is deleted and cannot be restored")
         item_id = _create(

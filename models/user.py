@@ -75,15 +75,17 @@ _CREDENTIALS_SQL: dict = {}
 
 
 def _credentials_sql() -> str:
+    """The active key whose digest is the one given, with its user (one row at most: digests
+    are unique). The key, never the e-mail, picks the row: see `authenticate`."""
     key = type(database.obj)  # the SQL depends on the dialect only
     if key not in _CREDENTIALS_SQL:
         query = (
-            User.select(User.id, User.email, User.role, User.institution, ApiKey.digest)
+            User.select(User.id, User.email, User.role, User.institution)
             .join(ApiKey, on=(ApiKey.user == User.id))
             .switch(User)
             .join(Institution, on=(User.institution == Institution.id))
             .where(
-                (User.email == peewee.Value("", converter=False))
+                (ApiKey.digest == peewee.Value("", converter=False))
                 & User.deactivated_at.is_null()
                 & ApiKey.revoked_at.is_null()
                 & Institution.deactivated_at.is_null()  # users of a deactivated institution
@@ -93,20 +95,29 @@ def _credentials_sql() -> str:
     return _CREDENTIALS_SQL[key]
 
 
+# What a wrong key's e-mail is compared with: no stored e-mail has this form.
+_NOBODY = b"\x00no user\x00"
+
+
 def authenticate(email: str, secret: str) -> Caller | None:
     """The caller owning this e-mail and key, or None (unknown, revoked, disabled, mismatch,
-    or a user of a deactivated institution)."""
+    or a user of a deactivated institution).
+
+    A wrong key costs the same whether or not the e-mail is a registered one, so that timing
+    tells nobody which e-mails are: the key's digest (one hash) selects the row, so the
+    database does the same work for any e-mail, and the e-mail is then compared in constant
+    time (one compare) with the row's, or with a value no e-mail equals when there is none."""
     if not email or not secret or len(secret) > 200:
         return None
     wanted = digest_of(secret)
     with connection():
-        rows = database.execute_sql(_credentials_sql(), [email.strip().lower()]).fetchall()
-    match = None
-    for user_id, user_email, role, institution_id, stored in rows:
-        # Compare every candidate in constant time; do not stop at the first match.
-        if hmac.compare_digest(stored, wanted):
-            match = Caller(user_id, user_email, role, institution_id)
-    return match
+        rows = database.execute_sql(_credentials_sql(), [wanted]).fetchall()
+    user_id, stored_email, role, institution_id = rows[0] if rows else (None, None, None, None)
+    given = email.strip().lower().encode("utf-8", "surrogatepass")
+    stored = stored_email.encode("utf-8") if rows else _NOBODY
+    if hmac.compare_digest(stored, given) and rows:
+        return Caller(user_id, stored_email, role, institution_id)
+    return None
 
 
 def _view():

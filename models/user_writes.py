@@ -15,7 +15,7 @@ import peewee
 
 from models.caller import Caller
 from models.enums import ROLES, SYSADMIN
-from models.errors import Conflict, NotFound, RuleViolation, body_error
+from models.errors import Conflict, NotFound, RuleViolation, body_error, clipped, quoted
 from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.storage.base import utcnow
@@ -46,7 +46,7 @@ def create_user(caller: Caller, fields: Mapping) -> dict:
                 errors=[body_error("institution_id", "no such institution")],
             )
         taken = Conflict(
-            f"A user with e-mail {email} already exists",
+            f"A user with e-mail {clipped(email)} already exists",
             errors=[body_error("email", "already in use")],
         )
         # Rows written by other means (fixtures) may hold capitals: compare in lower case too.
@@ -108,10 +108,10 @@ def revoke_api_key(caller: Caller, user_id: int, prefix: str) -> dict:
         user = _get(user_id)
         keys = ApiKey.select().where((ApiKey.user == user_id) & (ApiKey.prefix == prefix))
         if not keys.exists():
-            raise NotFound(f"User {user.email} has no key starting with {prefix}")
+            raise NotFound(f"User {user.email} has no key starting with {quoted(prefix)}")
         revoked = revoke_keys(user, prefix)
         if not revoked:
-            raise Conflict(f"The key {prefix}... of {user.email} is already revoked")
+            raise Conflict(f"The key {clipped(prefix)}... of {user.email} is already revoked")
     return {"user_id": user_id, "revoked": revoked}
 
 
@@ -125,7 +125,7 @@ def revoke_api_keys(caller: Caller, user_id: int) -> dict:
 def _get(user_id: int) -> User:
     user = User.get_or_none(User.id == user_id)
     if user is None:
-        raise NotFound(f"No user matches {user_id!r}")
+        raise NotFound(f"No user matches {quoted(user_id)}")
     return user
 
 

@@ -101,6 +101,6 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     pipeline.install(
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
-        middleware_options={RateLimit: {"limiter": Limiter.from_settings(settings)}},
+        options={RateLimit: {"limiter": Limiter.from_settings(settings)}},
     )
     return app

@@ -22,7 +22,14 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
     (
         0,
         "vocabulary",
-        ("models.caller", "models.errors", "models.enums", "registry.settings", "registry"),
+        (
+            "models.caller",
+            "models.errors",
+            "models.enums",
+            "models.lru",
+            "registry.settings",
+            "registry",
+        ),
     ),  # words every layer shares
 ]
 PACKAGES = ("registry", "handlers", "models")

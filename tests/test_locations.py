@@ -1,4 +1,4 @@
-"""`Location` headers come from the spec (registry/web/locations.py), never from a hand-written path.
+"""`Location` headers come from the spec (registry/web/locations.py), never a hand-written path.
 
 Each operation whose 201 declares a `Location` is called with the data layer stubbed out (its
 `run_write` answers a record with a known id): the header must be the path of the API's show

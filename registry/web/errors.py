@@ -17,7 +17,7 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from models.errors import DomainError
+from models.errors import DomainError, clipped, quoted
 from registry.web.responses import problem
 
 log = logging.getLogger("registry.web.errors")
@@ -71,6 +71,11 @@ async def problem_error(request, exc: ProblemException):
     detail = exc.detail or _title(status)
     if status == 401:
         detail = CREDENTIALS_HINT
+    if status == 415:  # Connexion's detail repeats the whole Content-Type
+        detail = (
+            f"Content-Type {quoted(request.headers.get('content-type', ''))} is not "
+            f"accepted: send application/json"
+        )
     errors = (exc.ext or {}).get("errors")
     return problem(
         status,
@@ -92,7 +97,7 @@ def http_error_handler(allowed_methods=None):
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail else _title(status)
         headers = dict(getattr(exc, "headers", None) or {})
         if status == 404:
-            detail = f"No operation at {request.url.path}"
+            detail = f"No operation at {clipped(request.url.path)}"
         if status == 405 and allowed_methods is not None:
             methods = allowed_methods(request.url.path)
             if methods:

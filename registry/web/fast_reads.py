@@ -26,7 +26,6 @@ import functools
 import inspect
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from connexion.utils import deep_merge, get_function_from_name, inspect_function
 from starlette.responses import Response
 from starlette.routing import compile_path
 
+from models.lru import LRU
 from registry.web import connexion_seam
 from registry.web.binding import RequestTarget
 from registry.web.connexion_seam import sanitized, unwrap_decorators
@@ -112,30 +112,34 @@ class ValidParameters:
     URLs again and again (a poll of a work item, the next page). Only requests that passed are
     remembered, so a refused one is checked, and refused by the chain, every time. The
     remembered dicts are only read: the handler's arguments are built from them anew
-    (HandlerArguments converts each value)."""
+    (HandlerArguments converts each value). Every operation's URLs share one LRU (`KNOWN`) of
+    `MAX_ENTRIES`, whatever the number of operations: a stream of new URLs replaces the least
+    recently used ones, and memory stays flat (at most ~2 KB of URL and parameters each)."""
 
-    MAX_ENTRIES = 1024
+    MAX_ENTRIES = 2048
     LONGEST = 1024  # characters of path and query string worth remembering
+    KNOWN = LRU(MAX_ENTRIES)
 
     def __init__(self, validator):
         self.validator = validator
         # Header parameters would make the answer depend on more than the URL.
         self.remember = not validator.parameters.get("header")
-        self.known: OrderedDict = OrderedDict()
 
     def __call__(self, scope: dict, request: ConnexionRequest) -> tuple[dict, dict]:
         """(path parameters, query parameters), or the validator's exception."""
-        key = (scope["path"], scope["query_string"])
-        found = self.known.get(key)
-        if found is not None:
-            return found
+        key = (id(self), scope["path"], scope["query_string"])
+        found = self.KNOWN.get(key)
+        if found is not None and found[0] is self:
+            return found[1]
         self.validator.validate_request(request)
-        found = (request.path_params, request.query_params)
-        if self.remember and len(key[0]) + len(key[1]) <= self.LONGEST:
-            self.known[key] = found
-            while len(self.known) > self.MAX_ENTRIES:  # the oldest go first
-                self.known.popitem(last=False)
-        return found
+        parsed = (request.path_params, request.query_params)
+        if self.remember and len(key[1]) + len(key[2]) <= self.LONGEST:
+            self.KNOWN.put(key, (self, parsed))
+        return parsed
+
+    def remembers(self, path: str, query_string: bytes) -> bool:
+        found = self.KNOWN.get((id(self), path, query_string))
+        return found is not None and found[0] is self
 
 
 class HandlerArguments:

@@ -1,12 +1,13 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers and rate limits (registry/web/rate_limit.py) today; request ids, metrics and
-logging belong here too. `create_app` adds `MIDDLEWARE` in this order (the first is the
-outermost) around both ways a request is served: the fast reads (registry/web/fast_reads.py)
-and Connexion's chain. They sit inside only Starlette's server-error middleware, and outside
-Connexion's exception middleware, so that they see every answer, error answers included (401,
-404 no route, 405, 400). A middleware added at one of Connexion's own positions instead would
-miss every GET the fast reads answer.
+Security headers, rate limits (registry/web/rate_limit.py), relative redirects
+(registry/web/redirects.py) and the Content-Type check (registry/web/media_type.py) today;
+request ids, metrics and logging belong here too. `create_app` adds `MIDDLEWARE` in this order
+(the first is the outermost) around both ways a request is served: the fast reads
+(registry/web/fast_reads.py) and Connexion's chain. They sit inside only Starlette's
+server-error middleware, and outside Connexion's exception middleware, so that they see every
+answer, error answers included (401, 404 no route, 405, 400). A middleware added at one of
+Connexion's own positions instead would miss every GET the fast reads answer.
 
 Each entry is a pure ASGI middleware class, `Middleware(app)`, or `Middleware(app, **options)`
 with the options `install` is given for it (the rate limiter's, built from the settings).
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
 
+from registry.web.media_type import MediaTypeCheck
 from registry.web.rate_limit import RateLimit
+from registry.web.redirects import RelativeRedirects
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -44,12 +47,12 @@ class SecurityHeaders:
 
 # Outermost first. The rate limiter (registry/web/rate_limit.py) answers a request over its
 # budget before anything inside it runs; its 429 still gets the security headers.
-MIDDLEWARE: list = [SecurityHeaders, RateLimit]
+MIDDLEWARE: list = [SecurityHeaders, RateLimit, RelativeRedirects, MediaTypeCheck]
 
 
-def install(app, inner: list = (), middleware_options: dict | None = None) -> None:
+def install(app, inner: list = (), options: dict | None = None) -> None:
     """Add MIDDLEWARE to the Connexion app, outermost first, then `inner` (ASGI middleware
-    class and its keyword arguments: the fast reads) inside them. `middleware_options`: keyword
+    class and its keyword arguments: the fast reads) inside them. `options`: keyword
     arguments of a MIDDLEWARE class, by class."""
     # Connexion inserts each middleware just before its exception middleware: one added later
     # runs inside those added before it.
@@ -57,7 +60,7 @@ def install(app, inner: list = (), middleware_options: dict | None = None) -> No
         app.add_middleware(
             middleware,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            **(middleware_options or {}).get(middleware, {}),
+            **(options or {}).get(middleware, {}),
         )
-    for middleware, options in inner:
-        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **options)
+    for middleware, arguments in inner:
+        app.add_middleware(middleware, position=MiddlewarePosition.BEFORE_EXCEPTION, **arguments)

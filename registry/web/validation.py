@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import uuid
-from collections import OrderedDict
 
 import jsonschema
 import orjson
@@ -26,6 +25,8 @@ from connexion.validators.parameter import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker
 from starlette.datastructures import Headers
 
+from models.errors import clipped, quoted
+from models.lru import LRU
 from registry.web.body_check import compile_schema
 from registry.web.connexion_seam import JSONBodyValidator
 
@@ -38,6 +39,12 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]
 _FILTER_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$"
 )
+
+# The longest message of a parameter or field's error: jsonschema's name the allowed values
+# (`is not one of [...]`), which for `sort` run to ~1,500 characters.
+MESSAGE_MAX = 2000
+# The most errors one problem lists (one per offending parameter or field).
+MAX_ERRORS = 100
 
 # Bodies are checked with `format_checker`, parameters with `parameter_format_checker`.
 format_checker = FormatChecker(formats=())
@@ -106,9 +113,20 @@ def _is_email(value) -> bool:
 
 
 def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, but the offending value shown by its first characters only
+    (models.errors.quoted): jsonschema's own repeats the whole value (`'…' is too long`)."""
     if error.validator == "format" and error.cause is not None:
-        return str(error.cause)
-    return error.message
+        return clipped(str(error.cause), MESSAGE_MAX)
+    instance = error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = error.schema.get("properties", {})
+        extra = [name for name in instance if name not in known]
+        shown = ", ".join(quoted(name) for name in extra[:3]) + (", …" if len(extra) > 3 else "")
+        return f"Additional properties are not allowed ({shown} unexpected)"
+    message, shown = error.message, repr(instance)  # jsonschema writes the value as its repr
+    if shown in message:
+        message = message.replace(shown, quoted(instance), 1)
+    return clipped(message, MESSAGE_MAX)
 
 
 _PARAMETER_VALIDATORS: dict[int, tuple] = {}
@@ -129,16 +147,18 @@ def _parameter_validator(schema: dict) -> Draft4Validator:
 
 # A value's verdict is a function of the schema and the value alone, and clients send the same
 # few values again and again (`sort=created_at__desc`, `per_page=20`): remember the verdicts
-# of short values. Running the validator cost ~10-25 us per parameter present.
-_VERDICTS: OrderedDict = OrderedDict()
+# of short values, the most recently used `_VERDICTS_MAX` of them (models.lru.LRU: a stream of
+# new values cannot grow it). Running the validator cost ~10-25 us per parameter present.
 _VERDICTS_MAX = 4096
-_SHORT = 200  # characters of a string (or items of a list) worth remembering
+_VERDICTS = LRU(_VERDICTS_MAX)
+_SHORT = 200  # characters of a value (all its items' together, for a list) worth remembering
 
 
 def _frozen(value):
-    """A hashable key for a parsed parameter value that tells `True` from `1`, or None."""
+    """A hashable key for a parsed parameter value that tells `True` from `1`, or None when
+    the value is not worth remembering (more than `_SHORT` characters, its items' together)."""
     if isinstance(value, list):
-        if len(value) > _SHORT:
+        if len(value) > _SHORT or sum(len(v) if isinstance(v, str) else 1 for v in value) > _SHORT:
             return None
         items = tuple(_frozen(v) for v in value)
         return None if None in items else ("list", items)
@@ -159,9 +179,7 @@ def _parameter_messages(schema: dict, value) -> tuple[str, ...]:
             return found[1]
     messages = tuple(_message(e) for e in _parameter_validator(schema).iter_errors(value))
     if key is not None:
-        _VERDICTS[key] = (schema, messages)
-        while len(_VERDICTS) > _VERDICTS_MAX:  # the oldest verdicts go first
-            _VERDICTS.popitem(last=False)
+        _VERDICTS.put(key, (schema, messages))
     return messages
 
 
@@ -200,7 +218,11 @@ class NamingParameterValidator(ParameterValidator):
         if self.strict_validation:
             for name in sorted(set(query) - by_name.keys() - security_names):
                 errors.append(
-                    {"name": name, "in": "query", "message": "is not a parameter of this operation"}
+                    {
+                        "name": clipped(name),
+                        "in": "query",
+                        "message": "is not a parameter of this operation",
+                    }
                 )
         present = [by_name[name] for name in query if name in by_name]
         present += [p for p in required if p["name"] not in query]
@@ -212,25 +234,37 @@ class NamingParameterValidator(ParameterValidator):
         for param in self.parameters.get("header", []):
             errors += self._errors_for("header", param, request.headers.get(param["name"]))
         if errors:
-            names = ", ".join(dict.fromkeys(e["name"] for e in errors))
             raise ProblemException(
                 status=400,
                 title="Bad Request",
-                detail=f"Invalid request parameter(s): {names}",
-                ext={"errors": errors},
+                detail=f"Invalid request parameter(s): {named(errors)}",
+                ext={"errors": errors[:MAX_ERRORS]},
             )
+
+
+def named(errors: list[dict]) -> str:
+    """The names of the offending parameters or fields, for a problem's detail: each once, at
+    most MAX_ERRORS of them (the count of the others said)."""
+    names = list(dict.fromkeys(e["name"] or "(body)" for e in errors))
+    shown = ", ".join(names[:MAX_ERRORS])
+    return shown if len(names) <= MAX_ERRORS else f"{shown} and {len(names) - MAX_ERRORS} more"
 
 
 def _body_field(error: jsonschema.ValidationError) -> str:
     """`files[3].checksums[0].digest`-style name of the offending field ('' for the body)."""
     name = ""
-    for part in error.absolute_path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    for part in error.absolute_path:  # a key not in the schema is the caller's: clipped
+        name += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{clipped(part)}" if name else clipped(part))
+        )
     if error.validator == "required":  # name the missing property, not its parent
         missing = error.message.split("'")[1] if "'" in error.message else ""
         name = f"{name}.{missing}" if name else missing
-    if error.validator == "additionalProperties" and "'" in error.message:
-        extra = error.message.split("'")[1]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        extra = clipped(next((key for key in error.instance if key not in known), ""))
         name = f"{name}.{extra}" if name else extra
     return name
 
@@ -253,7 +287,7 @@ class NamingJSONBodyValidator(JSONBodyValidator):
     A valid body is recognised by jsonschema-rs first (registry.web.body_check), many
     times faster than jsonschema; only a body it refuses is walked by jsonschema for errors."""
 
-    MAX_ERRORS = 100
+    MAX_ERRORS = MAX_ERRORS
 
     async def wrap_receive(self, receive, *, scope):
         """Connexion takes a request without a Content-Length for one without a body (400
@@ -281,8 +315,24 @@ class NamingJSONBodyValidator(JSONBodyValidator):
             return None
         try:
             body = loads_body(raw, self.encoding)
+        except LookupError:  # `charset=rot13`, `charset=`: no text encoding Python knows
+            raise ProblemException(
+                status=400,
+                title="Bad Request",
+                detail=f"The Content-Type names a charset that is not a text encoding: "
+                f"{quoted(self.encoding)}",
+                ext={
+                    "errors": [
+                        {
+                            "name": "Content-Type",
+                            "in": "header",
+                            "message": "names an unknown charset",
+                        }
+                    ]
+                },
+            ) from None
         except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            detail = str(exc)
+            detail = clipped(str(exc), 200)
             raise ProblemException(
                 status=400,
                 title="Bad Request",
@@ -315,11 +365,10 @@ class NamingJSONBodyValidator(JSONBodyValidator):
             if len(errors) >= self.MAX_ERRORS:
                 break
         if errors:
-            names = ", ".join(dict.fromkeys(e["name"] or "(body)" for e in errors))
             raise ProblemException(
                 status=400,
                 title="Bad Request",
-                detail=f"Invalid request body field(s): {names}",
+                detail=f"Invalid request body field(s): {named(errors)}",
                 ext={"errors": errors},
             )
         return _without_nul(body) if may_hold_nul else body
@@ -347,7 +396,7 @@ def _nul_fields(value, name: str = ""):
             yield from _nul_fields(item, f"{name}[{i}]")
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _nul_fields(item, f"{name}.{key}" if name else str(key))
+            yield from _nul_fields(item, f"{name}.{clipped(key)}" if name else clipped(key))
 
 
 def _without_nul(body):
