@@ -90,13 +90,15 @@ def app(database_url):
 
     # The app's database threads keep a pooled connection each (registry/web/threads.py), and the
     # concurrency tests use all of them at once; the tests' own threads and helpers take theirs
-    # from the same pool: room for both.
+    # from the same pool: room for both. Rate limiting is off: the whole suite calls with a few
+    # keys (tests/test_rate_limit.py tests it on apps and servers of its own).
     application = create_app(
         Settings(
             database_url=database_url,
             validate_responses=True,
             batch_deletion_key=BATCH_DELETION_KEY,
             db_pool_size=16,
+            rate_limit=False,
         )
     )
     with connection():

@@ -23,6 +23,7 @@ from registry.web.deadline import Deadline
 from registry.web.fast_reads import FastReads, read_routes
 from registry.web.limits import BodyRoutes, RequestLimits
 from registry.web.probes import add_probes
+from registry.web.rate_limit import Limiter, RateLimit
 from registry.web.redoc import add_redoc
 from registry.web.uri_parser import URIParser
 
@@ -114,6 +115,10 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     pipeline.install(
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
-        options={RequestLimits: limits, Deadline: {"seconds": settings.request_deadline_ms / 1000}},
+        options={
+            RequestLimits: limits,
+            RateLimit: {"limiter": Limiter.from_settings(settings)},
+            Deadline: {"seconds": settings.request_deadline_ms / 1000},
+        },
     )
     return app

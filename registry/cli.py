@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -115,7 +116,9 @@ def _seed_fixtures_in_process(args, settings):
             return None
         raise SystemExit("registry seed --from-fixtures: the database is not empty")
     database.close()
-    app = create_app(settings)  # binds models.storage.db.database to settings.database_url again
+    # Binds models.storage.db.database to settings.database_url again. The load is this
+    # process's own requests, not a client's: no rate limit.
+    app = create_app(dataclasses.replace(settings, rate_limit=False))
     return load_fixtures(args.from_fixtures, app=app)
 
 

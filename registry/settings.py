@@ -119,6 +119,15 @@ class Settings:
     # GETs answered in one pass (registry/web/fast_reads.py); off only to compare the two paths.
     fast_reads: bool = True
     limits: Limits = Limits()
+    # Per-key rate limits (registry/web/rate_limit.py), in limits' notation ("6000/minute"):
+    # reads (GET, HEAD) and writes per API key, and per client address for requests without a
+    # key (or with one that failed). Counted in-process unless redis_url names a shared Redis.
+    rate_limit: bool = True
+    rate_limit_key_reads: str = "6000/minute"
+    rate_limit_key_writes: str = "1200/minute"
+    rate_limit_address_reads: str = "600/minute"
+    rate_limit_address_writes: str = "60/minute"
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> Settings:
@@ -141,4 +150,14 @@ class Settings:
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),
             limits=Limits.from_env(env),
+            rate_limit=_flag(env.get("REGISTRY_RATE_LIMIT"), True),
+            rate_limit_key_reads=env.get("REGISTRY_RATE_LIMIT_KEY_READS")
+            or cls.rate_limit_key_reads,
+            rate_limit_key_writes=env.get("REGISTRY_RATE_LIMIT_KEY_WRITES")
+            or cls.rate_limit_key_writes,
+            rate_limit_address_reads=env.get("REGISTRY_RATE_LIMIT_ADDRESS_READS")
+            or cls.rate_limit_address_reads,
+            rate_limit_address_writes=env.get("REGISTRY_RATE_LIMIT_ADDRESS_WRITES")
+            or cls.rate_limit_address_writes,
+            redis_url=(env.get("REGISTRY_REDIS_URL") or "").strip() or None,
         )

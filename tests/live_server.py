@@ -117,6 +117,15 @@ def start(database_url: str, log_dir: Path, env: dict | None = None) -> LiveServ
         check=True,
     )
     keys = json.loads(prepared.stdout.strip().splitlines()[-1])
+    return serve(database_url, log_dir, env, keys)
+
+
+def serve(
+    database_url: str, log_dir: Path, env: dict | None = None, keys: dict | None = None
+) -> LiveServer:
+    """Serve a prepared database (another server's, for two servers on one database) with two
+    workers; raises if the server does not answer within a minute."""
+    environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     port = free_port()
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log:
@@ -139,7 +148,9 @@ def start(database_url: str, log_dir: Path, env: dict | None = None) -> LiveServ
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", database_url, process, keys, log_path)
+    server = LiveServer(
+        f"http://127.0.0.1:{port}", database_url, process, dict(keys or {}), log_path
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

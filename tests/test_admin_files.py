@@ -461,7 +461,7 @@ def test_write_operations_are_documented_and_sysadmin_only():
         assert PERMISSIONS[operation_id] == SYSADMIN
         assert op["summary"] and op["description"] and op["tags"], operation_id
         expected = (
-            {success, "400", "401", "403", "404", "503"}
+            {success, "400", "401", "403", "404", "429", "503"}
             | ({"409"} if operation_id in CONFLICTING else set())
             | ({"422"} if operation_id in RULED else set())
             | ({"408", "414", "431"})

@@ -38,8 +38,9 @@ def chain_client(app, database_url):
             validate_responses=True,
             batch_deletion_key=BATCH_DELETION_KEY,
             fast_reads=False,
+            rate_limit=False,
         )
-    )
+    )  # as the session's app
     database.initialize(bound)  # both apps share the session's database handle
     return chain_app.test_client()
 

@@ -130,3 +130,47 @@ def test_a_409_of_a_restore_or_deletion_request_names_the_existing_one(operation
     assert schema["schema"]["$ref"] == "#/components/schemas/ConflictProblem"
     extension = SPEC["components"]["schemas"]["ConflictProblem"]["allOf"][1]["properties"]
     assert {"existing_id", "existing"} <= extension.keys()
+
+
+OPERATIONS_OF_BOTH = [
+    (document.name, op["operationId"], op)
+    for document in (MEMBER_SPEC, ADMIN_SPEC)
+    for item in load_spec(document)["paths"].values()
+    for method, op in item.items()
+    if method in ("get", "post", "put", "delete", "patch")
+]
+
+
+def _resolved_response(response: dict) -> dict:
+    ref = response.get("$ref")
+    return SPEC["components"]["responses"][ref.rsplit("/", 1)[-1]] if ref else response
+
+
+@pytest.mark.parametrize(
+    "document, operation_id, op",
+    OPERATIONS_OF_BOTH,
+    ids=[f"{d.split('_')[0]}-{o}" for d, o, _ in OPERATIONS_OF_BOTH],
+)
+def test_every_operation_documents_429_and_the_ratelimit_headers(document, operation_id, op):
+    """Every request is charged to a rate-limit budget (registry/web/rate_limit.py): every
+    operation of both APIs documents the 429 (problem+json, Retry-After, the RateLimit fields)
+    and the RateLimit fields on its successful answers."""
+    assert op["responses"].get("429") == {"$ref": "#/components/responses/TooManyRequests"}, (
+        operation_id
+    )
+    too_many = SPEC["components"]["responses"]["TooManyRequests"]
+    assert too_many["headers"]["Retry-After"]["required"] is True
+    assert "application/problem+json" in too_many["content"]
+    fields = {
+        "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+        "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+    }
+    assert fields.items() <= too_many["headers"].items()
+    successes = {
+        status: _resolved_response(response)
+        for status, response in op["responses"].items()
+        if status.startswith("2")
+    }
+    assert successes, operation_id
+    for status, response in successes.items():
+        assert fields.items() <= response.get("headers", {}).items(), (operation_id, status)

@@ -76,6 +76,12 @@ export CONTRACT_PROBE_LOG="$RUN_DIR/cross-tenant.log"
   >"$CONTRACT_GUARD"
 echo "member: $CONTRACT_MEMBER_EMAIL, peer: $CONTRACT_PEER_EMAIL, admin: $CONTRACT_ADMIN_EMAIL"
 
+# Rate limiting on, as shipped, but with budgets the run's fuzzing from three keys (and its
+# requests without one) cannot spend: every answer carries the RateLimit fields the specs
+# document, and no 429 stands in for the answer under test (README, "Rate limits").
+export REGISTRY_RATE_LIMIT=on REGISTRY_RATE_LIMIT_KEY_READS=1000000/minute \
+  REGISTRY_RATE_LIMIT_KEY_WRITES=1000000/minute REGISTRY_RATE_LIMIT_ADDRESS_READS=1000000/minute \
+  REGISTRY_RATE_LIMIT_ADDRESS_WRITES=1000000/minute
 "$BIN/registry" serve --workers 2 --host "$HOST" --port "$PORT" >"$RUN_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 60); do

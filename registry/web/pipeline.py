@@ -1,18 +1,18 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers, request limits (registry/web/limits.py), relative redirects
-(registry/web/redirects.py), the Content-Type check (registry/web/media_type.py) and the request
-deadline (registry/web/deadline.py) today; request ids, metrics and logging belong here too.
-`create_app` adds `MIDDLEWARE` in this order (the first is the outermost) around both ways a
-request is served: the fast reads (registry/web/fast_reads.py) and Connexion's chain. They sit
-inside only Starlette's server-error middleware, and outside Connexion's exception middleware,
-so that they see every answer, error answers included (401, 404 no route, 405, 400). A
-middleware added at one of Connexion's own positions instead would miss every GET the fast
-reads answer.
+Security headers, request limits (registry/web/limits.py), rate limits
+(registry/web/rate_limit.py), relative redirects (registry/web/redirects.py), the Content-Type
+check (registry/web/media_type.py) and the request deadline (registry/web/deadline.py) today;
+request ids, metrics and logging belong here too. `create_app` adds `MIDDLEWARE` in this order
+(the first is the outermost) around both ways a request is served: the fast reads
+(registry/web/fast_reads.py) and Connexion's chain. They sit inside only Starlette's
+server-error middleware, and outside Connexion's exception middleware, so that they see every
+answer, error answers included (401, 404 no route, 405, 400). A middleware added at one of
+Connexion's own positions instead would miss every GET the fast reads answer.
 
 Each entry is a pure ASGI middleware class, `Middleware(app, **options)`; the options of one
-that takes any (the settings it enforces: the request limits, the deadline) are given to
-`install` by the app factory.
+that takes any (the settings it enforces: the request limits, the rate limiter, the deadline)
+are given to `install` by the app factory.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from connexion.middleware import MiddlewarePosition
 from registry.web.deadline import Deadline
 from registry.web.limits import RequestLimits
 from registry.web.media_type import MediaTypeCheck
+from registry.web.rate_limit import RateLimit
 from registry.web.redirects import RelativeRedirects
 
 SECURITY_HEADERS = [
@@ -48,10 +49,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# Outermost first. The limits come before any work is done on a request; inside the security
-# headers, so that their answers carry those headers too. The deadline is innermost: it bounds
-# the work of a request that every check before it let through.
-MIDDLEWARE: list = [SecurityHeaders, RequestLimits, RelativeRedirects, MediaTypeCheck, Deadline]
+# Outermost first. The request limits come before any work is done on a request; inside the
+# security headers, so that their answers carry those headers too. The rate limiter
+# (registry/web/rate_limit.py) answers a request over its budget before anything inside it
+# runs. The deadline is innermost: it bounds the work of a request every check let through.
+MIDDLEWARE: list = [
+    SecurityHeaders,
+    RequestLimits,
+    RateLimit,
+    RelativeRedirects,
+    MediaTypeCheck,
+    Deadline,
+]
 
 
 def install(app, inner: list = (), options: dict | None = None) -> None:
