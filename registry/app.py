@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import logging
 
 import connexion
 from connexion.datastructures import MediaTypeDict
@@ -16,12 +15,14 @@ from models.storage.db import init_database
 from registry.settings import Settings
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, published
 from registry.spec import files as spec_files
-from registry.web import connexion_seam, errors, pipeline, security, threads, validation
+from registry.web import connexion_seam, errors, observe, pipeline, security, threads, validation
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
 from registry.web.deadline import Deadline
 from registry.web.fast_reads import FastReads, read_routes
 from registry.web.limits import BodyRoutes, RequestLimits
+from registry.web.metrics import add_metrics
+from registry.web.observe import Observe
 from registry.web.probes import add_probes
 from registry.web.rate_limit import Limiter, RateLimit
 from registry.web.redoc import add_redoc
@@ -66,7 +67,7 @@ def database_options(settings: Settings) -> dict:
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     connexion_seam.check()  # before anything is set up: a Connexion it cannot use stops here
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    observe.configure_logging(settings.log_level, settings.log_format)
     init_database(settings.database_url, **database_options(settings))
     threads.configure(settings.db_pool_size, queue_timeout_s=settings.db_queue_timeout_ms / 1000)
     connexion_seam.route_integer_path_parameters_as_text()
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
     add_probes(app)
+    add_metrics(app, settings.metrics, settings.metrics_token)
     limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(
         app,
@@ -119,6 +121,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
             RequestLimits: limits,
             RateLimit: {"limiter": Limiter.from_settings(settings)},
             Deadline: {"seconds": settings.request_deadline_ms / 1000},
+            Observe: {"metrics": settings.metrics != "off"},
         },
     )
     return app

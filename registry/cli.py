@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
+import tempfile
 
 import peewee
 
@@ -222,8 +223,9 @@ def cmd_spot_tests_run(args, settings):
 def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
     """How production runs an ASGI app: gunicorn, uvicorn workers holding requests to the
     limits of the settings (registry/web/http_server.py), the app loaded once before the fork
-    (--preload), one access-log line per request on stdout. The benchmark runs its floor app
-    with the same command."""
+    (--preload), the metrics' hooks (registry/web/gunicorn_config.py). No gunicorn access log:
+    Registry writes its own line per request (registry/web/observe.py). The benchmark runs its
+    floor app with the same command."""
     return [
         sys.executable,
         "-m",
@@ -236,13 +238,19 @@ def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
         "--bind",
         f"{host}:{port}",
         "--preload",
-        "--access-logfile",
-        "-",
+        "--config",
+        "python:registry.web.gunicorn_config",
     ]
 
 
 def cmd_serve(args, settings):
     if args.workers and args.workers > 0:
+        if settings.metrics != "off" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # The workers' metric files: this instance's own directory, set before gunicorn
+            # (and so prometheus-client) starts; its master removes it when it stops.
+            metrics_dir = tempfile.mkdtemp(prefix="registry-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            os.environ["REGISTRY_METRICS_OWN_DIR"] = metrics_dir
         argv = gunicorn_command("registry.app:create_app()", args.host, args.port, args.workers)
         os.execvp(argv[0], argv)
     import uvicorn
@@ -255,6 +263,7 @@ def cmd_serve(args, settings):
         host=args.host,
         port=args.port,
         log_level=settings.log_level,
+        access_log=False,  # Registry writes its own line per request (registry/web/observe.py)
         http=protocol_class(settings.limits),
     )
 

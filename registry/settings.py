@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///registry.db"
 MAX_JSON_DEPTH = 256
+METRICS_MODES = ("off", "token", "open")
+MIN_METRICS_TOKEN = 16
+LOG_FORMATS = ("json", "text")
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -128,6 +131,27 @@ class Settings:
     rate_limit_address_reads: str = "600/minute"
     rate_limit_address_writes: str = "60/minute"
     redis_url: str | None = None
+    # GET /metrics (registry/web/metrics.py): "off" (not served: 404), "token" (served to
+    # `Authorization: Bearer <metrics_token>` only) or "open" (to anyone who reaches it).
+    metrics: str = "off"
+    metrics_token: str | None = None
+    # The request log and every other log line (registry/web/observe.py): "json" or "text".
+    log_format: str = "json"
+
+    def __post_init__(self):
+        if self.metrics not in METRICS_MODES:
+            raise ValueError(
+                f"REGISTRY_METRICS={self.metrics!r}: must be one of {', '.join(METRICS_MODES)}"
+            )
+        if self.metrics == "token" and len(self.metrics_token or "") < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"REGISTRY_METRICS=token needs REGISTRY_METRICS_TOKEN of at least "
+                f"{MIN_METRICS_TOKEN} characters"
+            )
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(
+                f"REGISTRY_LOG_FORMAT={self.log_format!r}: must be one of {', '.join(LOG_FORMATS)}"
+            )
 
     @classmethod
     def from_env(cls, env=None) -> Settings:
@@ -160,4 +184,7 @@ class Settings:
             rate_limit_address_writes=env.get("REGISTRY_RATE_LIMIT_ADDRESS_WRITES")
             or cls.rate_limit_address_writes,
             redis_url=(env.get("REGISTRY_REDIS_URL") or "").strip() or None,
+            metrics=(env.get("REGISTRY_METRICS") or "off").strip().lower(),
+            metrics_token=(env.get("REGISTRY_METRICS_TOKEN") or "").strip() or None,
+            log_format=(env.get("REGISTRY_LOG_FORMAT") or "json").strip().lower(),
         )

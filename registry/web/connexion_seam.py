@@ -21,6 +21,7 @@ from importlib import metadata
 import connexion.context as connexion_context
 import connexion.decorators.parameter as connexion_parameter
 import connexion.frameworks.starlette as connexion_starlette
+import connexion.middleware.abstract as connexion_middleware
 from connexion.apps.asynchronous import AsyncOperation
 from connexion.decorators.main import ASGIDecorator
 from connexion.lifecycle import ConnexionRequest
@@ -45,6 +46,7 @@ __all__ = [
     "ApiKeyHandler",
     "JSONBodyValidator",
     "error_response",
+    "routed_operation_id",
 ]
 
 
@@ -86,6 +88,11 @@ _REQUIREMENTS = [
     (
         "connexion.frameworks.starlette.PATH_PARAMETER_CONVERTERS (a dict with 'integer')",
         lambda: isinstance(getattr(connexion_starlette, "PATH_PARAMETER_CONVERTERS", None), dict),
+    ),
+    (
+        "connexion.middleware.abstract.ROUTING_CONTEXT (a str: the scope extension its routing "
+        "writes the operation_id it found to)",
+        lambda: isinstance(getattr(connexion_middleware, "ROUTING_CONTEXT", None), str),
     ),
     (
         "connexion.apps.asynchronous.AsyncOperation.fn (a property)",
@@ -178,6 +185,16 @@ def query_defaults(query_definitions: dict) -> dict:
 def value_from_param(value, definition: dict):
     """`value` cast as its parameter definition says, as Connexion casts it."""
     return connexion_parameter._get_val_from_param(value, definition)
+
+
+def routed_operation_id(scope) -> str | None:
+    """The operationId Connexion's routing found for the request (written into the scope's
+    `extensions`, a dict the copies of the scope share), or None (no route, or not routed)."""
+    extensions = scope.get("extensions")
+    if not extensions:
+        return None
+    routing = extensions.get(connexion_middleware.ROUTING_CONTEXT)
+    return routing.get("operation_id") if routing else None
 
 
 # Security and response validation of one operation, as Connexion's middlewares do them.

@@ -59,7 +59,8 @@ class Deadline:
     async def _too_late(self, scope, receive, send, budget: threads.Budget) -> None:
         outage.refused(
             f"a request passed its deadline of {self.seconds:g} s "
-            f"({scope['method']} {scope['path']})"
+            f"({scope['method']} {scope['path']})",
+            "deadline",
         )
         why = (
             f"The request was not answered within the server's deadline of "

@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from models.errors import DomainError, clipped, quoted
 from models.storage.db import unavailable
-from registry.web import outage
+from registry.web import metrics, outage
 from registry.web.responses import problem
 from registry.web.threads import RETRY_AFTER_SECONDS
 
@@ -132,7 +132,7 @@ async def client_disconnected(request, exc: ClientDisconnect):
 async def unexpected_error(request, exc: Exception):
     reason = unavailable(exc)
     if reason is not None:  # database work that did not go through registry.web.threads
-        outage.refused(f"{reason.kind} ({reason.message})")
+        outage.refused(f"{reason.kind} ({reason.message})", metrics.db_error_kind(reason.kind))
         again = (
             f"Send it again after {RETRY_AFTER_SECONDS} s."
             if request.method in ("GET", "HEAD")

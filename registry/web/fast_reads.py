@@ -42,7 +42,7 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 
 from models.lru import LRU
-from registry.web import connexion_seam
+from registry.web import connexion_seam, observe
 from registry.web.binding import RequestTarget
 from registry.web.connexion_seam import sanitized, unwrap_decorators
 from registry.web.errors import handler_for
@@ -239,6 +239,7 @@ class FastReads:
         elif _has_body(scope):
             reason = "a body or content type"
         else:
+            observe.note_operation(route.operation.operation_id)
             response = await self.answer(route, scope, receive)
             if response is not None:
                 if route.response_validation is None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import time
 
+from registry.web import metrics
+
 log = logging.getLogger("registry.database")
 # How often a long outage is reported again, with its count so far.
 REMIND_SECONDS = 60.0
@@ -31,10 +33,12 @@ class _Episode:
 _episode: _Episode | None = None
 
 
-def refused(reason: str) -> None:
+def refused(reason: str, kind: str = "other") -> None:
     """A request was answered 503 because the database could not serve it; `reason`, one
-    line, says why (for the log: the driver's message may name hosts)."""
+    line, says why (for the log: the driver's message may name hosts); `kind`, a short word,
+    labels it in the metrics (registry_db_errors_total)."""
     global _episode
+    metrics.DB_ERRORS.labels(kind).inc()
     now = time.monotonic()
     if _episode is None:
         _episode = _Episode(reason, now)

@@ -1,9 +1,10 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
-Security headers, request limits (registry/web/limits.py), rate limits
+Request ids, the request log and the request metrics (registry/web/observe.py), security
+headers, request limits (registry/web/limits.py), rate limits
 (registry/web/rate_limit.py), relative redirects (registry/web/redirects.py), the Content-Type
-check (registry/web/media_type.py) and the request deadline (registry/web/deadline.py) today;
-request ids, metrics and logging belong here too. `create_app` adds `MIDDLEWARE` in this order
+check (registry/web/media_type.py) and the request deadline (registry/web/deadline.py).
+`create_app` adds `MIDDLEWARE` in this order
 (the first is the outermost) around both ways a request is served: the fast reads
 (registry/web/fast_reads.py) and Connexion's chain. They sit inside only Starlette's
 server-error middleware, and outside Connexion's exception middleware, so that they see every
@@ -22,6 +23,7 @@ from connexion.middleware import MiddlewarePosition
 from registry.web.deadline import Deadline
 from registry.web.limits import RequestLimits
 from registry.web.media_type import MediaTypeCheck
+from registry.web.observe import Observe
 from registry.web.rate_limit import RateLimit
 from registry.web.redirects import RelativeRedirects
 
@@ -49,11 +51,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# Outermost first. The request limits come before any work is done on a request; inside the
-# security headers, so that their answers carry those headers too. The rate limiter
-# (registry/web/rate_limit.py) answers a request over its budget before anything inside it
-# runs. The deadline is innermost: it bounds the work of a request every check let through.
+# Outermost first. Observe sees every answer, the refusals of those inside it included, and
+# measures the whole of a request's time in the app. The request limits come before any work
+# is done on a request; inside the security headers, so that their answers carry those headers
+# too. The rate limiter (registry/web/rate_limit.py) answers a request over its budget before
+# anything inside it runs. The deadline is innermost: it bounds the work of a request every
+# check let through.
 MIDDLEWARE: list = [
+    Observe,
     SecurityHeaders,
     RequestLimits,
     RateLimit,

@@ -38,7 +38,7 @@ async def readyz(request):
     global _check
     loop = asyncio.get_running_loop()
     if _check is not None and _check[0] is loop and not _check[1].done():
-        outage.refused("the previous readiness check has not returned")
+        outage.refused("the previous readiness check has not returned", "readiness_check")
         return _not_ready(request, "the previous readiness check has not returned yet.")
     check = asyncio.ensure_future(run_read(ping))
     check.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved
@@ -46,7 +46,9 @@ async def readyz(request):
     try:
         await asyncio.wait_for(asyncio.shield(check), READY_TIMEOUT)
     except TimeoutError:
-        outage.refused(f"the readiness check had no answer within {READY_TIMEOUT:g} s")
+        outage.refused(
+            f"the readiness check had no answer within {READY_TIMEOUT:g} s", "readiness_check"
+        )
         return _not_ready(request, f"the database did not answer within {READY_TIMEOUT:g} s.")
     except Unavailable as exc:
         return _not_ready(request, exc.detail)

@@ -26,6 +26,8 @@ import time
 
 from limits.aio.storage import RedisStorage
 
+from registry.web import metrics
+
 log = logging.getLogger("registry.rate_limit")
 
 # How long a Redis that failed is left alone before it is tried again: requests meanwhile are
@@ -88,7 +90,8 @@ class RedisCounts:
     When Redis fails (refused, timed out, any error of the client), `charge` answers None and
     Redis is not asked again for REDIS_RETRY_SECONDS; one warning is logged when it fails and
     one line when it answers again, never one per request. `unavailable` counts the requests let
-    through meanwhile (a hook for the metrics of issue 16)."""
+    through meanwhile (registry_rate_limit_fail_open_total counts them over every worker,
+    registry_rate_limit_store_errors_total the calls that failed: registry/web/metrics.py)."""
 
     def __init__(self, url: str):
         self.url = url if url.startswith("async+") else "async+" + url
@@ -128,6 +131,7 @@ class RedisCounts:
             reset = await storage.get_expiry(key)
         except Exception as exc:  # noqa: BLE001 - whatever Redis did, the request goes on
             self.unavailable += 1
+            metrics.RATE_LIMIT_STORE_ERRORS.inc()
             self.retry_at = time.monotonic() + REDIS_RETRY_SECONDS
             if not self.down:
                 self.down = True

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import limits
 from starlette.responses import Response
 
+from registry.web import metrics
 from registry.web.rate_counters import counts_for
 from registry.web.responses import dumps
 
@@ -154,7 +155,7 @@ def client_address(scope) -> str:
 
 class Limiter:
     """Charges requests to their budgets in a store of counters (registry/web/rate_counters.py).
-    `refused` counts the 429s (a hook for the metrics of issue 16)."""
+    `refused` counts the 429s (and registry_rate_limited_total, registry/web/metrics.py)."""
 
     def __init__(self, policy: Policy, counts):
         self.policy = policy
@@ -260,9 +261,11 @@ class RateLimit:
             return await self.app(scope, receive, send)
         verdict = await limiter.check(scope)
         if verdict is None:  # the counters did not answer: fail open
+            metrics.RATE_LIMIT_FAIL_OPEN.inc()
             return await self.app(scope, receive, send)
         if not verdict.allowed:
             limiter.refused += 1
+            metrics.RATE_LIMITED.labels(verdict.budget.name).inc()
             return await too_many_requests(verdict, scope["path"])(scope, receive, send)
         headers = verdict.headers()
         status = 0

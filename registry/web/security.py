@@ -9,6 +9,7 @@ from __future__ import annotations
 from connexion.exceptions import Forbidden
 
 from models import user as users
+from registry.web import observe
 from registry.web.connexion_seam import ApiKeyHandler
 from registry.web.threads import run_read
 
@@ -24,6 +25,7 @@ async def authenticate(api_key: str, request, required_scopes=None):
     caller = await run_read(users.authenticate, email, api_key)
     if caller is None:
         return None  # Connexion answers 401
+    observe.note_caller(caller.email)  # for the request's log line
     return {"sub": caller.email, "caller": caller}
 
 

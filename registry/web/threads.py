@@ -55,7 +55,7 @@ from models.storage.db import (
     unavailable,
     wal_over_limit,
 )
-from registry.web import outage
+from registry.web import metrics, outage
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def _threads() -> ThreadPoolExecutor:
     app is built, and threads do not survive a fork."""
     global _pool
     if _pool is None or _pool[0] != os.getpid():
+        metrics.DB_THREADS.set(_pool_size)
         _pool = (
             os.getpid(),
             ThreadPoolExecutor(
@@ -119,16 +120,21 @@ async def run_sync(function: Callable[..., T], *args) -> T:
 
 
 def _in_thread(function: Callable[..., T], args: tuple, write: WriteState | None) -> T:
+    metrics.DB_QUEUE_WAITING.dec()
+    metrics.DB_THREADS_BUSY.inc()
     track_write(write)
     try:
         return function(*args)
     finally:
         track_write(None)
+        metrics.DB_THREADS_BUSY.dec()
 
 
 def _shed_if_waiting(future: Future, shed: list) -> None:
     if future.cancel():  # no thread took it: it never runs now
         shed.append(True)
+        metrics.DB_QUEUE_WAITING.dec()
+        metrics.DB_QUEUE_TIMEOUTS.inc()
 
 
 async def _hop(function: Callable[..., T], args: tuple, write: WriteState | None = None) -> T:
@@ -137,6 +143,7 @@ async def _hop(function: Callable[..., T], args: tuple, write: WriteState | None
     a client gone) drops its work if no thread took it yet, and abandons its write, which
     then rolls back unless its COMMIT went out (noted in the request's Budget)."""
     loop = asyncio.get_running_loop()
+    metrics.DB_QUEUE_WAITING.inc()  # until a thread takes it (_in_thread) or it is dropped
     future = _threads().submit(_in_thread, function, args, write)
     shed: list = []
     timer = (
@@ -147,9 +154,12 @@ async def _hop(function: Callable[..., T], args: tuple, write: WriteState | None
     except asyncio.CancelledError:
         if shed and not asyncio.current_task().cancelling():
             reason = f"no database thread was free within {_queue_timeout:g} s"
-            outage.refused(reason)
+            outage.refused(reason, "queue_timeout")
             raise Unavailable(_detail(reason, write), retry_after=RETRY_AFTER_SECONDS) from None
-        if not future.cancel() and write is not None and write.abandon():
+        if shed or future.cancel():  # it never runs
+            if not shed:  # (dropped by the queue timeout: counted there)
+                metrics.DB_QUEUE_WAITING.dec()
+        elif write is not None and write.abandon():
             _may_have_written()
         raise
     finally:
@@ -187,7 +197,7 @@ def _refusal(exc: Exception, write: WriteState | None = None) -> Unavailable | N
     reason = unavailable(exc)
     if reason is None:
         return None
-    outage.refused(f"{reason.kind} ({reason.message})")
+    outage.refused(f"{reason.kind} ({reason.message})", metrics.db_error_kind(reason.kind))
     return Unavailable(_detail(reason.kind, write), retry_after=RETRY_AFTER_SECONDS)
 
 
@@ -276,6 +286,7 @@ async def run_write(function: Callable[..., T], *args) -> T:
                 raise refusal from exc
             name = getattr(function, "__name__", function)
             if attempt == WRITE_ATTEMPTS or _past_deadline(loop, loop.time() - began):
+                metrics.DB_ERRORS.labels("write_conflict").inc()
                 log.warning(
                     "%s lost a race with other writes %d times; answering 503: %s",
                     name,
