@@ -225,8 +225,8 @@ def markdown(report: dict, notes: str = "") -> str:
         f"- wrk -t{c['threads']} -c{c['connections']}, {c['seconds']} s per turn, "
         f"{c['rounds']} Registry/floor pairs per scenario after a {c['warmup']} s warm-up "
         f"of each; Registry `registry serve --workers {c['workers']}` (gunicorn, uvicorn "
-        f"workers, --preload, access log on), the floor under the same gunicorn command "
-        f"(access log included)",
+        f"workers, --preload, its JSON request log and metrics on), the floor under the same "
+        f"gunicorn command (no access log)",
         f"- data: {c['institutions']} member institutions, {c['files_per_object']} files "
         "per object (2 checksums, 1 event, 1 storage record each), 1 work item per object; "
         "the caller is a member user of the first institution (scoped lists)",

@@ -1,9 +1,11 @@
 """Starting and stopping the two servers under test, on 127.0.0.1 only.
 
 Registry runs as an operator runs it: `registry serve --workers N` (gunicorn, uvicorn workers,
-`--preload`, an access-log line per request, production settings: no response validation).
-The floor runs under the same gunicorn command (registry.cli.gunicorn_command), so the two
-differ only in the app.
+`--preload`, production settings: no response validation; its own JSON log line per request
+and its metrics on, as an operator runs it). The floor runs under the same gunicorn command
+(registry.cli.gunicorn_command: no gunicorn access log since Registry writes its own, issue 20
+item 4), so the two differ only in the app: what Registry's request log and metrics cost is
+part of its measured ratio.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def registry_argv(port: int, workers: int) -> list[str]:
 # REGISTRY_REDIS_URL in the harness's environment say otherwise), charging and answering its
 # headers on every request, with budgets the load never spends.
 UNSPENT_BUDGET = "1000000000/hour"
+BENCH_METRICS_TOKEN = "bench-metrics-token-not-secret"
 RATE_LIMIT_BUDGETS = {
     f"REGISTRY_RATE_LIMIT_{name}": UNSPENT_BUDGET
     for name in ("KEY_READS", "KEY_WRITES", "ADDRESS_READS", "ADDRESS_WRITES")
@@ -93,7 +96,9 @@ def start_registry(database_url: str, port: int, workers: int) -> Server:
         {
             "DATABASE_URL": database_url,
             "REGISTRY_VALIDATE_RESPONSES": "false",
-            "REGISTRY_LOG_LEVEL": "warning",
+            "REGISTRY_LOG_LEVEL": "info",  # the request log on (registry/web/observe.py)
+            "REGISTRY_METRICS": "token",
+            "REGISTRY_METRICS_TOKEN": BENCH_METRICS_TOKEN,
             **RATE_LIMIT_BUDGETS,
         },
         port,
@@ -101,7 +106,7 @@ def start_registry(database_url: str, port: int, workers: int) -> Server:
 
 
 def gunicorn_argv(app: str, port: int, workers: int) -> list[str]:
-    """`registry serve --workers N`'s gunicorn command (access log included), for another app."""
+    """`registry serve --workers N`'s gunicorn command (no access log), for another app."""
     return [str(BIN / "python"), *gunicorn_command(app, HOST, port, workers)[1:]]
 
 

@@ -1,0 +1,193 @@
+"""What the request id, the request log line and the request metrics (registry/web/observe.py)
+cost a show and a list, in-process: the ASGI app called directly (no HTTP, no network), on a
+demo SQLite database, one variant per process (prometheus-client picks multiprocess mode at
+import):
+
+- `none`: the pipeline without Observe (no id, no line, no metrics): the floor of this test;
+- `id`: Observe with metrics off and the log at WARNING (the request id only);
+- `log`: the JSON line per request (written to a file), metrics off;
+- `metrics`: the JSON line and the metrics (one process's own registry);
+- `multiprocess`: as `metrics`, in prometheus-client's multiprocess mode (files), as
+  `registry serve --workers N` runs.
+
+    python -m bench.observe_cost [--requests 3000] [--rounds 5]
+
+Prints microseconds per request (the median of the rounds) for each variant and path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS = ("none", "id", "log", "metrics", "multiprocess")
+PATHS = ("/member-api/v3/objects/show/1", "/member-api/v3/objects?per_page=25")
+
+
+def prepare(database: Path) -> str:
+    from models.storage.db import connection, init_database
+    from models.storage.migrations import migrate
+    from models.user import User, issue_key
+    from registry.seed.demo import seed_demo
+
+    init_database(f"sqlite:///{database}", pool_size=1)
+    with connection():
+        migrate()
+        seed_demo()
+        return issue_key(User.get(User.email == "user@example.edu"))
+
+
+def measure(variant: str, database: str, key: str, requests: int, rounds: int) -> dict:
+    import asyncio
+    import logging
+
+    from registry.app import create_app
+    from registry.settings import Settings
+    from registry.web import observe, pipeline
+
+    if variant == "none":
+        pipeline.MIDDLEWARE.remove(observe.Observe)
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{database}",
+            rate_limit=True,
+            rate_limit_key_reads="1000000000/hour",
+            metrics="off" if variant in ("none", "id", "log") else "open",
+            log_level="warning" if variant in ("none", "id") else "info",
+        )
+    )
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # the lines go to a file, not the terminal
+        root.removeHandler(handler)
+    sink = open(os.devnull if variant in ("none", "id") else tempfile.mktemp(), "w")  # noqa: SIM115
+    root.addHandler(observe.handler(sink, "json"))
+    headers = [
+        (b"host", b"bench"),
+        (b"x-pharos-api-user", b"user@example.edu"),
+        (b"x-pharos-api-key", key.encode()),
+    ]
+
+    async def one(path: str) -> int:
+        target, _, query = path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": target,
+            "raw_path": target.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": headers,
+            "client": ("127.0.0.1", 5000),
+            "server": ("127.0.0.1", 8080),
+        }
+        status = 0
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        return status
+
+    async def run() -> dict:
+        results = {}
+        for path in PATHS:
+            for _ in range(300):  # warm-up: caches, the first hop
+                assert await one(path) == 200
+            per_round = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for _ in range(requests):
+                    await one(path)
+                per_round.append((time.perf_counter() - started) / requests * 1e6)
+            results[path] = statistics.median(per_round)
+        return results
+
+    return asyncio.run(run())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.variant:
+        print(
+            json.dumps(measure(args.variant, args.database, args.key, args.requests, args.rounds))
+        )
+        return 0
+    with tempfile.TemporaryDirectory(prefix="observe-cost-") as work:
+        database = Path(work) / "demo.db"
+        key = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from bench.observe_cost import prepare; "
+                f"print(prepare(__import__('pathlib').Path({str(database)!r})))",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        results = {}
+        for variant in VARIANTS:
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            metrics_dir = None
+            if variant == "multiprocess":
+                metrics_dir = tempfile.mkdtemp(dir=work)
+                env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.observe_cost",
+                    "--variant",
+                    variant,
+                    "--database",
+                    str(database),
+                    "--key",
+                    key,
+                    "--requests",
+                    str(args.requests),
+                    "--rounds",
+                    str(args.rounds),
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            results[variant] = json.loads(out.strip().splitlines()[-1])
+    base = results["none"]
+    print(f"{'variant':<14}" + "".join(f"{path:>44}" for path in PATHS))
+    for variant, by_path in results.items():
+        cells = "".join(
+            f"{by_path[p]:>30.1f} us ({(by_path[p] / base[p] - 1) * 100:+5.1f} %)" for p in PATHS
+        )
+        print(f"{variant:<14}{cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
