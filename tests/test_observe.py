@@ -485,3 +485,50 @@ def test_the_request_metrics_cost_little():
         metrics.LATENCY_CHILDREN.get("cost-test").observe(0.001)
     per_request = (time.perf_counter() - started) / 10_000
     assert per_request < 50e-6, per_request
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_the_direct_request_line_is_the_line_logging_writes(log_format):
+    """`registry serve` writes the request line without a LogRecord (DirectLine): the same
+    line as through logging, but for the time."""
+    stream = io.StringIO()
+    target = observe.handler(stream, log_format)
+    fields = {
+        "method": "GET",
+        "path": OBJECTS,
+        "operation": "list_objects",
+        "status": 200,
+        "duration_ms": 0.5,
+        "user": "user@example.edu",
+    }
+    observe.DirectLine(target).write("rid-1", fields)
+    token = observe.CURRENT.set(observe.Request("rid-1"))
+    try:
+        record = logging.LogRecord(
+            "registry.access", logging.INFO, __file__, 1, "request", (), None
+        )
+        record.http = fields
+        target.handle(record)
+    finally:
+        observe.CURRENT.reset(token)
+    direct, logged = stream.getvalue().splitlines()
+    time_of = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00"
+    assert re.sub(time_of, "T", direct) == re.sub(time_of, "T", logged)
+    assert "rid-1" in direct and "user@example.edu" in direct
+
+
+def test_configure_logging_writes_request_lines_directly_only_to_its_own_handler(monkeypatch):
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    observe.configure_logging("info", "json")
+    try:
+        assert observe._direct is not None and observe._direct.usable()
+        other = logging.StreamHandler(io.StringIO())
+        root.addHandler(other)  # added later: every line goes through logging again
+        assert not observe._direct.usable()
+        root.removeHandler(other)
+        assert observe._direct.usable()
+    finally:
+        root.handlers = []
+        observe._direct = None
