@@ -74,12 +74,11 @@ def measure(variant: str, database: str, key: str, requests: int, rounds: int) -
         metrics="off" if variant in ("id", "log") else "open",
         log_level="warning" if variant == "id" else "info",
     )
-    root = logging.getLogger()
-    root.setLevel(logging.WARNING if variant == "id" else logging.INFO)
-    for handler in list(root.handlers):  # the lines go to a file, not the terminal
-        root.removeHandler(handler)
+    # The handler create_app installed (as `registry serve`'s), writing to a file instead of
+    # the terminal: the request lines take its direct path (observe.DirectLine).
     sink = open(tempfile.mktemp(), "w")  # noqa: SIM115 - for the whole run
-    root.addHandler(observe.handler(sink, "json"))
+    for handler in logging.getLogger().handlers:
+        handler.setStream(sink)
     headers = [
         (b"host", b"bench"),
         (b"x-pharos-api-user", b"user@example.edu"),
