@@ -13,6 +13,7 @@ built in the same process, rounds interleaved:
   `registry serve --workers N` runs.
 
     python -m bench.observe_cost [--requests 3000] [--rounds 5]
+    python -m bench.observe_cost --isolated     # Observe around an app that answers at once
 
 Prints microseconds per request (the fastest round) without and with each variant, per path.
 """
@@ -136,14 +137,97 @@ def measure(variant: str, database: str, key: str, requests: int, rounds: int) -
     return asyncio.run(run())
 
 
+ISOLATED = (
+    ("bare", "warning", False),
+    ("id", "warning", False),
+    ("log", "info", False),
+    ("metrics", "warning", False),
+    ("metrics", "info", False),
+    ("metrics", "warning", True),
+    ("metrics", "info", True),
+)
+
+
+def isolated(variant: str, level: str, requests: int = 5000, rounds: int = 7) -> float:
+    """us per request of Observe (as `variant` and the log `level` say) around an app that
+    notes an operation and a caller and answers 200 at once; `bare`: that app alone."""
+    import asyncio
+    import logging
+
+    from registry.web import observe
+
+    observe.configure_logging(level, "json")
+    sink = open(tempfile.mktemp(), "w")  # noqa: SIM115 - for the whole run
+    for handler in logging.getLogger().handlers:
+        handler.setStream(sink)
+
+    async def inner(scope, receive, send):
+        observe.note_operation("show_object")
+        observe.note_caller("user@example.edu")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def send(message):
+        pass
+
+    async def receive():
+        return {"type": "http.request"}
+
+    app = inner if variant == "bare" else observe.Observe(inner, metrics=variant == "metrics")
+    headers = [(b"host", b"x"), (b"x-pharos-api-user", b"u@e.edu"), (b"x-pharos-api-key", b"k")]
+
+    async def run() -> float:
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(requests):
+                scope = {"type": "http", "method": "GET", "path": "/x", "headers": headers}
+                await app(scope, receive, send)
+            best = min(best, (time.perf_counter() - started) / requests * 1e6)
+        return best
+
+    return asyncio.run(run())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--isolated", action="store_true", help="Observe alone (see above)")
+    parser.add_argument("--level", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.variant and args.level:
+        print(json.dumps(isolated(args.variant, args.level)))
+        return 0
+    if args.isolated:
+        for variant, level, multiprocess in ISOLATED:
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            with tempfile.TemporaryDirectory() as metrics_dir:
+                if multiprocess:
+                    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.observe_cost",
+                        "--variant",
+                        variant,
+                        "--level",
+                        level,
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            cost = json.loads(out.strip().splitlines()[-1])
+            print(f"{variant:<8} log {level:<8} multiprocess {multiprocess!s:<6} {cost:6.1f} us")
+        return 0
     if args.variant:
         print(
             json.dumps(measure(args.variant, args.database, args.key, args.requests, args.rounds))
