@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -459,6 +460,19 @@ def test_two_workers_are_counted_in_total_by_every_scrape(tmp_path):
         assert {line["user"] for line in access} == {live_server.USERS["inst_user"]}
         assert not any(key in server.log() for key in server.keys.values())
         assert " 200 OK" not in server.log()  # no second (gunicorn) access log
+        # A worker killed: its live gauges go (child_exit), its counts stay in the sums.
+        killed = sorted(pids)[0]
+        assert (directory / f"gauge_livesum_{killed}.db").exists()
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (directory / f"gauge_livesum_{killed}.db").exists():
+            time.sleep(0.1)
+        assert not (directory / f"gauge_livesum_{killed}.db").exists()
+        for _ in range(4):
+            with httpx.Client(base_url=server.base, timeout=30) as client:
+                samples = scrape(client)
+            assert requests_of(samples, "list_objects", 200) == sent
+            assert samples[("registry_http_requests_in_flight", ())] == 1  # the scrape
     finally:
         live_server.stop(server)
     assert not directory.exists()  # the instance's metric files went with it
