@@ -546,3 +546,18 @@ def test_configure_logging_writes_request_lines_directly_only_to_its_own_handler
     finally:
         root.handlers = []
         observe._direct = None
+
+
+def test_every_metric_and_setting_is_documented_in_the_readme():
+    from prometheus_client.metrics import MetricWrapperBase
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    defined = set()
+    for value in vars(metrics).values():
+        if isinstance(value, MetricWrapperBase):
+            for family in value.describe():
+                defined.add(family.name + ("_total" if family.type == "counter" else ""))
+    documented = set(re.findall(r"^\| `(registry_[a-z_]+)` \|", readme, re.MULTILINE))
+    assert defined == documented
+    for name in ("REGISTRY_METRICS", "REGISTRY_METRICS_TOKEN", "REGISTRY_LOG_FORMAT"):
+        assert f"| `{name}` |" in readme, name
