@@ -180,7 +180,7 @@ class Observe:
 class DirectLine:
     """The request line written straight to the handler `configure_logging` installed, in its
     format, without a LogRecord: logging's record, caller lookup and formatter took ~25 us a
-    line, ~10 % of a show (bench/results/2026-12-06-metrics-logs-cost.md); this, ~5 us. The
+    line, ~10 % of a show (bench/results/2026-12-06-metrics-logs-cost.md); this, ~7 us. The
     same line, byte for byte, as that handler would write; used only while that handler is the
     root logger's only one and nothing but the root handles `registry.access` (else every
     line goes through logging, to whatever handlers are configured)."""
