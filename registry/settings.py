@@ -39,10 +39,13 @@ class Limits:
     """What a request may be, each limit checked before the work it guards is done (README,
     "Request limits"). Sizes are bytes, timeouts seconds."""
 
-    # The request target (path and query string) as sent: longer answers 414.
-    max_request_line: int = 8192
+    # The request target (path and query string) as sent: longer answers 414. A show path with
+    # the longest identifier the specs allow (2,000 characters, each up to 12 bytes once
+    # percent-encoded) fits.
+    max_request_line: int = 32768
     # The query string alone: longer answers 414; more parameters than max_query_params, 400.
-    max_query_string: int = 4096
+    # One filter at the longest the specs allow fits, as for the request line.
+    max_query_string: int = 32768
     max_query_params: int = 100
     # All header fields together (names and values), and how many: beyond either, 431.
     max_header_bytes: int = 16384
