@@ -395,9 +395,7 @@ def _longest_values(query: bool):
                     parameter = _resolved(parameter, document, member)
                     if parameter.get("in") != ("query" if query else "path"):
                         continue
-                    most = _resolved(parameter.get("schema", {}), document, member).get(
-                        "maxLength"
-                    )
+                    most = _resolved(parameter.get("schema", {}), document, member).get("maxLength")
                     if most:
                         value = quote("\U0001d11e" * most, safe="")
                         yield path, f"{parameter['name']}={value}" if query else value
