@@ -184,8 +184,14 @@ class Cluster:
                 pass
         self._frozen = []
 
-    def drop(self) -> None:
+    def drop(self, keep_log: Path | None = None) -> None:
+        """Thaw it, copy its log to `keep_log`, and drop it (stopping it)."""
         self.thaw()
+        if keep_log is not None and self.log_path.exists():
+            try:
+                keep_log.write_bytes(self.log_path.read_bytes())
+            except OSError:
+                pass
         if self.created:
             subprocess.run(
                 ["pg_dropcluster", "--stop", VERSION, self.name], capture_output=True, timeout=120
