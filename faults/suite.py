@@ -13,11 +13,12 @@ load of reads and writes from a few client threads on 127.0.0.1, and one fault a
 Each write creates an object whose identifier is unique; at the end the database is read
 directly. A phase passes when: every acknowledged write (201) is there; no refused write (503
 "Nothing of it was written", or its connection refused) is there (a 503 "may or may not have
-been written" or a connection broken mid-request is an unknown outcome: counted, not judged); every answer is 2xx or 503 problem+json with
-Retry-After (connection errors only where a server process is killed or stopped: counted
-apart) within the deadline plus slack, never a hang or a 500; reads and writes answer 2xx
-again within RECOVERY_BOUND of the fault's end; `/readyz` answers 503 during a database outage
-(db-stop, db-freeze) and 200 after every fault. Exit status 1 on any violation.
+been written" or a connection broken mid-request is an unknown outcome: counted, not judged);
+every answer is 2xx or 503 problem+json with Retry-After (connection errors only where a server
+process is killed or stopped: counted apart) within the deadline plus slack, never a hang or a
+500; reads and writes answer 2xx again within the phase's recovery bound after the fault's end;
+`/readyz` answers 503 during a database outage (db-stop, db-freeze) and 200 after every fault;
+the server logs hold no traceback. Exit status 1 on any violation.
 """
 
 from __future__ import annotations

@@ -8,10 +8,14 @@ gunicorn's default is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 from gunicorn.ctl.client import ControlClient
 
 from registry.cli import control_socket_path, gunicorn_command
+from registry.settings import Settings
 from tests import live_server
 
 
@@ -33,6 +37,13 @@ def test_each_instance_is_given_a_socket_named_by_its_host_and_port(tmp_path, mo
     assert control_socket_path("/run/r.ctl", "127.0.0.1", 80) == "/run/r.ctl"
 
 
+def test_the_setting_comes_from_the_environment():
+    assert Settings.from_env({}).control_socket is None
+    assert Settings.from_env({"REGISTRY_CONTROL_SOCKET": " "}).control_socket is None
+    assert Settings.from_env({"REGISTRY_CONTROL_SOCKET": "off"}).control_socket == "off"
+    assert Settings.from_env({"REGISTRY_CONTROL_SOCKET": "/r.ctl"}).control_socket == "/r.ctl"
+
+
 def test_the_command_names_the_socket_or_disables_it():
     argv = gunicorn_command("app:app", "127.0.0.1", 8080, 2, "/run/r.ctl")
     assert argv[-2:] == ["--control-socket", "/run/r.ctl"]
@@ -48,8 +59,9 @@ def test_two_instances_on_one_host_keep_their_own_sockets(tmp_path):
     """Two servers (two workers each, one SQLite database) with the default setting: each
     socket answers for its own master; stopping one leaves the other's socket answering;
     with REGISTRY_CONTROL_SOCKET=off a third creates none."""
-    runtime = tmp_path / "run"
-    runtime.mkdir()
+    # A short directory: a Unix socket's path has at most 107 bytes (pytest's tmp_path under
+    # xdist is longer than that with the socket's name).
+    runtime = Path(tempfile.mkdtemp(prefix="rcs", dir="/tmp"))
     env = {"XDG_RUNTIME_DIR": str(runtime), "REGISTRY_CONTROL_SOCKET": ""}
     first = live_server.start(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, env)
     second = third = None
@@ -79,3 +91,4 @@ def test_two_instances_on_one_host_keep_their_own_sockets(tmp_path):
         for server in (first, second, third):
             if server is not None:
                 live_server.stop(server)
+        shutil.rmtree(runtime, ignore_errors=True)
