@@ -666,6 +666,12 @@ def main() -> int:
     except Timeout as exc:
         print(f"faults: FAILED: {exc}", file=sys.stderr)
         return 1
+    except subprocess.CalledProcessError as exc:
+        print(f"faults: FAILED: {exc}\n{exc.stderr or ''}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # the server did not start
+        print(f"faults: FAILED: {exc} (logs in {log_dir})", file=sys.stderr)
+        return 1
     finally:
         signal.alarm(0)
         cleanup()
