@@ -7,8 +7,9 @@ load of reads and writes from a few client threads on 127.0.0.1, and one fault a
 - backend-term:  one backend serving the app ended (`pg_terminate_backend`)
 - backend-kill:  one backend serving the app SIGKILLed (the postmaster then restarts them all)
 - worker-kill:   one gunicorn worker SIGKILLed (gunicorn starts another)
-- master-term:   the gunicorn master SIGTERMed with a write in flight (its body half sent):
-                 it drains, exits; a new server is started on the same port
+- master-term:   drained as README's runbook says (the drain file created: /readyz 503), then
+                 the gunicorn master SIGTERMed with a write in flight (its body half sent):
+                 it finishes it, exits; a new server is started on the same port
 
 Each write creates an object whose identifier is unique; at the end the database is read
 directly. A phase passes when: every acknowledged write (201) is there; no refused write (503
@@ -17,7 +18,8 @@ been written" or a connection broken mid-request is an unknown outcome: counted,
 every answer is 2xx or 503 problem+json with Retry-After (connection errors only where a server
 process is killed or stopped: counted apart) within the deadline plus slack, never a hang or a
 500; reads and writes answer 2xx again within the phase's recovery bound after the fault's end;
-`/readyz` answers 503 during a database outage (db-stop, db-freeze) and 200 after every fault;
+`/readyz` answers 503 during a database outage (db-stop, db-freeze) and while draining
+(master-term), and 200 after every fault;
 the server logs hold no traceback. Exit status 1 on any violation.
 """
 
@@ -49,6 +51,7 @@ ANSWER_BOUND = DEADLINE + SLACK  # no answer may take longer (else: a hang)
 READYZ_BOUND = 1.0 + SLACK
 RECOVERY_BOUND = 10.0  # 2xx again this long after a fault ends (master-term: after restart)
 RESTART_BOUND = 30.0  # master-term: a new server answers within this
+DRAIN_BOUND = 2.0  # master-term: /readyz answers 503 this long after the drain file appears
 HOLD = 4.0  # how long the database stays stopped or frozen
 BASELINE = 1.5  # load before each fault
 AFTER = 1.5  # load after recovery
@@ -137,6 +140,8 @@ class Server:
         self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
         self.starts = 0
+        self.drain_file = log_dir / "drain"  # while it exists, /readyz answers 503
+        self.drain_file.unlink(missing_ok=True)
 
     def start(self, within: float = 60) -> float:
         self.starts += 1
@@ -146,7 +151,12 @@ class Server:
             [sys.executable, "-m", "registry.cli", "serve", "--workers", "2"]
             + ["--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": self.url, **SERVER_ENV},
+            env={
+                **os.environ,
+                "DATABASE_URL": self.url,
+                "REGISTRY_DRAIN_FILE": str(self.drain_file),
+                **SERVER_ENV,
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -379,11 +389,28 @@ def worker_kill(server, phase: Phase):
 
 
 def master_term(server, phase: Phase):
-    """SIGTERM the master while a write is in flight (half its body sent, the rest sent 1 s
-    after the signal): it must be answered 201; the master must exit within gunicorn's
-    graceful timeout (30 s); then a new server is started on the port."""
+    """As README's runbook drains an instance: its drain file created, /readyz must answer 503
+    within DRAIN_BOUND (the API still answering); then SIGTERM to the master while a write is
+    in flight (half its body sent, the rest sent 1 s after the signal): it must be answered
+    201; the master must exit within gunicorn's graceful timeout (30 s); then a new server is
+    started on the port, the drain file removed."""
 
     def inject(load):
+        drained = time.monotonic()
+        server.drain_file.touch()
+        while not any(t >= drained and s == 503 for t, s in list(phase.readyz)):
+            if time.monotonic() - drained > DRAIN_BOUND:
+                phase.violations.append(f"/readyz not 503 within {DRAIN_BOUND:g} s of draining")
+                break
+            time.sleep(0.05)
+        else:
+            phase.notes.append(f"/readyz 503 'draining' {time.monotonic() - drained:.2f} s after")
+        time.sleep(0.5)
+        served = [c for c in list(phase.calls) if c.start >= drained]
+        refused = [c for c in served if c.error or not 200 <= c.status < 300]
+        if refused:
+            phase.violations.append(f"{len(refused)} API request(s) not 2xx while draining")
+        phase.notes.append(f"{len(served) - len(refused)} API request(s) 2xx while draining")
         half_sent, signalled = threading.Event(), threading.Event()
         slow: list[Call] = []
 
@@ -426,6 +453,7 @@ def master_term(server, phase: Phase):
             phase.notes.append("write in flight at SIGTERM: 201")
         load.record(slow[0]) if slow else None
         phase.fault_end = time.monotonic()
+        server.drain_file.unlink(missing_ok=True)
         took = server.start(RESTART_BOUND)
         phase.notes.append(f"new server up in {took:.2f} s")
 
@@ -632,9 +660,9 @@ def main() -> int:
             Phase("worker-kill", "SIGKILL of one gunicorn worker", True, False),
             Phase(
                 "master-term",
-                "SIGTERM of the gunicorn master, then a restart",
+                "drain file, SIGTERM of the gunicorn master, then a restart",
                 True,
-                False,
+                True,
                 recovery_bound=RESTART_BOUND,
             ),
         ]
