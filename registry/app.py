@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
-    add_probes(app)
+    add_probes(app, settings.drain_file)
     limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(
         app,

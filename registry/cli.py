@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 
 import peewee
@@ -219,11 +220,31 @@ def cmd_spot_tests_run(args, settings):
         print(f"spot tests: {line}")
 
 
-def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
+def control_socket_path(setting: str | None, host: str, port: int) -> str | None:
+    """The gunicorn control socket of the instance serving host:port: `setting` (the
+    REGISTRY_CONTROL_SOCKET path), None for "off", or by default one of its own, named by host
+    and port, in $XDG_RUNTIME_DIR/registry/ (else ~/.gunicorn/, gunicorn's own fallback).
+    gunicorn's default is one path for every instance a user runs: a second instance took
+    the first one's socket over, and the first to stop removed the other's."""
+    if setting is not None:
+        return None if setting.lower() == "off" else setting
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        directory = os.path.join(runtime, "registry")
+    else:
+        directory = os.path.join(os.path.expanduser("~"), ".gunicorn")
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", host) or "_"
+    return os.path.join(directory, f"registry-{name}-{port}.ctl")
+
+
+def gunicorn_command(
+    app: str, host: str, port: int, workers: int, control_socket: str | None = None
+) -> list[str]:
     """How production runs an ASGI app: gunicorn, uvicorn workers holding requests to the
     limits of the settings (registry/web/http_server.py), the app loaded once before the fork
-    (--preload), one access-log line per request on stdout. The benchmark runs its floor app
-    with the same command."""
+    (--preload), one access-log line per request on stdout, the control socket at
+    `control_socket` (None: none). The benchmark runs its floor app with the same command."""
+    control = ["--control-socket", control_socket] if control_socket else ["--no-control-socket"]
     return [
         sys.executable,
         "-m",
@@ -238,12 +259,19 @@ def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
         "--preload",
         "--access-logfile",
         "-",
+        *control,
     ]
 
 
 def cmd_serve(args, settings):
     if args.workers and args.workers > 0:
-        argv = gunicorn_command("registry.app:create_app()", args.host, args.port, args.workers)
+        argv = gunicorn_command(
+            "registry.app:create_app()",
+            args.host,
+            args.port,
+            args.workers,
+            control_socket_path(settings.control_socket, args.host, args.port),
+        )
         os.execvp(argv[0], argv)
     import uvicorn
 

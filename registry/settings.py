@@ -131,6 +131,12 @@ class Settings:
     rate_limit_address_reads: str = "600/minute"
     rate_limit_address_writes: str = "60/minute"
     redis_url: str | None = None
+    # `registry serve --workers N`: gunicorn's control socket (what `gunicornc` talks to).
+    # None: one per instance, named by its host and port (registry.cli.control_socket_path);
+    # "off": none; else the socket's path.
+    control_socket: str | None = None
+    # While this file exists, GET /readyz answers 503 (registry/web/probes.py): draining.
+    drain_file: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> Settings:
@@ -163,4 +169,6 @@ class Settings:
             rate_limit_address_writes=env.get("REGISTRY_RATE_LIMIT_ADDRESS_WRITES")
             or cls.rate_limit_address_writes,
             redis_url=(env.get("REGISTRY_REDIS_URL") or "").strip() or None,
+            control_socket=(env.get("REGISTRY_CONTROL_SOCKET") or "").strip() or None,
+            drain_file=(env.get("REGISTRY_DRAIN_FILE") or "").strip() or None,
         )
