@@ -19,6 +19,7 @@ from registry.spec import files as spec_files
 from registry.web import connexion_seam, errors, pipeline, security, threads, validation
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
+from registry.web.compression import Compression
 from registry.web.deadline import Deadline
 from registry.web.fast_reads import FastReads, read_routes
 from registry.web.limits import BodyRoutes, RequestLimits
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
         options={
+            Compression: {"enabled": settings.compression},
             RequestLimits: limits,
             RateLimit: {"limiter": Limiter.from_settings(settings)},
             Deadline: {"seconds": settings.request_deadline_ms / 1000},

@@ -122,6 +122,8 @@ class Settings:
     # GETs answered in one pass (registry/web/fast_reads.py); off only to compare the two paths.
     fast_reads: bool = True
     limits: Limits = Limits()
+    # gzip for answers of 1 KiB or more to clients that accept it (registry/web/compression.py).
+    compression: bool = True
     # Per-key rate limits (registry/web/rate_limit.py), in limits' notation ("6000/minute"):
     # reads (GET, HEAD) and writes per API key, and per client address for requests without a
     # key (or with one that failed). Counted in-process unless redis_url names a shared Redis.
@@ -159,6 +161,7 @@ class Settings:
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),
             limits=Limits.from_env(env),
+            compression=_flag(env.get("REGISTRY_COMPRESSION"), True),
             rate_limit=_flag(env.get("REGISTRY_RATE_LIMIT"), True),
             rate_limit_key_reads=env.get("REGISTRY_RATE_LIMIT_KEY_READS")
             or cls.rate_limit_key_reads,

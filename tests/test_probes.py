@@ -22,7 +22,7 @@ def _ready_and_alive(client) -> None:
         assert response.json() == {"status": status}
         # Added by the pipeline's middleware (registry/web/pipeline.py): the probes pass
         # through it like every request.
-        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["cache-control"] == "private, no-cache"  # a tagged GET
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
