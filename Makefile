@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install upgrade-deps npm-install lint format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep bench bench-full bench-scale wrk clean
+.PHONY: install upgrade-deps npm-install lint format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep faults bench bench-full bench-scale wrk clean
 
 ## Every Python dependency, of every extra, at the version and hashes of requirements.lock (what
 ## CI tested); then the project itself, editable, built by the locked setuptools.
@@ -120,6 +120,15 @@ contract: install
 
 contract-deep: install
 	CONTRACT_DEEP=1 bash contract_tests/live/run.sh
+
+## The fault suite (faults/, README "Faults under load"): registry serve --workers 2 on a private
+## PostgreSQL 15 cluster it creates on a free port (pg_createcluster: root) and drops at its end,
+## under a bounded load; the database stopped, frozen, a backend ended and killed, a worker
+## killed, the master SIGTERMed. ~1-2 min; a table in test-results/faults.md. Without
+## pg_createcluster or root it is skipped, except under CI=true, where that fails it.
+faults: install
+	@mkdir -p test-results
+	$(BIN)/python -m faults
 
 ## Benchmarks (bench/, README "Benchmarks"): Registry against a floor app on 127.0.0.1.
 ## SQLite by default; PostgreSQL with DATABASE_URL=postgresql://... (a database per data-set

@@ -21,17 +21,29 @@ as_deletion_admin = schemathesis.pytest.from_fixture("deletion_admin_schema")
 
 
 # Not declared in the spec, but promised for every response by
-# registry.web.pipeline.SecurityHeaders, error responses included.
-SECURITY_HEADERS = {"cache-control": ["no-store"], "x-content-type-options": ["nosniff"]}
+# registry.web.pipeline.SecurityHeaders, error responses included. A successful GET carries an
+# ETag and may be stored if revalidated (registry/web/conditional.py); any other answer, no-store.
+SECURITY_HEADERS = {"x-content-type-options": ["nosniff"]}
 
 
-def call_and_validate(case):
-    response = case.call_and_validate()
+def wrong_security_headers(method: str, response) -> dict:
+    """The promised headers `response` lacks or gets wrong, by name (empty: none)."""
     wrong = {
         name: response.headers.get(name)
         for name, value in SECURITY_HEADERS.items()
         if response.headers.get(name) != value
     }
+    tagged = method.upper() == "GET" and response.status_code == 200
+    if response.headers.get("cache-control") != (["private, no-cache"] if tagged else ["no-store"]):
+        wrong["cache-control"] = response.headers.get("cache-control")
+    if tagged and not response.headers.get("etag"):
+        wrong["etag"] = None
+    return wrong
+
+
+def call_and_validate(case):
+    response = case.call_and_validate()
+    wrong = wrong_security_headers(case.method, response)
     assert not wrong, f"{response.status_code} response without its security headers: {wrong}"
 
 

@@ -18,6 +18,7 @@ from registry.spec import files as spec_files
 from registry.web import connexion_seam, errors, observe, pipeline, security, threads, validation
 from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
+from registry.web.compression import Compression
 from registry.web.deadline import Deadline
 from registry.web.fast_reads import FastReads, read_routes
 from registry.web.limits import BodyRoutes, RequestLimits
@@ -111,13 +112,14 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     error_handlers = errors.handlers(AllowedMethods(served))
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
-    add_probes(app)
+    add_probes(app, settings.drain_file)
     add_metrics(app, settings.metrics, settings.metrics_token)
     limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(
         app,
         inner=[(FastReads, {"routes": reads, "error_handlers": error_handlers})] if reads else [],
         options={
+            Compression: {"enabled": settings.compression},
             RequestLimits: limits,
             RateLimit: {"limiter": Limiter.from_settings(settings)},
             Deadline: {"seconds": settings.request_deadline_ms / 1000},

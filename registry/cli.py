@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import tempfile
 
@@ -220,12 +221,32 @@ def cmd_spot_tests_run(args, settings):
         print(f"spot tests: {line}")
 
 
-def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
+def control_socket_path(setting: str | None, host: str, port: int) -> str | None:
+    """The gunicorn control socket of the instance serving host:port: `setting` (the
+    REGISTRY_CONTROL_SOCKET path), None for "off", or by default one of its own, named by host
+    and port, in $XDG_RUNTIME_DIR/registry/ (else ~/.gunicorn/, gunicorn's own fallback).
+    gunicorn's default is one path for every instance a user runs: a second instance took
+    the first one's socket over, and the first to stop removed the other's."""
+    if setting is not None:
+        return None if setting.lower() == "off" else setting
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        directory = os.path.join(runtime, "registry")
+    else:
+        directory = os.path.join(os.path.expanduser("~"), ".gunicorn")
+    name = re.sub(r"[^A-Za-z0-9.-]", "_", host) or "_"
+    return os.path.join(directory, f"registry-{name}-{port}.ctl")
+
+
+def gunicorn_command(
+    app: str, host: str, port: int, workers: int, control_socket: str | None = None
+) -> list[str]:
     """How production runs an ASGI app: gunicorn, uvicorn workers holding requests to the
     limits of the settings (registry/web/http_server.py), the app loaded once before the fork
-    (--preload), the metrics' hooks (registry/web/gunicorn_config.py). No gunicorn access log:
-    Registry writes its own line per request (registry/web/observe.py). The benchmark runs its
-    floor app with the same command."""
+    (--preload), the metrics' hooks (registry/web/gunicorn_config.py), the control socket at
+    `control_socket` (None: none). No gunicorn access log: Registry writes its own line per
+    request (registry/web/observe.py). The benchmark runs its floor app with the same command."""
+    control = ["--control-socket", control_socket] if control_socket else ["--no-control-socket"]
     return [
         sys.executable,
         "-m",
@@ -240,6 +261,7 @@ def gunicorn_command(app: str, host: str, port: int, workers: int) -> list[str]:
         "--preload",
         "--config",
         "python:registry.web.gunicorn_config",
+        *control,
     ]
 
 
@@ -251,7 +273,13 @@ def cmd_serve(args, settings):
             metrics_dir = tempfile.mkdtemp(prefix="registry-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
             os.environ["REGISTRY_METRICS_OWN_DIR"] = metrics_dir
-        argv = gunicorn_command("registry.app:create_app()", args.host, args.port, args.workers)
+        argv = gunicorn_command(
+            "registry.app:create_app()",
+            args.host,
+            args.port,
+            args.workers,
+            control_socket_path(settings.control_socket, args.host, args.port),
+        )
         os.execvp(argv[0], argv)
     import uvicorn
 

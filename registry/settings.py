@@ -42,10 +42,13 @@ class Limits:
     """What a request may be, each limit checked before the work it guards is done (README,
     "Request limits"). Sizes are bytes, timeouts seconds."""
 
-    # The request target (path and query string) as sent: longer answers 414.
-    max_request_line: int = 8192
+    # The request target (path and query string) as sent: longer answers 414. A show path with
+    # the longest identifier the specs allow (2,000 characters, each up to 12 bytes once
+    # percent-encoded) fits.
+    max_request_line: int = 32768
     # The query string alone: longer answers 414; more parameters than max_query_params, 400.
-    max_query_string: int = 4096
+    # One filter at the longest the specs allow fits, as for the request line.
+    max_query_string: int = 32768
     max_query_params: int = 100
     # All header fields together (names and values), and how many: beyond either, 431.
     max_header_bytes: int = 16384
@@ -122,6 +125,8 @@ class Settings:
     # GETs answered in one pass (registry/web/fast_reads.py); off only to compare the two paths.
     fast_reads: bool = True
     limits: Limits = Limits()
+    # gzip for answers of 1 KiB or more to clients that accept it (registry/web/compression.py).
+    compression: bool = True
     # Per-key rate limits (registry/web/rate_limit.py), in limits' notation ("6000/minute"):
     # reads (GET, HEAD) and writes per API key, and per client address for requests without a
     # key (or with one that failed). Counted in-process unless redis_url names a shared Redis.
@@ -131,6 +136,12 @@ class Settings:
     rate_limit_address_reads: str = "600/minute"
     rate_limit_address_writes: str = "60/minute"
     redis_url: str | None = None
+    # `registry serve --workers N`: gunicorn's control socket (what `gunicornc` talks to).
+    # None: one per instance, named by its host and port (registry.cli.control_socket_path);
+    # "off": none; else the socket's path.
+    control_socket: str | None = None
+    # While this file exists, GET /readyz answers 503 (registry/web/probes.py): draining.
+    drain_file: str | None = None
     # GET /metrics (registry/web/metrics.py): "off" (not served: 404), "token" (served to
     # `Authorization: Bearer <metrics_token>` only) or "open" (to anyone who reaches it).
     metrics: str = "off"
@@ -174,6 +185,7 @@ class Settings:
             batch_deletion_key=(env.get("REGISTRY_BATCH_DELETION_KEY") or "").strip() or None,
             fast_reads=_flag(env.get("REGISTRY_FAST_READS"), True),
             limits=Limits.from_env(env),
+            compression=_flag(env.get("REGISTRY_COMPRESSION"), True),
             rate_limit=_flag(env.get("REGISTRY_RATE_LIMIT"), True),
             rate_limit_key_reads=env.get("REGISTRY_RATE_LIMIT_KEY_READS")
             or cls.rate_limit_key_reads,
@@ -187,4 +199,6 @@ class Settings:
             metrics=(env.get("REGISTRY_METRICS") or "off").strip().lower(),
             metrics_token=(env.get("REGISTRY_METRICS_TOKEN") or "").strip() or None,
             log_format=(env.get("REGISTRY_LOG_FORMAT") or "json").strip().lower(),
+            control_socket=(env.get("REGISTRY_CONTROL_SOCKET") or "").strip() or None,
+            drain_file=(env.get("REGISTRY_DRAIN_FILE") or "").strip() or None,
         )

@@ -251,6 +251,7 @@ def test_gunicorns_own_limits_do_not_reach_a_uvicorn_worker(tmp_path):
             "5",
             "--limit-request-field_size",
             "50",
+            "--no-control-socket",  # gunicorn's default path is shared by every instance
         ],
         cwd=Path(__file__).parent.parent,
         stdout=subprocess.DEVNULL,

@@ -22,7 +22,7 @@ def _ready_and_alive(client) -> None:
         assert response.json() == {"status": status}
         # Added by the pipeline's middleware (registry/web/pipeline.py): the probes pass
         # through it like every request.
-        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["cache-control"] == "private, no-cache"  # a tagged GET
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
@@ -78,3 +78,18 @@ def test_readyz_tracks_the_database(backend, database_url, world):
             assert response.status_code == 200
     finally:
         proxy.close()
+
+
+def test_readyz_answers_503_while_the_drain_file_exists(tmp_path, database_url):
+    """REGISTRY_DRAIN_FILE: its presence takes the instance out of a load balancer that polls
+    /readyz, at once and without asking the database; /livez and the API go on answering."""
+    drain = tmp_path / "drain"
+    with bounded_app(database_url, drain_file=str(drain)) as app:
+        client = app.test_client()
+        _ready_and_alive(client)
+        drain.touch()
+        response, took = answered(lambda: client.get("/readyz"), within=SLACK)
+        assert "draining" in _not_ready(response)["detail"]
+        assert client.get("/livez").status_code == 200
+        drain.unlink()
+        assert client.get("/readyz").status_code == 200

@@ -28,7 +28,12 @@ from models.storage.db import database
 from registry.app import create_app
 from registry.settings import Settings
 from registry.web import fast_reads
-from registry.web.rate_counters import REDIS_KEY_PREFIX, InProcessCounts, RedisCounts
+from registry.web.rate_counters import (
+    REDIS_KEY_PREFIX,
+    REDIS_TIMEOUT_SECONDS,
+    InProcessCounts,
+    RedisCounts,
+)
 from registry.web.rate_limit import QUOTA_EXCEEDED, Limiter, Policy, Verdict, key_partition
 from tests import live_server
 from tests.fixtures_api import assert_problem
@@ -382,7 +387,9 @@ def test_a_redis_stopped_under_a_running_server_fails_open_then_the_limit_return
             open_answers.append((_get(server), time.monotonic() - started))
         assert [a.status_code for a, _ in open_answers] == [200] * 20  # the budget had 2 left
         assert not any("ratelimit" in a.headers for a, _ in open_answers)
-        assert max(seconds for _, seconds in open_answers) < 3
+        # Not held up by the Redis that is gone: at most its timeout, once per worker, and a
+        # loaded two-core machine's slack (4.5 s was seen under a full test run).
+        assert max(seconds for _, seconds in open_answers) < REDIS_TIMEOUT_SECONDS + 5
         off = server.log().count("rate limiting is off: Redis did not answer")
         assert 1 <= off <= 2, server.log()  # one line per worker that met it, not per request
 

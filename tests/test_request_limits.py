@@ -367,3 +367,49 @@ def test_a_large_batch_of_too_many_items_is_refused_unparsed(client, admin, monk
         {"name": "", "in": "body", "message": f"must have at most {most} items (it has {most + 1})"}
     ]
     assert not parsed
+
+
+def _resolved(node, document, member):
+    """`node` with its `$ref` followed (local, or into the member spec as the admin files do)."""
+    while isinstance(node, dict) and "$ref" in node:
+        where, _, pointer = node["$ref"].partition("#/")
+        node = member if where else document
+        for part in pointer.split("/"):
+            node = node[part]
+    return node
+
+
+def _longest_values(query: bool):
+    """(operation path, longest parameter text once percent-encoded) of every path parameter,
+    or of every query parameter, with a maxLength in either spec: each character one that UTF-8
+    writes in 4 bytes, which percent-encoding triples."""
+    from urllib.parse import quote
+
+    from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
+
+    member = load_spec(MEMBER_SPEC)
+    for document in (member, load_spec(ADMIN_SPEC)):
+        for path, item in document["paths"].items():
+            for op in item.values():
+                for parameter in op.get("parameters", []) if isinstance(op, dict) else []:
+                    parameter = _resolved(parameter, document, member)
+                    if parameter.get("in") != ("query" if query else "path"):
+                        continue
+                    most = _resolved(parameter.get("schema", {}), document, member).get("maxLength")
+                    if most:
+                        value = quote("\U0001d11e" * most, safe="")
+                        yield path, f"{parameter['name']}={value}" if query else value
+
+
+def test_the_longest_valid_path_and_filter_fit_the_limits():
+    """A path parameter, or one query parameter, at its spec's maxLength (2,000 characters, each
+    up to 12 bytes percent-encoded) fits the default request line and query string: a request
+    the specs call valid is not a 414 for one long value. (The first defaults, 8,192 and 4,096
+    bytes, did not fit a 2,000-character identifier.)"""
+    limits = Limits()
+    paths = [len(path) + len(value) for path, value in _longest_values(query=False)]
+    queries = [len(path) + 1 + len(value) for path, value in _longest_values(query=True)]
+    assert max(paths) > 8192 and max(queries) > 4096  # the specs do allow such values
+    assert max(paths) <= limits.max_request_line
+    assert max(queries) <= limits.max_request_line
+    assert max(len(value) for _, value in _longest_values(query=True)) <= limits.max_query_string

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from connexion.middleware import MiddlewarePosition
 
+from registry.web.compression import Compression
+from registry.web.conditional import ConditionalGet
 from registry.web.deadline import Deadline
 from registry.web.limits import RequestLimits
 from registry.web.media_type import MediaTypeCheck
@@ -45,25 +47,35 @@ class SecurityHeaders:
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                headers = list(message.get("headers", []))
+                # An answer that set its own Cache-Control keeps it (a tagged GET's
+                # `private, no-cache`: registry/web/conditional.py); any other is no-store.
+                if any(name == b"cache-control" for name, _ in headers):
+                    headers += SECURITY_HEADERS[1:]
+                else:
+                    headers += SECURITY_HEADERS
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
 # Outermost first. Observe sees every answer, the refusals of those inside it included, and
-# measures the whole of a request's time in the app. The request limits come before any work
-# is done on a request; inside the security headers, so that their answers carry those headers
-# too. The rate limiter (registry/web/rate_limit.py) answers a request over its budget before
-# anything inside it runs. The deadline is innermost: it bounds the work of a request every
-# check let through.
+# measures the whole of a request's time in the app. Compression sees every answer whole, its
+# tag included. The request limits come before any work is done on a request; inside the
+# security headers, so that their answers carry those headers too. The rate limiter
+# (registry/web/rate_limit.py) answers a request over its budget before anything inside it
+# runs. The conditional GET tags what the app answered. The deadline is innermost: it bounds
+# the work of a request every check let through.
 MIDDLEWARE: list = [
     Observe,
     SecurityHeaders,
+    Compression,
     RequestLimits,
     RateLimit,
     RelativeRedirects,
     MediaTypeCheck,
+    ConditionalGet,
     Deadline,
 ]
 

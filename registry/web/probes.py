@@ -5,7 +5,9 @@
 - `GET /readyz`: the database answers a `SELECT 1` within READY_TIMEOUT: 200, else 503
   problem+json with Retry-After, within about that time. At most one check is in flight per
   process: while one has not returned (a database that does not answer at all), the next
-  answers 503 at once instead of taking another database thread.
+  answers 503 at once instead of taking another database thread. While the drain file
+  (REGISTRY_DRAIN_FILE) exists, 503 at once, the database not asked: an operator takes an
+  instance out of its load balancer before stopping it by creating that file.
 
 Both are routes of the app (like openapi.json), so every request to them passes through the
 pipeline (registry/web/pipeline.py): the security headers, the deadline.
@@ -14,6 +16,7 @@ pipeline (registry/web/pipeline.py): the security headers, the deadline.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from models.errors import Unavailable
 from models.storage.db import ping
@@ -34,8 +37,10 @@ def _not_ready(request, why: str):
     return unavailable_response(f"Not ready: {why}", request.url.path, RETRY_AFTER_SECONDS)
 
 
-async def readyz(request):
+async def readyz(request, drain_file: str | None = None):
     global _check
+    if drain_file and os.path.exists(drain_file):
+        return _not_ready(request, f"draining: {drain_file} exists.")
     loop = asyncio.get_running_loop()
     if _check is not None and _check[0] is loop and not _check[1].done():
         outage.refused("the previous readiness check has not returned", "readiness_check")
@@ -55,6 +60,9 @@ async def readyz(request):
     return json_response({"status": "ready"})
 
 
-def add_probes(app) -> None:
+def add_probes(app, drain_file: str | None = None) -> None:
+    async def ready(request):
+        return await readyz(request, drain_file)
+
     app.add_url_rule("/livez", "livez", livez, methods=["GET"])
-    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", ready, methods=["GET"])

@@ -1,0 +1,1 @@
+"""The fault suite: `python -m faults` (`make faults`); see faults/suite.py."""
