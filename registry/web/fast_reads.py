@@ -104,10 +104,6 @@ class ReadRoute:
         return response
 
 
-def _any_string(parameter: dict) -> bool:
-    return not parameter.get("required") and parameter.get("schema") == {"type": "string"}
-
-
 class ValidParameters:
     """The parsed path and query parameters of a request that passes validation, remembered by
     its path and query string.
@@ -127,12 +123,8 @@ class ValidParameters:
 
     def __init__(self, validator):
         self.validator = validator
-        # A header parameter the validator checks would make the verdict depend on more than
-        # the URL. One that any string satisfies does not (If-None-Match, which only the
-        # conditional GET reads: registry/web/conditional.py).
-        self.remember = all(
-            _any_string(parameter) for parameter in validator.parameters.get("header", [])
-        )
+        # Header parameters would make the answer depend on more than the URL.
+        self.remember = not validator.parameters.get("header")
 
     def __call__(self, scope: dict, request: ConnexionRequest) -> tuple[dict, dict]:
         """(path parameters, query parameters), or the validator's exception."""
