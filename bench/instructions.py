@@ -143,6 +143,7 @@ def main(argv=None) -> None:
             {
                 "path": args.path,
                 "env": args.env,
+                "code": args.code,
                 "requests": args.requests,
                 "instructions_per_request": round(per_request),
             }
