@@ -1,7 +1,7 @@
 """Conditional GETs: a strong `ETag` on every successful GET, and 304 for a matching
 `If-None-Match`.
 
-The validator is a digest of the body as the app wrote it (BLAKE2b, 128 bits): two answers with
+The validator is a digest of the body as the app wrote it (SHA-256, 128 bits of it): two answers with
 the same bytes share it, whatever produced them, so no record or list needs a version column
 and a change to any row of a page, or to its `count` or links, changes the tag. A 304 saves the
 client the transfer and the parsing, not the server the query: the body is made, hashed and
@@ -19,7 +19,7 @@ Answers that carry a tag may be stored by the client and must be revalidated
 
 from __future__ import annotations
 
-from hashlib import blake2b
+from hashlib import sha256
 
 GZIP_SUFFIX = b"-gzip"
 REVALIDATE = (b"cache-control", b"private, no-cache")
@@ -28,7 +28,9 @@ _DROPPED_BY_304 = frozenset({b"content-length", b"content-type", b"content-encod
 
 
 def entity_tag(body: bytes) -> bytes:
-    return b'"' + blake2b(body, digest_size=16).hexdigest().encode() + b'"'
+    # SHA-256 (128 bits of it), not BLAKE2b: OpenSSL's runs on the CPU's SHA extensions, 2.4x
+    # faster on a list page here (bench/results/2026-12-06-conditional-cost.md).
+    return b'"' + sha256(body).hexdigest()[:32].encode() + b'"'
 
 
 def matching_tag(if_none_match: bytes, tag: bytes) -> bytes | None:
