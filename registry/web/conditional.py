@@ -1,9 +1,9 @@
 """Conditional GETs: a strong `ETag` on every successful GET, and 304 for a matching
 `If-None-Match`.
 
-The validator is a digest of the body as the app wrote it (SHA-256, 128 bits of it): two answers with
-the same bytes share it, whatever produced them, so no record or list needs a version column
-and a change to any row of a page, or to its `count` or links, changes the tag. A 304 saves the
+The validator is a digest of the body as the app wrote it (128 bits of SHA-256): two answers
+with the same bytes share it, whatever produced them, so no record or list needs a version
+column, and a change to any row of a page, or to its `count` or links, changes the tag. A 304 saves the
 client the transfer and the parsing, not the server the query: the body is made, hashed and
 dropped, and only the head goes out. A streamed body (more than one body message) gets no tag.
 
