@@ -3,9 +3,10 @@
 
 The validator is a digest of the body as the app wrote it (128 bits of SHA-256): two answers
 with the same bytes share it, whatever produced them, so no record or list needs a version
-column, and a change to any row of a page, or to its `count` or links, changes the tag. A 304 saves the
-client the transfer and the parsing, not the server the query: the body is made, hashed and
-dropped, and only the head goes out. A streamed body (more than one body message) gets no tag.
+column, and a change to any row of a page, or to its `count` or links, changes the tag. A
+304 saves the client the transfer and the parsing, not the server the query: the body is made,
+hashed and dropped, and only the head goes out. A streamed body (more than one body message)
+gets no tag.
 
 The tag names the identity representation; compression (registry/web/compression.py) gives the
 gzip representation a tag of its own, `"<digest>-gzip"`, as strong validators of two content
