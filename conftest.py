@@ -209,6 +209,34 @@ class QueryCounter(logging.Handler):
 
 
 @pytest.fixture
+def own_client(database_url):
+    """`make(**settings)`: a test client of an app of its own, built with these settings (fresh
+    rate-limit counters, its own middleware options), on the session's database. Building an
+    app binds the shared database handle to a new one: the session's is put back each time."""
+    from models.storage.db import database
+    from registry.app import create_app
+    from registry.settings import Settings
+
+    bound = database.obj
+
+    def make(**settings):
+        app = create_app(
+            Settings(
+                database_url=database_url,
+                validate_responses=True,
+                batch_deletion_key=BATCH_DELETION_KEY,
+                db_pool_size=16,
+                **settings,
+            )
+        )
+        database.initialize(bound)  # the apps share the session's database handle
+        return app.test_client()
+
+    yield make
+    database.initialize(bound)
+
+
+@pytest.fixture
 def count_queries():
     logger = logging.getLogger("peewee")
     counter = QueryCounter()

@@ -40,6 +40,7 @@ from pathlib import Path
 import httpx
 
 from faults.cluster import Cluster, ClusterError, _children, drop_stale, unavailable_reason
+from tests.live_server import PREPARE
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
@@ -74,20 +75,6 @@ SERVER_ENV = {
     "REGISTRY_LOG_LEVEL": "info",
 }
 USERS = {"sysadmin": "admin@aptrust.org", "inst_user": "user@example.edu"}
-PREPARE = """
-import json, sys
-from models.storage.db import connection, init_database
-from models.storage.migrations import migrate
-from models.user import User, issue_key
-from registry.seed.demo import seed_demo
-init_database(sys.argv[1], pool_size=1)
-with connection():
-    migrate()
-    seed_demo()
-    keys = {name: issue_key(User.get(User.email == email))
-            for name, email in json.loads(sys.argv[2]).items()}
-print(json.dumps(keys))
-"""
 
 
 class Timeout(Exception):

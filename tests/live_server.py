@@ -32,7 +32,9 @@ USERS = {
     "inst_user": "user@example.edu",
 }
 
-_PREPARE = """
+# Migrates and seeds a fresh database, then prints the API keys of the users named in argv[2]
+# (a JSON object name -> e-mail). Also run by the fault suite (faults/suite.py).
+PREPARE = """
 import json, sys
 from models.storage.db import connection, init_database
 from models.storage.migrations import migrate
@@ -108,7 +110,7 @@ def start(database_url: str, log_dir: Path, env: dict | None = None) -> LiveServ
         fresh_postgres_database(database_url)
     environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     prepared = subprocess.run(
-        [sys.executable, "-c", _PREPARE, database_url, json.dumps(USERS)],
+        [sys.executable, "-c", PREPARE, database_url, json.dumps(USERS)],
         cwd=ROOT,
         env=environment,
         capture_output=True,

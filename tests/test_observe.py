@@ -31,8 +31,6 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from models.storage.db import database
-from registry.app import create_app
 from registry.settings import Settings
 from registry.web import metrics, observe, outage, security, threads
 from tests import live_server
@@ -47,27 +45,15 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def make_client(database_url):
-    """A test client of an app of its own with the given settings (the session's database)."""
-    from conftest import BATCH_DELETION_KEY
-
-    bound = database.obj
+def make_client(own_client):
+    """A test client of an app of its own with the given settings (metrics behind TOKEN)."""
 
     def make(**settings):
-        app = create_app(
-            Settings(
-                database_url=database_url,
-                validate_responses=True,
-                batch_deletion_key=BATCH_DELETION_KEY,
-                db_pool_size=16,
-                **{"rate_limit": False, "metrics": "token", "metrics_token": TOKEN, **settings},
-            )
+        return own_client(
+            **{"rate_limit": False, "metrics": "token", "metrics_token": TOKEN, **settings}
         )
-        database.initialize(bound)  # the apps share the session's database handle
-        return app.test_client()
 
-    yield make
-    database.initialize(bound)
+    return make
 
 
 def scrape(client, headers=BEARER) -> dict:

@@ -24,8 +24,6 @@ import httpx
 import pytest
 import redis
 
-from models.storage.db import database
-from registry.app import create_app
 from registry.settings import Settings
 from registry.web import fast_reads
 from registry.web.rate_counters import (
@@ -131,27 +129,9 @@ def test_in_process_windows_reset_whole_and_stay_bounded():
 
 
 @pytest.fixture
-def limited(database_url):
+def limited(own_client):
     """A test client of an app of its own (fresh counters) with the given settings."""
-    from conftest import BATCH_DELETION_KEY
-
-    bound = database.obj
-
-    def make(**settings):
-        app = create_app(
-            Settings(
-                database_url=database_url,
-                validate_responses=True,
-                batch_deletion_key=BATCH_DELETION_KEY,
-                db_pool_size=16,
-                **settings,
-            )
-        )
-        database.initialize(bound)  # the apps share the session's database handle
-        return app.test_client()
-
-    yield make
-    database.initialize(bound)
+    return own_client
 
 
 @pytest.fixture
