@@ -18,27 +18,38 @@ def page_links(page: Page, target: RequestTarget) -> tuple[str, str]:
     "" at either end: the reference server's wire form, which its clients test for
     (`next == ""`); a `while next:` loop stops on it too.
 
+    Paged by cursor, `next` carries the next page's `cursor` (and no `page`) and `previous` is
+    always "": cursors go forward only.
+
     Read from the request target (registry/web/binding.py) as Starlette would parse it, once for
     both links: building a request object (and its URL) per link cost more than the rest of a
     page's envelope.
     """
-    has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
-    has_previous = page.page > 1
+    if page.cursored:
+        has_next, has_previous = page.after is not None, False
+    else:
+        has_next = page.count > (page.page - 1) * page.per_page + len(page.rows)
+        has_previous = page.page > 1
     if not (has_next or has_previous):
         return "", ""
     kept = [
         (k, v)
         for k, v in parse_qsl(target.query_string.decode("latin-1"), keep_blank_values=True)
-        if k not in ("page", "per_page")
+        if k not in ("page", "per_page", "cursor")
     ]
     path = target.path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
-    def link(number: int) -> str:
-        items = kept + [("page", str(number)), ("per_page", str(page.per_page))]
+    def link(position: tuple[str, str]) -> str:
+        items = kept + [position, ("per_page", str(page.per_page))]
         items.sort(key=itemgetter(0))
         return f"{path}?{urlencode(items)}"
 
-    return (link(page.page + 1) if has_next else "", link(page.page - 1) if has_previous else "")
+    if page.cursored:
+        return link(("cursor", page.after)), ""
+    return (
+        link(("page", str(page.page + 1))) if has_next else "",
+        link(("page", str(page.page - 1))) if has_previous else "",
+    )
 
 
 def envelope(page: Page, target: RequestTarget) -> dict:

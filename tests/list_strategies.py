@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from models.storage.query import PAGING
 from registry.spec import MEMBER_SPEC, load_spec
 from tests.list_oracle import Condition, split
-
-PAGING = ("page", "per_page", "sort")
 
 # Characters that break naive SQL (LIKE wildcards, quotes, escapes), URLs (reserved
 # characters) or byte-wise comparison (multi-byte UTF-8), mixed with arbitrary code points.

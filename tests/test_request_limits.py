@@ -382,7 +382,9 @@ def _resolved(node, document, member):
 def _longest_values(query: bool):
     """(operation path, longest parameter text once percent-encoded) of every path parameter,
     or of every query parameter, with a maxLength in either spec: each character one that UTF-8
-    writes in 4 bytes, which percent-encoding triples."""
+    writes in 4 bytes, which percent-encoding triples, unless the parameter's pattern admits
+    only ASCII (a cursor: base64url), whose longest value is then ASCII."""
+    import re
     from urllib.parse import quote
 
     from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec
@@ -395,9 +397,14 @@ def _longest_values(query: bool):
                     parameter = _resolved(parameter, document, member)
                     if parameter.get("in") != ("query" if query else "path"):
                         continue
-                    most = _resolved(parameter.get("schema", {}), document, member).get("maxLength")
+                    schema = _resolved(parameter.get("schema", {}), document, member)
+                    most = schema.get("maxLength")
                     if most:
-                        value = quote("\U0001d11e" * most, safe="")
+                        longest = "\U0001d11e" * most
+                        if "pattern" in schema and not re.search(schema["pattern"], longest):
+                            longest = "1" + "A" * (most - 1)
+                            assert re.search(schema["pattern"], longest), parameter["name"]
+                        value = quote(longest, safe="")
                         yield path, f"{parameter['name']}={value}" if query else value
 
 

@@ -39,12 +39,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 import schemathesis
 from schemathesis.openapi.checks import RejectedPositiveData
+
+# The repository, for contract_tests.cursors (the CLI loads this file by path).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from contract_tests import cursors  # noqa: E402, F401 - registers its before_call hook
 
 ADMIN_PREFIX = "/admin-api/"
 MEMBER_PREFIX = "/member-api/"

@@ -16,7 +16,9 @@ a stream of new ones cannot grow the cache (each kept one is ~4.5 KB).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ import peewee
 from models.caller import Caller
 from models.errors import Forbidden, InvalidInput, NotFound, quoted
 from models.lru import LRU
+from models.storage import cursor
 from models.storage.db import connection, database, is_postgres
 
 INT, TEXT, DATETIME, BOOL = "int", "text", "datetime", "bool"
@@ -46,7 +49,7 @@ OPERATORS = (
     "not_null",
 )
 SORT_DIRECTIONS = ("asc", "desc")
-PAGING = ("page", "per_page", "sort")
+PAGING = ("page", "per_page", "sort", "cursor")
 # The most rows a page holds: a larger `per_page` is served as this many (the links say so),
 # as the reference server does.
 MAX_PER_PAGE = 1000
@@ -85,6 +88,10 @@ class Page:
     rows: list[dict]
     page: int
     per_page: int
+    # Cursor paging (models/storage/cursor.py): set when the request sent a `cursor`; `after`
+    # is the cursor of the next page, or None on the last one.
+    cursored: bool = False
+    after: str | None = None
 
 
 class _Slot:
@@ -236,29 +243,62 @@ class Listing:
         return filters, sort or list(self.default_sort)
 
     def list(self, caller: Caller, params: Mapping[str, Any]) -> Page:
-        """One page of rows visible to `caller`, filtered and sorted as `params` ask."""
+        """One page of rows visible to `caller`, filtered and sorted as `params` ask: by page
+        number (`page`, an OFFSET), or after a `cursor` (a keyset: models/storage/cursor.py)."""
         filters, sort = self.parse(params)
         self._check_scope(caller, filters)
         page = int(params.get("page") or 1)
         per_page = min(int(params.get("per_page") or 20), MAX_PER_PAGE)
+        keys = self._sort_keys(sort)
+        raw_cursor = params.get("cursor")
+        after = None
+        if raw_cursor is not None:
+            if page != 1:
+                raise InvalidInput(
+                    "A list is paged by `page` or by `cursor`, not both",
+                    errors=[{"name": "page", "in": "query", "message": "not with cursor"}],
+                )
+            after = cursor.decode(raw_cursor, self._cursor_signature(keys), len(keys))
+            if after is not None:
+                after = [
+                    _cursor_value(self._by_name[name], value)
+                    for (name, _), value in zip(keys, after, strict=True)
+                ]
         scoped = self._scoped(caller)
         filters = _without_nul(filters)
         if filters is None:
-            return Page(count=0, rows=[], page=page, per_page=per_page)
+            return Page(count=0, rows=[], page=page, per_page=per_page, cursored=after is not None)
         shape = (
             "list",
             tuple((f.field, f.op, _arity(f)) for f in filters),
             tuple(sort),
             scoped,
+            None if after is None else tuple(v is None for v in after),
         )
         values = [v for f in filters for v in _slot_values(f)] + self._scope_values(caller)
+        if after:
+            values += [v for v in after if v is not None]
         offset = (page - 1) * per_page
+        # A cursor's page reads one row more than it shows: whether there is a next page.
+        limit = per_page if raw_cursor is None else per_page + 1
         with connection():
             if is_postgres():
-                count, rows = self._page_in_one_statement(shape, values, per_page, offset)
+                count, rows = self._page_in_one_statement(shape, values, limit, offset)
             else:
-                count, rows = self._page_in_one_transaction(shape, values, per_page, offset)
-        return Page(count=count, rows=rows, page=page, per_page=per_page)
+                count, rows = self._page_in_one_transaction(shape, values, limit, offset)
+        if raw_cursor is None:
+            return Page(count=count, rows=rows, page=page, per_page=per_page)
+        following = None
+        if len(rows) > per_page:
+            del rows[per_page:]
+            following = cursor.encode(
+                self._cursor_signature(keys), [rows[-1][name] for name, _ in keys]
+            )
+        return Page(count, rows, page, per_page, cursored=True, after=following)
+
+    def _cursor_signature(self, keys) -> str:
+        """What a cursor is valid for: this listing, in this order."""
+        return self.name + ":" + ",".join(f"{name} {direction}" for name, direction in keys)
 
     def _page_in_one_statement(self, shape, values: list, per_page: int, offset: int):
         """PostgreSQL: the count and the page from one statement, so from one snapshot (see
@@ -420,18 +460,22 @@ class Listing:
             conditions.append(self._by_name[field_name].expr == slot())
             sort = self.default_sort
         else:
-            _, filters, sort, scoped = shape
+            _, filters, sort, scoped, _ = shape
             for field_name, op, arity in filters:
                 conditions.append(self._condition(self._by_name[field_name], op, arity, slot))
         if scoped:
             conditions += [self._by_name[name].expr == slot() for name in self.scopes]
+        count_conditions = list(conditions)
+        if shape[0] == "list" and shape[4] is not None:
+            # After a cursor: the page's conditions only, not the count's (all the matches).
+            conditions += self._after(sort, shape[4], slot)
 
         query = self.joins(self.model.select(*select))
         count = self.model.select(peewee.fn.COUNT(peewee.SQL("*")))
         if not (self.joins_to_one and self._own_columns_only(shape)):
             count = self.joins(count)
-        if conditions:
-            count = count.where(*conditions)
+        if count_conditions:
+            count = count.where(*count_conditions)
         if one_statement:
             # The gate's slot comes after every value of the shape: it binds the offset.
             conditions.append(peewee.SQL('"c"."n"') > slot())
@@ -475,7 +519,7 @@ class Listing:
         """The count of a list shape read from the tally table, when its filters allow."""
         if self.counts is None:
             return None
-        _, filters, _, scoped = shape
+        _, filters, _, scoped, _ = shape
         found = self.counts.count_sql(filters, list(self.scopes) if scoped else [])
         if found is None:
             return None
@@ -486,7 +530,7 @@ class Listing:
         """Whether a list shape's conditions (filters and scope) name only base-table columns."""
         if shape[0] != "list":
             return False
-        _, filters, _, scoped = shape
+        _, filters, _, scoped, _ = shape
         names = [name for name, _, _ in filters] + (list(self.scopes) if scoped else [])
         return all(
             isinstance(self._by_name[n].expr, peewee.Field)
@@ -523,6 +567,42 @@ class Listing:
             wants_null = arity if op == "is_null" else not arity
             return expr.is_null(wants_null)
         raise AssertionError(op)
+
+    def _after(self, sort, nulls: tuple[bool, ...], slot) -> list:
+        """The conditions of the rows that follow a cursor's row in the sort's order (a keyset),
+        NULL sorting as the largest value on both backends (see `_order_by`). `nulls` says which
+        of the cursor's values are NULL; the others are bound, in order, to new slots.
+
+        Lexicographic: (k1 after v1) OR (k1 = v1 AND k2 after v2) OR ... A leading bound on the
+        first key alone (k1 >= v1 for an ascending sort) repeats what the terms imply, so that an
+        index on the first key can seek to the cursor instead of filtering from the start.
+        """
+        terms, equal, first_bound = [], [], None
+        for position, ((name, direction), is_null) in enumerate(
+            zip(self._sort_keys(sort), nulls, strict=True)
+        ):
+            column = self._by_name[name]
+            expr = column.expr
+            value = None if is_null else slot()
+            if direction == "asc":
+                # NULL is the largest: nothing follows it but NULLs; NULLs follow every value.
+                later = None if is_null else expr > value
+                if later is not None and column.nullable:
+                    later = later | expr.is_null()
+                bound = expr.is_null() if is_null else expr >= value
+                if not is_null and column.nullable:
+                    bound = bound | expr.is_null()
+            else:
+                # Descending, NULLs first: every value follows a NULL.
+                later = expr.is_null(False) if is_null else expr < value
+                bound = None if is_null else expr <= value
+            if position == 0:
+                first_bound = bound
+            if later is not None:
+                terms.append(functools.reduce(operator.and_, [*equal, later]))
+            equal.append(expr.is_null() if is_null else expr == value)
+        after = functools.reduce(operator.or_, terms) if terms else peewee.SQL("1 = 0")
+        return [after] if first_bound is None else [first_bound, after]
 
     def _sort_keys(self, sort) -> list[tuple[str, str]]:
         """The sort's (column, direction) pairs, the tiebreaker columns appended."""
@@ -570,6 +650,32 @@ class Listing:
                     conv.append((c.name, _bool_out))
             self._converters_by_dialect[key] = conv
         return conv
+
+
+def _cursor_value(column: Column, value):
+    """A value of a client's cursor, typed for its column as a filter value would be; anything
+    the column could not hold (or the database would refuse: NUL, an integer past 64 bits) is
+    not a cursor this server gave out."""
+    if value is None:
+        if column.nullable:
+            return None
+    elif column.kind == INT:
+        if type(value) is int and -MAX_ID - 1 <= value <= MAX_ID:
+            return value
+    elif column.kind == BOOL:
+        if type(value) is bool:
+            return value
+    elif column.kind == DATETIME:
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                pass
+            else:
+                return parsed if is_postgres() else str(parsed)
+    elif isinstance(value, str) and not _has_nul(value):
+        return value
+    raise cursor.invalid()
 
 
 def _to_template(query) -> tuple[str, list]:
