@@ -220,15 +220,13 @@ def own_client(database_url):
     bound = database.obj
 
     def make(**settings):
-        app = create_app(
-            Settings(
-                database_url=database_url,
-                validate_responses=True,
-                batch_deletion_key=BATCH_DELETION_KEY,
-                db_pool_size=16,
-                **settings,
-            )
+        defaults = dict(
+            database_url=database_url,
+            validate_responses=True,
+            batch_deletion_key=BATCH_DELETION_KEY,
+            db_pool_size=16,
         )
+        app = create_app(Settings(**{**defaults, **settings}))
         database.initialize(bound)  # the apps share the session's database handle
         return app.test_client()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract_tests import cursors  # noqa: F401 - registers its before_call hook
+from contract_tests import list_hooks  # noqa: F401 - registers its hooks
 from contract_tests.harness import (
     ADMIN_CHECKS,
     ADMIN_MAX_EXAMPLES,

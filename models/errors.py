@@ -75,6 +75,13 @@ class NotFound(DomainError):
     title = "Not Found"
 
 
+class NotAcceptable(DomainError):
+    """The client accepts none of the media types the operation can answer with."""
+
+    status = 406
+    title = "Not Acceptable"
+
+
 class Conflict(DomainError):
     status = 409
     title = "Conflict"

@@ -78,6 +78,12 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
         "body": MediaTypeDict(
             {**VALIDATOR_MAP["body"], "*/*json": validation.body_validator(settings.limits)}
         ),
+        "response": MediaTypeDict(
+            {
+                **VALIDATOR_MAP["response"],
+                "application/x-ndjson": connexion_seam.NDJSONResponseBodyValidator,
+            }
+        ),
     }
     app = connexion.AsyncApp(
         "registry",

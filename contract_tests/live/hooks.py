@@ -48,9 +48,9 @@ import requests
 import schemathesis
 from schemathesis.openapi.checks import RejectedPositiveData
 
-# The repository, for contract_tests.cursors (the CLI loads this file by path).
+# The repository, for contract_tests.list_hooks (the CLI loads this file by path).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from contract_tests import cursors  # noqa: E402, F401 - registers its before_call hook
+from contract_tests import list_hooks  # noqa: E402, F401 - registers its hooks
 
 ADMIN_PREFIX = "/admin-api/"
 MEMBER_PREFIX = "/member-api/"

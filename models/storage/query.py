@@ -253,11 +253,7 @@ class Listing:
         raw_cursor = params.get("cursor")
         after = None
         if raw_cursor is not None:
-            if page != 1:
-                raise InvalidInput(
-                    "A list is paged by `page` or by `cursor`, not both",
-                    errors=[{"name": "page", "in": "query", "message": "not with cursor"}],
-                )
+            page = 1  # a cursor says where the page starts: `page` is ignored
             after = cursor.decode(raw_cursor, self._cursor_signature(keys), len(keys))
             if after is not None:
                 after = [
@@ -295,6 +291,37 @@ class Listing:
                 self._cursor_signature(keys), [rows[-1][name] for name, _ in keys]
             )
         return Page(count, rows, page, per_page, cursored=True, after=following)
+
+    def export(self, caller: Caller, params: Mapping[str, Any]) -> Export:
+        """Every row a list of these `params` would page through, read batch by batch (a keyset
+        on the sort keys, as cursor paging reads): checked now, before an answer begins, and
+        read as the export is sent."""
+        filters, sort = self.parse(params)
+        self._check_scope(caller, filters)
+        return Export(self, caller, _without_nul(filters), sort)
+
+    def rows_after(
+        self, caller: Caller, filters: list[Filter], sort, after: list | None, limit: int
+    ) -> list[dict]:
+        """Up to `limit` rows that follow the row whose sort-key values are `after` (None: from
+        the first), without a count."""
+        shape = (
+            "rows",
+            tuple((f.field, f.op, _arity(f)) for f in filters),
+            tuple(sort),
+            self._scoped(caller),
+            None if after is None else tuple(v is None for v in after),
+        )
+        values = [v for f in filters for v in _slot_values(f)] + self._scope_values(caller)
+        values += [v for v in after or () if v is not None]
+        compiled, _ = self._compiled(shape)
+        with connection():
+            rows = database.execute_sql(compiled.sql, compiled.bind(values) + [limit]).fetchall()
+        return self._rows(rows)
+
+    def key_values(self, sort, row: dict) -> list:
+        """The sort-key values of a row as the engine binds them (the keyset after it)."""
+        return [_cursor_value(self._by_name[name], row[name]) for name, _ in self._sort_keys(sort)]
 
     def _cursor_signature(self, keys) -> str:
         """What a cursor is valid for: this listing, in this order."""
@@ -466,7 +493,7 @@ class Listing:
         if scoped:
             conditions += [self._by_name[name].expr == slot() for name in self.scopes]
         count_conditions = list(conditions)
-        if shape[0] == "list" and shape[4] is not None:
+        if shape[0] in ("list", "rows") and shape[4] is not None:
             # After a cursor: the page's conditions only, not the count's (all the matches).
             conditions += self._after(sort, shape[4], slot)
 
@@ -483,6 +510,9 @@ class Listing:
             query = query.where(*conditions)
         query = query.order_by(*self._order_by(sort))
         page = _Compiled(*_to_template(query))
+        if shape[0] == "rows":  # an export's batch: no count, no offset
+            page.sql += f" LIMIT {database.param}"
+            return page, None
         if shape[0] != "list":
             return page, _Compiled(*_to_template(count))
         param = database.param
@@ -652,6 +682,29 @@ class Listing:
         return conv
 
 
+@dataclass
+class Export:
+    """An export's query, checked (Listing.export): `batch(after)` reads the rows after a row's
+    key values, `key_values` gives a row's."""
+
+    listing: Listing
+    caller: Caller
+    filters: list[Filter] | None  # None: a filter that matches nothing
+    sort: list[tuple[str, str]]
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.listing._names)
+
+    def batch(self, after: list | None, size: int) -> list[dict]:
+        if self.filters is None:
+            return []
+        return self.listing.rows_after(self.caller, self.filters, self.sort, after, size)
+
+    def after(self, row: dict) -> list:
+        return self.listing.key_values(self.sort, row)
+
+
 def _cursor_value(column: Column, value):
     """A value of a client's cursor, typed for its column as a filter value would be; anything
     the column could not hold (or the database would refuse: NUL, an integer past 64 bits) is
@@ -666,6 +719,8 @@ def _cursor_value(column: Column, value):
         if type(value) is bool:
             return value
     elif column.kind == DATETIME:
+        if isinstance(value, dt.datetime):  # a row's own value (PostgreSQL), never a client's
+            return value
         if isinstance(value, str):
             try:
                 parsed = parse_datetime(value)

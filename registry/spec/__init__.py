@@ -61,6 +61,7 @@ class _Bundler:
             self.components.setdefault(kind, {}).update(names)
         self.root["components"] = self.components
         _drop_dangling_links(self.root)
+        _inherit_list_parameters(self.root)
         return self.root
 
     def _resolve(self, node, base: Path):
@@ -98,6 +99,37 @@ class _Bundler:
         section[name] = {}
         definition = _pointer(_load(source), f"/components/{kind}/{name}")
         section[name] = self._resolve(copy.deepcopy(definition), source)
+
+
+# The paging parameters of a list, which an operation that inherits its parameters leaves out.
+PAGING_PARAMETERS = ("page", "per_page", "cursor")
+INHERIT = "x-parameters-of"
+
+
+def _inherit_list_parameters(document: dict) -> None:
+    """An operation with `x-parameters-of: <list operationId>` (an export) takes that list's
+    parameters, its filters and sort, less the paging ones, before its own: the list's are
+    written once, and the two cannot drift apart. The published document states them in full."""
+    operations = {
+        op["operationId"]: op
+        for item in document["paths"].values()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    }
+    paging = {f"#/components/parameters/{name}" for name in PAGING_PARAMETERS}
+    for operation in operations.values():
+        source = operation.pop(INHERIT, None)
+        if source is None:
+            continue
+        if source not in operations:
+            raise SpecError(f"{operation['operationId']}: {INHERIT} names no operation {source}")
+        inherited = [
+            copy.deepcopy(parameter)
+            for parameter in operations[source].get("parameters", [])
+            if parameter.get("$ref") not in paging
+            and parameter.get("name") not in PAGING_PARAMETERS
+        ]
+        operation["parameters"] = inherited + operation.get("parameters", [])
 
 
 def _drop_dangling_links(document: dict) -> None:

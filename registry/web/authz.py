@@ -25,14 +25,18 @@ INSTITUTIONAL_ADMINS = frozenset({"institutional_admin"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "list_objects": MEMBERS,
+    "export_objects": MEMBERS,
     "show_object": MEMBERS,
     "list_files": MEMBERS,
+    "export_files": MEMBERS,
     "show_file": MEMBERS,
     "list_checksums": MEMBERS,
     "show_checksum": MEMBERS,
     "list_events": MEMBERS,
+    "export_events": MEMBERS,
     "show_event": MEMBERS,
     "list_items": MEMBERS,
+    "export_items": MEMBERS,
     "show_item": MEMBERS,
     "list_deletions": MEMBERS,
     "show_deletion": MEMBERS,

@@ -17,14 +17,21 @@ from registry.web.validation import PARSED_BODY
 
 @dataclass(frozen=True, slots=True)
 class RequestTarget:
-    """The request's path (percent-decoded, as ASGI gives it) and raw query string."""
+    """The request's path (percent-decoded, as ASGI gives it), raw query string, and raw
+    headers (read only by the few handlers that negotiate, e.g. an export's format)."""
 
     path: str
     query_string: bytes
+    headers: tuple | list = ()
 
     @classmethod
     def of(cls, scope) -> RequestTarget:
-        return cls(scope["path"], scope["query_string"])
+        return cls(scope["path"], scope["query_string"], scope["headers"])
+
+    def header(self, name: bytes) -> str | None:
+        """A header's values joined by commas (as RFC 9110 allows for lists), or None."""
+        values = [value for key, value in self.headers if key == name]
+        return b",".join(values).decode("latin-1") if values else None
 
 
 async def parsed_body(request):

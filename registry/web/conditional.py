@@ -70,7 +70,7 @@ class ConditionalGet:
             nonlocal held
             kind = message["type"]
             if kind == "http.response.start":
-                if message["status"] == 200:
+                if message["status"] == 200 and not _sets_cache_control(message):
                     held = message
                     return
                 return await send(message)
@@ -93,3 +93,9 @@ class ConditionalGet:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         await self.app(scope, receive, send_tagged)
+
+
+def _sets_cache_control(start: dict) -> bool:
+    """Whether the handler chose the answer's caching itself (an export: a stream, `no-store`,
+    whole or not): such an answer is sent as it is, untagged."""
+    return any(name == b"cache-control" for name, _ in start.get("headers", []))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from importlib import metadata
 
 import connexion.context as connexion_context
@@ -24,11 +25,12 @@ import connexion.frameworks.starlette as connexion_starlette
 import connexion.middleware.abstract as connexion_middleware
 from connexion.apps.asynchronous import AsyncOperation
 from connexion.decorators.main import ASGIDecorator
+from connexion.exceptions import NonConformingResponseBody
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.response_validation import ResponseValidationOperation
 from connexion.middleware.security import SecurityOperation
 from connexion.security import AbstractSecurityHandler, ApiKeySecurityHandler
-from connexion.validators.json import JSONRequestBodyValidator
+from connexion.validators.json import JSONRequestBodyValidator, JSONResponseBodyValidator
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
@@ -147,6 +149,14 @@ _REQUIREMENTS = [
                     schema={}, nullable=False, encoding="utf-8", strict_validation=False
                 )
             ).keys()
+        ),
+    ),
+    (
+        "connexion.validators.json.JSONResponseBodyValidator._parse(stream), _encoding",
+        lambda: (
+            _parameters(JSONResponseBodyValidator._parse) == ["self", "stream"]
+            and "_encoding"
+            in vars(JSONResponseBodyValidator({}, schema={}, encoding="utf-8")).keys()
         ),
     ),
 ]
@@ -326,3 +336,17 @@ class JSONBodyValidator(JSONRequestBodyValidator):
 
     def _validate(self, body):
         return self.check(body)
+
+
+class NDJSONResponseBodyValidator(JSONResponseBodyValidator):
+    """Response validation (REGISTRY_VALIDATE_RESPONSES, on in the tests) of an NDJSON export:
+    the lines, each one JSON value, validated as the array the spec declares. Without it,
+    Connexion's JSON validator (`*/*json` matches `application/x-ndjson`) would parse the
+    whole stream as one document and fail on its second line."""
+
+    def _parse(self, stream) -> list:
+        body = b"".join(stream).decode(self._encoding)
+        try:
+            return [json.loads(line) for line in body.splitlines() if line]
+        except ValueError as exc:
+            raise NonConformingResponseBody(f"not NDJSON: {exc}") from None
