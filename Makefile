@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install upgrade-deps npm-install lint format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep faults bench bench-full bench-scale wrk clean
+.PHONY: install upgrade-deps npm-install lint spec-check release format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep faults bench bench-full bench-scale wrk clean
 
 ## Every Python dependency, of every extra, at the version and hashes of requirements.lock (what
 ## CI tested); then the project itself, editable, built by the locked setuptools.
@@ -50,6 +50,17 @@ lint: install npm-install
 	$(BIN)/python -m registry.spec.files $(LINT_DIR)
 	$(BIN)/openapi-spec-validator $(LINT_DIR)/*.json $(LINT_DIR)/*.yaml $(SPEC_SOURCES)
 	$(BIN)/python -m registry.spec.lint $(LINT_DIR)
+
+## The breaking-change gate (README, "Releases and the breaking-change gate"): the published
+## documents against the latest release in spec/released/, the versions and CHANGELOG.md in step.
+spec-check: install
+	$(BIN)/python -m registry.spec.release check
+
+## Record a release: VERSION must be both specs' info.version, with a CHANGELOG.md section;
+## refused for a breaking change without a major version.
+release: install
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z"; exit 2; }
+	$(BIN)/python -m registry.spec.release release $(VERSION)
 
 ## Python: apply ruff's fixes and formatting (what `make lint` checks; pyproject.toml [tool.ruff]).
 format: install

@@ -20,6 +20,7 @@ from registry.web.allowed_methods import AllowedMethods
 from registry.web.authz import AuthorizingResolver
 from registry.web.compression import Compression
 from registry.web.deadline import Deadline
+from registry.web.deprecation import Deprecations, Notices, add_changelog
 from registry.web.fast_reads import FastReads, read_routes
 from registry.web.limits import BodyRoutes, RequestLimits
 from registry.web.metrics import add_metrics
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     errors.install(app, error_handlers)
     # Every request, answered by the fast reads or by the chain, passes through the pipeline.
     add_probes(app, settings.drain_file)
+    add_changelog(app)
     add_metrics(app, settings.metrics, settings.metrics_token)
     limits = {"limits": settings.limits, "bodies": BodyRoutes.of(served, settings.limits)}
     pipeline.install(
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
             RateLimit: {"limiter": Limiter.from_settings(settings)},
             Deadline: {"seconds": settings.request_deadline_ms / 1000},
             Observe: {"metrics": settings.metrics != "off"},
+            Deprecations: {"notices": Notices.of([document for _, document in served])},
         },
     )
     return app

@@ -63,6 +63,13 @@ def _document(paths: dict, *, security=True, components: dict | None = None) -> 
 GOOD = _document(
     {
         "/things": {"get": _operation("list_things")},
+        "/old-things": {
+            "get": _operation(
+                "list_old_things",
+                deprecated=True,
+                **{"x-deprecated-since": "2026-12-01", "x-sunset": "2027-06-30"},
+            )
+        },
         "/things/{id}": {
             "parameters": [
                 {
@@ -147,6 +154,22 @@ BAD = _document(
             )
         },
         "/r": {"get": _operation("no_description", description=None)},
+        "/s": {"get": _operation("deprecated_undated", deprecated=True)},
+        "/t": {
+            "get": _operation(
+                "deprecated_parameter_undated",
+                parameters=[
+                    {
+                        "name": "old",
+                        "in": "query",
+                        "description": "Going away.",
+                        "deprecated": True,
+                        "x-sunset": "next year",
+                        "schema": {"type": "string"},
+                    }
+                ],
+            )
+        },
     },
     components={
         "schemas": {"Problem": {"type": "object"}, "Orphan": {"type": "string"}},
@@ -248,6 +271,7 @@ CASES = [
         {("bad", "components", "schemas", "Orphan"), ("bad", "components", "parameters", "orphan")},
     ),
     ("registry-security-schemes-used", {("bad", "components", "securitySchemes", "unusedKey")}),
+    ("registry-deprecated-dates", {("bad", "paths", "/s", "get"), ("bad", "paths", "/t", "get")}),
 ]
 
 

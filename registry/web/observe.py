@@ -84,6 +84,15 @@ def note_operation(operation_id: str) -> None:
         request.operation = operation_id
 
 
+def answering_operation(scope) -> str | None:
+    """The operationId answering the request in `scope`: the one the fast reads noted, else the
+    one Connexion's routing found (None: no operation, e.g. a probe or a 404)."""
+    request = CURRENT.get()
+    if request is not None and request.operation is not None:
+        return request.operation
+    return connexion_seam.routed_operation_id(scope)
+
+
 def note_caller(email: str) -> None:
     """The authenticated caller of the current request (never its key)."""
     request = CURRENT.get()

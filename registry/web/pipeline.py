@@ -1,10 +1,10 @@
 """The one place for cross-cutting behaviour: middleware that runs for every request.
 
 Request ids, the request log and the request metrics (registry/web/observe.py), security
-headers, request limits (registry/web/limits.py), rate limits
-(registry/web/rate_limit.py), relative redirects (registry/web/redirects.py), the Content-Type
-check (registry/web/media_type.py) and the request deadline (registry/web/deadline.py).
-`create_app` adds `MIDDLEWARE` in this order
+headers, deprecation notices (registry/web/deprecation.py), request limits
+(registry/web/limits.py), rate limits (registry/web/rate_limit.py), relative redirects
+(registry/web/redirects.py), the Content-Type check (registry/web/media_type.py) and the
+request deadline (registry/web/deadline.py). `create_app` adds `MIDDLEWARE` in this order
 (the first is the outermost) around both ways a request is served: the fast reads
 (registry/web/fast_reads.py) and Connexion's chain. They sit inside only Starlette's
 server-error middleware, and outside Connexion's exception middleware, so that they see every
@@ -23,6 +23,7 @@ from connexion.middleware import MiddlewarePosition
 from registry.web.compression import Compression
 from registry.web.conditional import ConditionalGet
 from registry.web.deadline import Deadline
+from registry.web.deprecation import Deprecations
 from registry.web.limits import RequestLimits
 from registry.web.media_type import MediaTypeCheck
 from registry.web.observe import Observe
@@ -65,11 +66,13 @@ class SecurityHeaders:
 # tag included. The request limits come before any work is done on a request; inside the
 # security headers, so that their answers carry those headers too. The rate limiter
 # (registry/web/rate_limit.py) answers a request over its budget before anything inside it
-# runs. The conditional GET tags what the app answered. The deadline is innermost: it bounds
+# runs. Deprecation notices go on every answer of a deprecated operation, refusals included.
+# The conditional GET tags what the app answered. The deadline is innermost: it bounds
 # the work of a request every check let through.
 MIDDLEWARE: list = [
     Observe,
     SecurityHeaders,
+    Deprecations,
     Compression,
     RequestLimits,
     RateLimit,
