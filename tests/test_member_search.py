@@ -190,6 +190,10 @@ def test_nul_and_over_long_values_are_no_500(client, world, path, param):
 # -- the trigram index serves the search on PostgreSQL -----------------------------------------
 
 SEARCH_ROWS = 20000
+TRIGRAM_INDEXES = {
+    "intellectual_objects": ("title", "identifier", "alt_identifier", "bag_group_identifier"),
+    "generic_files": ("identifier",),
+}
 
 
 def _md5(text: str) -> str:
@@ -219,6 +223,14 @@ def _bulk_objects(institution_id: int) -> None:
         'FROM "intellectual_objects" o WHERE o.institution_id = %s',
         (institution_id,),
     )
+    # The new entries wait in each GIN index's pending list (fastupdate), which the planner
+    # costs as a scan of its own; a table written long ago has them in the index proper.
+    for table, columns in TRIGRAM_INDEXES.items():
+        for column in columns:
+            database.execute_sql(
+                "SELECT gin_clean_pending_list(%s::regclass)",
+                (f"idx_{table}__lower_{column}__trgm",),
+            )
     database.execute_sql('ANALYZE "intellectual_objects"')
     database.execute_sql('ANALYZE "generic_files"')
 
@@ -226,12 +238,14 @@ def _bulk_objects(institution_id: int) -> None:
 @pytest.mark.parametrize(
     "listing, param, value, column",
     [
-        # Pieces of the values of row 7, some in upper case.
-        (OBJECTS, "title__contains", "TITLE " + _md5("7")[:10].upper(), "title"),
-        (OBJECTS, "identifier__contains", "TEST/" + _md5("i7")[:10], "identifier"),
+        # Pieces of the digests in the values of row 7, some in upper case. Not the words every
+        # row shares ("Title ", "/data/"): a trigram of every row is no use to an index, and
+        # the planner rightly prefers to scan when the value is mostly such trigrams.
+        (OBJECTS, "title__contains", _md5("7")[:10].upper(), "title"),
+        (OBJECTS, "identifier__contains", _md5("i7")[2:12], "identifier"),
         (OBJECTS, "alt_identifier__contains", _md5("a7")[3:15].upper(), "alt_identifier"),
-        (OBJECTS, "bag_group_identifier__contains", "-" + _md5("g7")[:8], "bag_group_identifier"),
-        (FILES, "identifier__contains", "/DATA/" + _md5("fbag7")[:6], "identifier"),
+        (OBJECTS, "bag_group_identifier__contains", _md5("g7")[:8], "bag_group_identifier"),
+        (FILES, "identifier__contains", _md5("fbag7")[:9].upper(), "identifier"),
     ],
     ids=["title", "identifier", "alt_identifier", "bag_group_identifier", "file_identifier"],
 )
