@@ -58,7 +58,7 @@ def _view():
         ],
         filters={
             "created_at": ("gteq", "lteq"),
-            "identifier": ("eq",),
+            "identifier": ("eq", "contains"),
             "institution_id": ("eq",),
             "intellectual_object_id": ("eq",),
             "last_fixity_check": ("gteq", "lteq"),

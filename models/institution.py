@@ -59,13 +59,15 @@ def _view():
             Column("parent_deactivated_at", P.deactivated_at, DATETIME, nullable=True),
         ],
         filters={
+            "created_at": ("gteq", "lteq"),
             "name": ("contains",),
             "identifier": ("eq",),
             "state": ("eq",),
             "type": ("eq",),
             "parent_id": ("eq",),
+            "updated_at": ("gteq", "lteq"),
         },
-        sorts=("created_at", "identifier", "name"),
+        sorts=("created_at", "identifier", "name", "updated_at"),
         default_sort=[("name", "asc")],
         scopes={},  # sysadmins only
         lookups={"id": "id", "identifier": "identifier"},

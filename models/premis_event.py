@@ -91,6 +91,7 @@ def _view():
             Column("intellectual_object_identifier", O.identifier),
         ],
         filters={
+            "created_at": ("gteq", "lteq"),
             "date_time": ("gteq", "lteq"),
             "event_type": ("eq",),
             "generic_file_id": ("eq", "is_null"),
@@ -100,8 +101,10 @@ def _view():
             "intellectual_object_id": ("eq",),
             "intellectual_object_identifier": ("eq",),
             "outcome": ("eq",),
+            "updated_at": ("gteq", "lteq"),
         },
         sorts=(
+            "created_at",
             "date_time",
             "event_type",
             "generic_file_id",
@@ -110,6 +113,7 @@ def _view():
             "intellectual_object_id",
             "intellectual_object_identifier",
             "outcome",
+            "updated_at",
         ),
         default_sort=[("date_time", "desc")],
         lookups={"id": "id", "identifier": "identifier"},

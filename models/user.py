@@ -144,8 +144,10 @@ def _view():
             "email": ("eq", "contains"),
             "name": ("contains",),
             "deactivated_at": ("is_null",),
+            "created_at": ("gteq", "lteq"),
+            "updated_at": ("gteq", "lteq"),
         },
-        sorts=("created_at", "email", "name"),
+        sorts=("created_at", "email", "name", "updated_at"),
         default_sort=[("email", "asc")],
         scopes={},  # sysadmins only
     )

@@ -105,6 +105,7 @@ def _view():
             "bag_group_identifier": ("eq",),
             "bagit_profile_identifier": ("eq",),
             "bucket": ("eq",),
+            "created_at": ("gteq", "lteq"),
             "date_processed": ("gteq", "lteq"),
             "etag": ("eq",),
             "generic_file_id": ("eq", "is_null"),
@@ -121,6 +122,7 @@ def _view():
             "stage": ("eq", "in"),
             "status": ("eq", "in"),
             "storage_option": ("eq",),
+            "updated_at": ("gteq", "lteq"),
             "user": ("eq",),
         },
         sorts=(

@@ -6,6 +6,9 @@ hide in a shared helper:
 - `x` is exact equality; NULL equals nothing.
 - `x__starts_with` is a literal, case-sensitive prefix ('%' and '_' are plain characters),
   compared by code point.
+- `x__contains` is a literal substring ('%', '_' and '\\' are plain characters) in which the
+  letters A to Z match in either case and every other character only as written; NULL
+  contains nothing.
 - `x__gteq` / `x__lteq` are inclusive bounds; NULL satisfies neither.
 - `x__in` matches any of its values.
 - `x__is_null=true` keeps the rows whose x is NULL, `=false` those whose x is not; `x__not_null`
@@ -20,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SUFFIXES = ("starts_with", "gteq", "lteq", "in", "is_null", "not_null")
+SUFFIXES = ("starts_with", "contains", "gteq", "lteq", "in", "is_null", "not_null")
+ASCII_FOLD = {ord(c): ord(c) + 32 for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 DEFAULT_SORT = [("updated_at", "desc")]
 
 
@@ -59,6 +63,8 @@ def matches(row: dict, condition: Condition) -> bool:
         return False
     if op == "starts_with":
         return actual.startswith(value)
+    if op == "contains":
+        return value.translate(ASCII_FOLD) in actual.translate(ASCII_FOLD)
     if op == "gteq":
         return actual >= value
     if op == "lteq":

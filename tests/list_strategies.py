@@ -143,6 +143,15 @@ def filter_value(draw, schema: dict, op: str, seen: list):
     if schema.get("format") == "uuid":
         value = draw(_or_one_of(st.uuids().map(str), seen))
         return value, [value]
+    if op == "contains":
+        # Pieces of stored values, some with the case of their letters swapped. Not deduplicated:
+        # how many there are must depend on the values' lengths only (the scratch institution's
+        # number in an identifier changes from run to run, and Hypothesis replays draws).
+        pieces = [v[i:j] for v in seen for i in range(len(v)) for j in range(i + 1, len(v) + 1)]
+        value = draw(_or_one_of(text(1, FILTER_CHARS), pieces))
+        if draw(st.booleans()):
+            value = value.swapcase()
+        return value, [value]
     if op == "starts_with":
         prefixes = sorted({v[:n] for v in seen for n in range(1, len(v) + 1)})
         value = draw(_or_one_of(text(1, FILTER_CHARS), prefixes))

@@ -24,7 +24,12 @@ Why the schema is what it is, version by version:
    (models/storage/counts.py);
 6. the daily jobs' memory (models/internal_metadata.py: when the failed-fixity alerts and the
    restoration spot tests last ran), and a member's unread alerts as an index range of the
-   recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read).
+   recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read);
+7. change polling (`created_at`/`updated_at` bounds) as an index range of the institution's rows
+   where no earlier index gave one (work items by created_at, checksums and events by either),
+   and on PostgreSQL the member search (`__contains` on object titles and identifiers, file
+   identifiers): the pg_trgm extension and a trigram GIN index on `lower(column)`, the very
+   expression the list engine's LIKE compares (SQLite has no such index: a plain scan there).
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ MIGRATIONS: list[tuple[int, str, object]] = [
     (4, "work item indexes for action and status together", _frozen(4)),
     (5, "exact count tallies kept by triggers", _frozen(5)),
     (6, "internal metadata of the daily jobs; alert recipients by read state", _frozen(6)),
+    (7, "change polling indexes; trigram search indexes (PostgreSQL)", _frozen(7)),
 ]
 
 

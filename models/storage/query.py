@@ -55,6 +55,7 @@ PAGING = ("page", "per_page", "sort", "cursor")
 MAX_PER_PAGE = 1000
 MAX_CODE_POINT = "\U0010ffff"
 MAX_ID = 2**63 - 1
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Compiled statements kept per listing, the least recently used forgotten first (models.lru.LRU).
 SHAPES_KEPT = 128
 
@@ -783,7 +784,9 @@ def _slot_values(f: Filter) -> list:
     if f.op == "starts_with":
         return [f.value, f.value + MAX_CODE_POINT]
     if f.op == "contains":
-        escaped = f.value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        # A to Z only, as LOWER() folds the columns (SQLite; PostgreSQL's "C" collation).
+        escaped = f.value.translate(_ASCII_LOWER)
+        escaped = escaped.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return [f"%{escaped}%"]
     if f.op in ("is_null", "not_null"):
         return []
