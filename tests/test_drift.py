@@ -65,6 +65,8 @@ NOT_OPERATIONS = {
     # The health probes (registry/web/probes.py), outside both APIs and their auth.
     ("GET", "/livez"),
     ("GET", "/readyz"),
+    # The changelog that deprecation notices link to (registry/web/deprecation.py).
+    ("GET", "/changelog"),
 }
 
 # The Listing behind each list operation (the same operationId in both specs where both have it).
