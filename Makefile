@@ -52,9 +52,11 @@ lint: install npm-install
 	$(BIN)/python -m registry.spec.lint $(LINT_DIR)
 
 ## The breaking-change gate (README, "Releases and the breaking-change gate"): the published
-## documents against the latest release in spec/released/, the versions and CHANGELOG.md in step.
+## documents against the latest release in spec/released/, the versions and CHANGELOG.md in step;
+## then the member spec against the reference's (spec/reference-deviations.yaml).
 spec-check: install
 	$(BIN)/python -m registry.spec.release check
+	$(BIN)/python -m registry.spec.reference
 
 ## Record a release: VERSION must be both specs' info.version, with a CHANGELOG.md section;
 ## refused for a breaking change without a major version.
