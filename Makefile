@@ -9,7 +9,7 @@ REDOC_BUNDLE := registry/redoc-bundle/redoc.standalone.js
 REGISTRY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export REGISTRY_TEST_DATABASE_URL
 
-.PHONY: install upgrade-deps npm-install lint spec-check release format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep faults bench bench-full bench-scale wrk clean
+.PHONY: install upgrade-deps npm-install lint spec-check release sdk format lint-repeat serve test test-sqlite browser-deps browser-test clients contract contract-deep faults bench bench-full bench-scale wrk clean
 
 ## Every Python dependency, of every extra, at the version and hashes of requirements.lock (what
 ## CI tested); then the project itself, editable, built by the locked setuptools.
@@ -86,6 +86,12 @@ $(REDOC_BUNDLE): node_modules/.installed
 ## operation through the Python ones against a live demo server, type-check the TypeScript ones.
 clients: install npm-install
 	BIN=$(BIN) bash clients/run.sh
+
+## `make clients`, then the SDK: a wheel and an npm tarball per API in build/sdk/, versioned by
+## the spec's info.version, installed into a clean virtualenv / npm project and smoke-tested
+## against the live server (README, "SDK packages").
+sdk: install npm-install
+	SDK=1 BIN=$(BIN) bash clients/run.sh
 
 ## Serve the demo on SQLite: migrate, seed if new, print a demo key, serve on HOST:PORT.
 serve: install

@@ -3,6 +3,11 @@
 # spec, call every operation through the Python clients (clients/test_generated_clients.py) and
 # type-check the TypeScript clients with tsc (strict). Everything it makes goes to build/clients/
 # (git-ignored); the server it starts is stopped on any exit.
+#
+# make sdk (SDK=1): the same, then the SDK artifacts in build/sdk/ (git-ignored): a wheel and an
+# npm tarball per API, versioned by the spec's info.version, each installed into a clean
+# environment (a new virtualenv; a new npm project) and smoke-tested against the same server
+# (clients/sdk_smoke.py, clients/sdk_smoke.cjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,9 +58,24 @@ for api in member admin; do
   "$BIN/python" clients/generator_input.py "$OUT/served-$api.json" "$OUT/$api.json"
 done
 
-step "generate the clients (clients/generator/*.yaml) while seeding the demo"
+VERSION=$("$BIN/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["info"]["version"])' \
+  "$OUT/member.json")
+# The generator configs, each package versioned by the spec (and the npm ones named).
+mkdir -p "$OUT/generator"
+for config in clients/generator/*.yaml; do
+  name=$(basename "$config" .yaml)
+  case "$name" in
+    python-*) sed "s/^additionalProperties:$/additionalProperties:\n  packageVersion: \"$VERSION\"/" \
+                "$config" >"$OUT/generator/$name.yaml" ;;
+    typescript-*) { cat "$config"
+                    printf 'additionalProperties:\n  npmName: registry-%s-client\n  npmVersion: "%s"\n' \
+                      "${name#typescript-}" "$VERSION"; } >"$OUT/generator/$name.yaml" ;;
+  esac
+done
+
+step "generate the clients (clients/generator/*.yaml, version $VERSION) while seeding the demo"
 # One JVM for all four clients (batch mode). Nothing calls the server while the seed runs.
-"$GENERATOR" batch --fail-fast --threads 2 clients/generator/*.yaml >"$OUT/generate.log" 2>&1 &
+"$GENERATOR" batch --fail-fast --threads 2 "$OUT"/generator/*.yaml >"$OUT/generate.log" 2>&1 &
 generator=$!
 "$BIN/registry" seed --demo >/dev/null
 member_key=$("$BIN/registry" keys issue --email user@example.edu)
@@ -73,5 +93,40 @@ REGISTRY_URL="$URL" REGISTRY_CLIENTS_DIR="$OUT" \
 step "type-check the TypeScript clients (tsc --strict)"
 cp clients/tsconfig.json "$OUT/ts/tsconfig.json"
 node_modules/.bin/tsc --project "$OUT/ts/tsconfig.json"
+
+if [ "${SDK:-0}" = 1 ]; then
+  SDK_DIR="$PWD/build/sdk"
+  rm -rf "$SDK_DIR"
+  mkdir -p "$SDK_DIR"
+  export REGISTRY_URL="$URL" SDK_VERSION="$VERSION" \
+    REGISTRY_MEMBER_USER=user@example.edu REGISTRY_MEMBER_KEY="$member_key" \
+    REGISTRY_ADMIN_USER=admin@aptrust.org REGISTRY_ADMIN_KEY="$admin_key"
+
+  step "SDK: build a wheel per API (version $VERSION)"
+  for api in member admin; do
+    "$BIN/pip" wheel --quiet --no-deps --no-build-isolation -w "$SDK_DIR" "$OUT/py-$api"
+  done
+
+  step "SDK: pack an npm tarball per API (compiled by the package's own build script)"
+  for api in member admin; do
+    ln -sfn "$PWD/node_modules" "$OUT/ts/$api/node_modules"  # the project's TypeScript
+    (cd "$OUT/ts/$api" && npm pack --silent --pack-destination "$SDK_DIR" >/dev/null)
+    rm "$OUT/ts/$api/node_modules"
+  done
+
+  step "SDK: install the wheels into a new virtualenv and smoke-test them"
+  "$BIN/python" -m venv "$SDK_DIR/venv"
+  "$SDK_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "$SDK_DIR"/*.whl
+  (cd "$SDK_DIR" && venv/bin/python "$OLDPWD/clients/sdk_smoke.py")
+
+
+  step "SDK: install the tarballs into a new npm project and smoke-test them"
+  mkdir -p "$SDK_DIR/npm-smoke"
+  (cd "$SDK_DIR/npm-smoke" && npm init -y >/dev/null \
+    && npm install --silent --no-audit --no-fund ../registry-member-client-"$VERSION".tgz \
+      ../registry-admin-client-"$VERSION".tgz \
+    && cp "$OLDPWD/clients/sdk_smoke.cjs" . && node sdk_smoke.cjs)  # resolves from its own dir
+  ls -1 "$SDK_DIR"/*.whl "$SDK_DIR"/*.tgz
+fi
 
 step "done"
