@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 
+import orjson
 from starlette.responses import StreamingResponse
 
 from models.caller import Caller
@@ -26,10 +27,11 @@ from models.premis_event import EVENTS
 from models.storage.query import Export, Listing
 from models.work_item import ITEMS
 from registry.web.binding import RequestTarget
-from registry.web.responses import dumps
+from registry.web.responses import OPTIONS
 from registry.web.threads import run_read
 
 BATCH_ROWS = 1000
+LINE = OPTIONS | orjson.OPT_APPEND_NEWLINE  # one NDJSON line: RFC 3339 instants, then "\n"
 NDJSON, CSV = "application/x-ndjson", "text/csv"
 FORMATS = {"ndjson": NDJSON, "csv": CSV}
 
@@ -57,13 +59,15 @@ async def export_response(
     filter answers 400, and a database that cannot serve 503, before the 200 begins."""
     media_type = chosen_media_type(params.pop("format", None), target.header(b"accept"))
     export = listing.export(caller, params)
-    first = await run_read(export.batch, None, BATCH_ROWS)
-    rows = batches(export, first)
-    body = ndjson_lines(rows) if media_type == NDJSON else csv_lines(export.columns, rows)
+    encode = ndjson_batch if media_type == NDJSON else csv_batch
+    first = await run_read(encode, export, None, long=True)
+    head = csv_header(export.columns) if media_type == CSV else b""
     charset = "; charset=utf-8" if media_type == CSV else ""
     # Its own Cache-Control: a stream is not tagged (registry/web/conditional.py), nor stored.
     return StreamingResponse(
-        body, media_type=media_type + charset, headers={"Cache-Control": "no-store"}
+        chunks(export, encode, head, first),
+        media_type=media_type + charset,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -99,33 +103,50 @@ def chosen_media_type(format_: str | None, accept: str | None) -> str:
     return best
 
 
-async def batches(export: Export, rows: list[dict]):
-    """The export's rows, one batch (a list of row dicts) at a time, from the first (`rows`)."""
-    while True:
-        if rows:
-            yield rows
-        if len(rows) < BATCH_ROWS:
-            return
-        rows = await run_read(export.batch, export.after(rows[-1]), BATCH_ROWS)
+async def chunks(export: Export, encode, head: bytes, first: tuple):
+    """The body: `head`, then each batch as its bytes. Each batch is read and serialised in a
+    database thread (`run_read(..., long=True)`): the loop only passes bytes on, and serves
+    the worker's other requests meanwhile."""
+    body, after = first
+    if head or body:
+        yield head + body
+    while after is not None:
+        body, after = await run_read(encode, export, after, long=True)
+        if body:
+            yield body
 
 
-async def ndjson_lines(batches):
-    async for rows in batches:
-        yield b"\n".join(map(dumps, rows)) + b"\n"
+def ndjson_batch(export: Export, after: list | None) -> tuple[bytes, list | None]:
+    """The batch after `after` as NDJSON, and the keyset after its last row (None: the end)."""
+    rows = export.batch(after, BATCH_ROWS)
+    body = b"".join([dumps_line(row) for row in rows])
+    return body, _next(export, rows)
 
 
-async def csv_lines(columns: list[str], batches):
-    """A header row of the column names, then one row per record: NULL as an empty field,
-    booleans as true/false, instants in RFC 3339 (as the JSON answers write them)."""
+def csv_batch(export: Export, after: list | None) -> tuple[bytes, list | None]:
+    """The batch after `after` as CSV rows: NULL as an empty field, booleans as true/false,
+    instants in RFC 3339 (as the JSON answers write them)."""
+    rows = export.batch(after, BATCH_ROWS)
+    columns = export.columns
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(columns)
-    yield text.getvalue().encode()
-    async for rows in batches:
-        text.seek(0)
-        text.truncate()
-        writer.writerows([_csv_field(row[name]) for name in columns] for row in rows)
-        yield text.getvalue().encode()
+    csv.writer(text, lineterminator="\r\n").writerows(
+        [_csv_field(row[name]) for name in columns] for row in rows
+    )
+    return text.getvalue().encode(), _next(export, rows)
+
+
+def csv_header(columns: list[str]) -> bytes:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerow(columns)
+    return text.getvalue().encode()
+
+
+def _next(export: Export, rows: list[dict]) -> list | None:
+    return export.after(rows[-1]) if len(rows) == BATCH_ROWS else None
+
+
+def dumps_line(row: dict) -> bytes:
+    return orjson.dumps(row, option=LINE)
 
 
 def _csv_field(value):

@@ -244,3 +244,61 @@ def test_the_export_operations_take_the_lists_filters(client):
     for path in EXPORTS.values():
         listed_names = names(spec["paths"][path]["get"]) - {"page", "per_page", "cursor"}
         assert names(spec["paths"][f"{path}/export"]["get"]) == listed_names | {"format"}
+
+
+def test_an_export_leaves_the_loop_to_other_requests(own_client, member, monkeypatch):
+    """Each batch is read and serialised in a database thread: while an export streams to a
+    client that takes every chunk at once, another request of the same worker is answered
+    before the export ends. (Read on the loop, batch after batch, an export held the loop to
+    its end: other requests waited, and gunicorn killed the worker whose heartbeat stopped.)"""
+    app = own_client(validate_responses=False).app
+    monkeypatch.setattr(handlers.exports, "BATCH_ROWS", 1)
+    headers = [(k.lower().encode(), v.encode()) for k, v in member.headers.items()]
+
+    def scope(path: str) -> dict:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+
+    events = []
+
+    async def run():
+        export_done = asyncio.Event()
+
+        async def receive():
+            await export_done.wait()
+            return {"type": "http.disconnect"}
+
+        async def export_send(message):
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                events.append("export ended")
+                export_done.set()
+
+        async def probe_send(message):
+            if message["type"] == "http.response.start":
+                events.append(f"probe {message['status']}")
+
+        async def probe():
+            await asyncio.sleep(0)  # the export has begun
+            await app(scope("/livez"), receive, probe_send)
+
+        await asyncio.wait_for(
+            asyncio.gather(
+                app(scope(f"{EXPORTS['objects']}/export"), receive, export_send), probe()
+            ),
+            60,
+        )
+
+    asyncio.run(run())
+    assert events == ["probe 200", "export ended"], events

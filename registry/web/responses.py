@@ -9,11 +9,11 @@ from starlette.responses import Response
 from models.errors import clipped
 
 # Naive datetimes are UTC; write them as RFC 3339 with a `Z`.
-_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
 def dumps(body) -> bytes:
-    return orjson.dumps(body, option=_OPTIONS)
+    return orjson.dumps(body, option=OPTIONS)
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:

@@ -201,12 +201,18 @@ def _refusal(exc: Exception, write: WriteState | None = None) -> Unavailable | N
     return Unavailable(_detail(reason.kind, write), retry_after=RETRY_AFTER_SECONDS)
 
 
-async def run_read(function: Callable[..., T], *args) -> T:
+async def run_read(function: Callable[..., T], *args, long: bool = False) -> T:
     """`function(*args)`, which only reads: on the loop while it is short (SQLite), else in a
     thread, where a read whose PostgreSQL connection turned out dead runs once more. A
-    database that cannot serve answers 503 (Unavailable)."""
+    database that cannot serve answers 503 (Unavailable).
+
+    `long`: always in a thread, for work known to take a while even when each statement is
+    short (an export's batch: its rows read and serialised). On the loop, batch after batch
+    with sends that do not wait, it would hold the loop for the whole export: every other
+    request of the worker would wait, and gunicorn would kill the worker whose heartbeat
+    stopped."""
     try:
-        if not is_postgres():
+        if not long and not is_postgres():
             try:
                 return read_budget.within(READ_BUDGET, function, *args)
             except read_budget.OverBudget:
