@@ -25,6 +25,9 @@ Why the schema is what it is, version by version:
 6. the daily jobs' memory (models/internal_metadata.py: when the failed-fixity alerts and the
    restoration spot tests last ran), and a member's unread alerts as an index range of the
    recipient's rows (list_alerts?read_at__is_null=true, mark_all_alerts_read).
+8. self-service keys (a label, a scope, an expiry and when each was last used, written at
+   most once a minute) and short-lived bearer tokens, stored as SHA-256 digests like keys
+   (models/token.py); a member's tokens are found by user and expiry (logout all=true).
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ MIGRATIONS: list[tuple[int, str, object]] = [
     (4, "work item indexes for action and status together", _frozen(4)),
     (5, "exact count tallies kept by triggers", _frozen(5)),
     (6, "internal metadata of the daily jobs; alert recipients by read state", _frozen(6)),
+    (8, "self-service API keys and short-lived bearer tokens", _frozen(8)),
 ]
 
 
