@@ -125,9 +125,7 @@ def test_logout_all_ends_every_token_of_the_caller_and_no_one_else_s(client, wor
     # With a key: nothing to end but with all=true; the key itself keeps working.
     assert client.post(f"{MEMBER}/logout", headers=member.headers).json() == {"revoked": 0}
     login(client, member.headers)
-    assert client.post(f"{MEMBER}/logout?all=true", headers=member.headers).json() == {
-        "revoked": 1
-    }
+    assert client.post(f"{MEMBER}/logout?all=true", headers=member.headers).json() == {"revoked": 1}
     assert client.get(OBJECTS, headers=member.headers).status_code == 200
 
 
@@ -273,9 +271,7 @@ def test_the_admin_api_takes_a_sysadmin_s_token_and_refuses_others(client, world
     assert_problem(client.get(f"{ADMIN}/objects", headers=bearer(member_token)), 403)
 
 
-@pytest.mark.parametrize(
-    "home, other", [("example.edu", "test.edu"), ("test.edu", "example.edu")]
-)
+@pytest.mark.parametrize("home, other", [("example.edu", "test.edu"), ("test.edu", "example.edu")])
 def test_a_token_of_one_institution_never_reads_another_s(client, world, home, other):
     member = new_member(world, role="institutional_admin", institution=home)
     token = bearer(login(client, member.headers)["token"])

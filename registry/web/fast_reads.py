@@ -389,7 +389,9 @@ def _header_keys(operation):
                 raise OAuthProblem(detail="Invalid authorization header") from None
             if kind.lower() != "bearer":
                 return None
-            return await call(function, token, request, takes_request, "Provided token is not valid")
+            return await call(
+                function, token, request, takes_request, "Provided token is not valid"
+            )
         token_info = {}
         for name, header, function, takes_request in schemes:
             value = headers.get(header)
