@@ -22,11 +22,20 @@ MAX_TRIES = 200
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(backend, tmp_path_factory):
+    """On each backend (as tests/test_live_server.py: a PostgreSQL database of its own)."""
     directory = tmp_path_factory.mktemp("identity-live")
-    started = live_server.start(f"sqlite:///{directory / 'live.db'}", directory)
-    yield started
-    live_server.stop(started)
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'live.db'}"
+    else:
+        from tests.postgres import PG_URL
+
+        url = f"{PG_URL}_identity_live"
+    started = live_server.start(url, directory)
+    try:
+        yield started
+    finally:
+        live_server.stop(started)
 
 
 def _pid_of(server, request_id: str) -> int:
