@@ -71,6 +71,33 @@ def _spare_example_key(user_id: int) -> None:
             )
 
 
+# Key-only operations (a token cannot call them: 401) and logout (which would end the run's
+# token): the bearer run leaves them to the key runs.
+NOT_WITH_A_TOKEN = ["login", "create_key", "logout"]
+
+
+@pytest.fixture(scope="session")
+def member_token_schema(app, world, backend, status_log):
+    """The member persona again, authenticated by a bearer token (POST /login's) instead of
+    the key headers: every check runs with the token as the credential, `ignored_auth`
+    replaces it by none and by an invalid one."""
+    import datetime as dt
+
+    from models import token as tokens
+    from models import user as users
+
+    persona = world[PERSONAS["member"]]
+    caller = users.authenticate(persona.email, persona.key)
+    token = tokens.issue_token(caller, dt.timedelta(hours=6), None)["token"]
+
+    def on_response(case, response):
+        status_log.record(backend, "member_token", case.operation.label, response.status_code)
+
+    schema = load_schema(app, {"Authorization": f"Bearer {token}"}, on_response=on_response)
+    accept_documented_rule_violations(schema)
+    return schema.exclude(operation_id=NOT_WITH_A_TOKEN)
+
+
 # The member API's deletion flow, as the institutional admin it is for (contract_tests/
 # deletion_flow.py): its four operations only.
 @pytest.fixture(scope="session")
