@@ -561,7 +561,7 @@ def m_login(c):
     assert (me.credential.type, me.credential.id) == ("token", issued.token_id)
     page = c.t.IntellectualObjectsApi.list_objects(per_page=2)
     assert page.count > 0 and {o.institution_identifier for o in page.results} == {"example.edu"}
-    reader = c.m.IdentityApi.login(M.LoginRequest(scope=M.CredentialScope.READ))
+    reader = c.m.IdentityApi.login(scope=M.CredentialScope.READ)
     assert reader.scope == M.CredentialScope.READ
     c.reader = token_api_set(M, "member", BASE_URL, reader.token)
 

@@ -29,16 +29,14 @@ async def revoke_key(caller, prefix: str):
     return json_response(await run_write(identity.revoke_own_key, caller, prefix))
 
 
-async def login(caller, settings, parsed_body):
+async def login(caller, settings, scope: str | None = None):
     lifetime = dt.timedelta(seconds=settings.token_lifetime_s)
-    scope = parsed_body.get("scope") if isinstance(parsed_body, dict) else None
     issued = await run_write(tokens.issue_token, caller, lifetime, scope)
     return json_response(issued, 201)
 
 
 async def logout(caller, all: bool = False):
-    revoked = await run_write(tokens.revoke_token, caller, all)
-    return json_response({"revoked": revoked})
+    return json_response(await run_write(tokens.revoke_token, caller, all))
 
 
 async def list_api_keys(caller, target, id: int, **params):

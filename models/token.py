@@ -94,17 +94,18 @@ def issue_token(caller: Caller, lifetime: dt.timedelta, scope: str | None) -> di
     }
 
 
-def revoke_token(caller: Caller, every: bool) -> int:
-    """Logout: the caller's token in use (or, `every`, all the caller's live tokens)."""
+def revoke_token(caller: Caller, every: bool) -> dict:
+    """Logout: the caller's token in use (or, `every`, all the caller's live tokens);
+    `{"revoked": n}`, what the API answers."""
     now = utcnow()
     live = (ApiToken.user == caller.user_id) & ApiToken.revoked_at.is_null()
     live &= ApiToken.expires_at > now
     if not every:
         if caller.token_row_id is None:
-            return 0
+            return {"revoked": 0}
         live &= ApiToken.id == caller.token_row_id
     with connection(), write_transaction():
-        return ApiToken.update(revoked_at=now).where(live).execute()
+        return {"revoked": ApiToken.update(revoked_at=now).where(live).execute()}
 
 
 def revoke_tokens_of_keys(key_ids: list[int], now: dt.datetime) -> int:

@@ -49,8 +49,8 @@ def new_member(
     return Member(email, secret, user.id, institution_id, role)
 
 
-def login(client, headers: dict, **body) -> dict:
-    response = client.post(f"{MEMBER}/login", headers=headers, json=body or None)
+def login(client, headers: dict, **params) -> dict:
+    response = client.post(f"{MEMBER}/login", headers=headers, params=params)
     assert response.status_code == 201, response.text
     return response.json()
 

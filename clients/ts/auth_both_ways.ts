@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const me = await new IdentityApi(byKey).showMe();
   check(me.email === user && me.credential.type === "key", "GET /me with the key headers");
 
-  const issued = await new IdentityApi(byKey).login({ loginRequest: { scope: "read" } });
+  const issued = await new IdentityApi(byKey).login({ scope: "read" });
   check(issued.tokenType === "Bearer" && issued.scope === "read", "POST /login");
   const byToken = new Configuration({ basePath: base, accessToken: issued.token });
   const again = await new IdentityApi(byToken).showMe();
