@@ -83,6 +83,16 @@ inst_admin_key=$("$BIN/registry" keys issue --email admin@example.edu)
 admin_key=$("$BIN/registry" keys issue --email admin@aptrust.org)
 wait "$generator" || { tail -n 40 "$OUT/generate.log"; exit 1; }
 
+step "authenticate the generated TypeScript client both ways (key headers, bearer token)"
+# Before the Python steps, which end by revoking the member's key.
+mkdir -p "$OUT/ts/checks"
+cp clients/ts/*.ts "$OUT/ts/checks/"
+cp clients/tsconfig.run.json "$OUT/ts/tsconfig.run.json"
+cp clients/tsconfig.json "$OUT/ts/tsconfig.json"
+node_modules/.bin/tsc --project "$OUT/ts/tsconfig.run.json"
+REGISTRY_URL="$URL" REGISTRY_MEMBER_USER=user@example.edu REGISTRY_MEMBER_KEY="$member_key" \
+  node "$OUT/ts/run/checks/auth_both_ways.js"
+
 step "call every operation through the generated Python clients"
 REGISTRY_URL="$URL" REGISTRY_CLIENTS_DIR="$OUT" \
   REGISTRY_MEMBER_USER=user@example.edu REGISTRY_MEMBER_KEY="$member_key" \

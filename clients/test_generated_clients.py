@@ -125,6 +125,18 @@ def api_set(package, api: str, host: str, user: str, key: str) -> SimpleNamespac
     )
 
 
+def token_api_set(package, api: str, host: str, token: str) -> SimpleNamespace:
+    """As `api_set`, authenticated by a bearer token instead of the key headers."""
+    client = recording_client(package, api)(package.Configuration(host=host, access_token=token))
+    return SimpleNamespace(
+        **{
+            name: getattr(package, name)(client)
+            for name in dir(package.api)
+            if name.endswith("Api")
+        }
+    )
+
+
 def page_of(link: str) -> int | None:
     """The `page` query parameter of a next/previous link (None for `""`, no such page)."""
     if link == "":
@@ -204,6 +216,8 @@ def ctx() -> SimpleNamespace:
         a=admin,
         tag=tag,
         member_email=os.environ["REGISTRY_MEMBER_USER"],
+        admin_email=os.environ["REGISTRY_ADMIN_USER"],
+        admin_key=os.environ["REGISTRY_ADMIN_KEY"],
         inst_admin_email=os.environ["REGISTRY_INST_ADMIN_USER"],
         batch_key=uuid.UUID(os.environ["REGISTRY_BATCH_DELETION_KEY"]),
     )
@@ -573,6 +587,82 @@ def m_mark_all_alerts_read(c):
     assert c.m.AlertsApi.list_alerts(read_at__is_null=True).count == 0
 
 
+# -- member API: identity, last of the member steps (they end with the member's first key) -------
+# What issue 18 asks of a member with only their first key: a read-only key for CI, a
+# short-lived token used through the generated client, logout, and the first key revoked.
+
+
+def m_show_me(c):
+    me = c.m.IdentityApi.show_me()
+    assert isinstance(me, M.Me) and me.email == c.member_email
+    assert me.institution.identifier == "example.edu"
+    assert (me.credential.type, me.credential.scope) == ("key", M.CredentialScope.READ_WRITE)
+    c.first_prefix = me.credential.id
+
+
+def m_create_key(c):
+    until = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
+    made = c.m.IdentityApi.create_key(
+        M.KeyCreate(label=f"CI {c.tag}", scope=M.CredentialScope.READ, expires_at=until)
+    )
+    assert isinstance(made, M.KeyIssued) and made.key.startswith(made.prefix)
+    assert (made.scope, made.expires_at) == (M.CredentialScope.READ, until)
+    ci = api_set(M, "member", BASE_URL, c.member_email, made.key)
+    assert ci.IntellectualObjectsApi.list_objects(per_page=1).count > 0
+    assert_problem(
+        M, M.exceptions.ForbiddenException, 403, lambda: ci.AlertsApi.mark_all_alerts_read()
+    )
+    c.ci_prefix = made.prefix
+    # A read_write key to take over from the first one (revoked in m_revoke_key).
+    c.second = api_set(
+        M,
+        "member",
+        BASE_URL,
+        c.member_email,
+        c.m.IdentityApi.create_key(M.KeyCreate(label=f"rotation {c.tag}")).key,
+    )
+
+
+def m_list_keys(c):
+    page = c.m.IdentityApi.list_keys(revoked_at__is_null=True, sort=["created_at__asc"])
+    assert isinstance(page, M.KeyViewList)
+    prefixes = [k.prefix for k in page.results]
+    assert {c.first_prefix, c.ci_prefix} <= set(prefixes)
+    ci = next(k for k in page.results if k.prefix == c.ci_prefix)
+    assert (ci.label, ci.scope, ci.revoked_at) == (f"CI {c.tag}", M.CredentialScope.READ, None)
+
+
+def m_login(c):
+    issued = c.m.IdentityApi.login()
+    assert isinstance(issued, M.TokenIssued) and issued.token_type == "Bearer"
+    assert issued.token.startswith(issued.token_id)
+    c.t = token_api_set(M, "member", BASE_URL, issued.token)
+    me = c.t.IdentityApi.show_me()
+    assert (me.credential.type, me.credential.id) == ("token", issued.token_id)
+    page = c.t.IntellectualObjectsApi.list_objects(per_page=2)
+    assert page.count > 0 and {o.institution_identifier for o in page.results} == {"example.edu"}
+    reader = c.m.IdentityApi.login(scope=M.CredentialScope.READ)
+    assert reader.scope == M.CredentialScope.READ
+    c.reader = token_api_set(M, "member", BASE_URL, reader.token)
+
+
+def m_logout(c):
+    out = c.t.IdentityApi.logout()
+    assert isinstance(out, M.LogoutResult) and out.revoked == 1
+    assert_problem(M, M.exceptions.UnauthorizedException, 401, lambda: c.t.IdentityApi.show_me())
+    assert c.reader.IdentityApi.logout(all=True).revoked == 1  # the one left
+    assert_problem(
+        M, M.exceptions.UnauthorizedException, 401, lambda: c.reader.IdentityApi.show_me()
+    )
+
+
+def m_revoke_key(c):
+    revoked = c.second.IdentityApi.revoke_key(c.first_prefix)
+    assert isinstance(revoked, M.KeyRevoked) and revoked.revoked == 1
+    assert_problem(M, M.exceptions.UnauthorizedException, 401, lambda: c.m.IdentityApi.show_me())
+    assert c.second.IdentityApi.show_me().email == c.member_email
+
+
 # -- admin API: the member reads, as a sysadmin ---------------------------------------------------
 
 
@@ -826,6 +916,17 @@ def a_issue_api_key(c):
     c.key_prefix = issued.prefix
     second = c.a.UsersApi.issue_api_key(c.user.id)
     assert second.prefix != issued.prefix
+
+
+def a_list_api_keys(c):
+    page = c.a.UsersApi.list_api_keys(c.user.id, revoked_at__is_null=True)
+    assert isinstance(page, A.KeyViewList) and page.count == 2
+    assert c.key_prefix in [k.prefix for k in page.results]
+    assert all(k.user_id == c.user.id and k.label is None for k in page.results)
+    # The sysadmin's own token, made at the member API's login, on the admin API.
+    login = api_set(M, "member", BASE_URL, c.admin_email, c.admin_key).IdentityApi.login()
+    by_token = token_api_set(A, "admin", f"{BASE_URL}/admin-api/v3", login.token)
+    assert by_token.UsersApi.list_api_keys(c.user.id, revoked_at__is_null=True) == page
 
 
 def a_revoke_api_key(c):

@@ -140,6 +140,28 @@ def accept_documented_limit_refusals(schema) -> None:
         )
 
 
+# Which security scheme of the specs each credential header satisfies.
+CREDENTIAL_HEADERS = {"X-Pharos-API-User": "apiUser", "X-Pharos-API-Key": "apiKey"}
+
+
+def credentials_config(headers: dict) -> tuple[dict, dict]:
+    """(Schemathesis' `auth.openapi` schemes, the other headers) of a persona's `headers`.
+
+    Given as plain headers, a key would be sent with every case, while Schemathesis, which
+    reads each alternative of the specs' security as optional, also generates an
+    `Authorization` of its own: `ignored_auth` then takes that made-up bearer token for the
+    credential ("generated auth likely invalid") and the key's 200 for accepting it."""
+    schemes, rest = {}, {}
+    for name, value in headers.items():
+        if name in CREDENTIAL_HEADERS:
+            schemes[CREDENTIAL_HEADERS[name]] = {"api_key": value}
+        elif name == "Authorization" and value.startswith("Bearer "):
+            schemes["bearerAuth"] = {"bearer": value.removeprefix("Bearer ")}
+        else:
+            rest[name] = value
+    return schemes, rest
+
+
 def load_schema(
     app,
     headers: dict,
@@ -152,16 +174,22 @@ def load_schema(
 ):
     """The schema the app publishes, fetched in-process, every request sent with `headers`.
 
-    Configured headers are an explicit credential for Schemathesis: `ignored_auth` re-sends each
-    operation once without them and once with invalid ones and expects 401/403, and the coverage
-    phase leaves each auth header out in turn (`missing_required_header` expects 401). A
-    request limit's refusal counts as a rejection (accept_documented_limit_refusals).
+    The credentials among `headers` (the key headers, or `Authorization: Bearer`) are given to
+    Schemathesis as OpenAPI-aware auth (`credentials_config`), by security scheme: every case
+    then carries them as an explicit credential, whichever alternative of the specs' security
+    (keys, or a bearer token) they satisfy. `ignored_auth` re-sends each operation once
+    without any credential and once with an invalid one per scheme (an invalid key, an invalid
+    user, an invalid bearer token), and expects 401/403. A request limit's refusal counts as a
+    rejection (accept_documented_limit_refusals).
     """
     schema = schemathesis.openapi.from_asgi(path, app)
+    credentials, headers = credentials_config(headers)
     # too_slow times input generation by the wall clock: on a loaded machine (two test workers
     # on two cores, other jobs) it failed the admin run after 30-70 s of generation. The cases
     # are derandomized, so suppressing it changes none of them.
-    schema.config.update(headers=headers, suppress_health_check=[HealthCheck.too_slow])
+    schema.config.update(headers=headers or None, suppress_health_check=[HealthCheck.too_slow])
+    # The auth section as a config file's `[auth.openapi.<scheme>]` tables would give it.
+    schema.config.auth = type(schema.config.auth).from_dict({"openapi": credentials})
     schema.config.generation.update(
         modes=MODES,
         max_examples=max_examples,

@@ -81,7 +81,9 @@ def edge_cases(schema):
         for param in params:
             for value in _edge_values(param):
                 if param.location.name == "PATH":
-                    yield operation, {**paths, param.name: value}, {}, 404
+                    # A path parameter with a pattern (a key's prefix) refuses it: 400.
+                    refused = 400 if _declared(param).get("pattern") else 404
+                    yield operation, {**paths, param.name: value}, {}, refused
                 elif param.location.name == "QUERY":
                     yield operation, paths, {param.name: value}, 200
 

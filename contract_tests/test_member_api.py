@@ -1,6 +1,8 @@
 """Schemathesis contract tests: every operation of spec/member_api_v3.yaml, on both backends.
 
-One pytest test per persona; Schemathesis reports each operation as a subtest of it. Each
+One pytest test per persona (the member twice: with its key headers, and with a bearer token
+from POST /login, which ignored_auth then replaces by none and by an invalid token);
+Schemathesis reports each operation as a subtest of it. Each
 generated case is sent in-process to the ASGI app; its response goes through every check in
 harness.CHECKS and must carry the security headers every response promises. The last test
 asserts that the run reached real, seeded records: a success for every operation, not only
@@ -17,6 +19,7 @@ from registry.web.authz import PERMISSIONS
 
 as_sysadmin = schemathesis.pytest.from_fixture("sysadmin_schema")
 as_member = schemathesis.pytest.from_fixture("member_schema")
+as_member_token = schemathesis.pytest.from_fixture("member_token_schema")
 as_deletion_admin = schemathesis.pytest.from_fixture("deletion_admin_schema")
 
 
@@ -68,6 +71,11 @@ def test_contract_as_member(case):
     call_and_validate(case)
 
 
+@as_member_token.parametrize()
+def test_contract_as_member_with_a_bearer_token(case):
+    call_and_validate(case)
+
+
 def _succeeded(statuses) -> bool:
     return any(200 <= status < 300 for status in statuses)
 
@@ -114,3 +122,14 @@ def test_every_operation_succeeded(backend, status_log, sysadmin_schema, world):
             continue
         missing[op.label] = dict(statuses)
     assert not missing, f"operations with no 2xx as {role} on {backend}: {missing}"
+
+    # The same member with a bearer token: every read answered a 2xx too.
+    by_token = status_log.runs.get((backend, "member_token"), {})
+    missing = {
+        op.label: dict(by_token.get(op.label, {}))
+        for op in operations
+        if op.method.upper() == "GET"
+        and role in PERMISSIONS[op.definition.raw["operationId"]]
+        and not _succeeded(by_token.get(op.label, {}))
+    }
+    assert not missing, f"reads with no 2xx with a token on {backend}: {missing}"

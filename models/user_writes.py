@@ -20,6 +20,7 @@ from models.institution import Institution
 from models.institution_writes import OPERATOR_INSTITUTION
 from models.storage.base import utcnow
 from models.storage.db import connection, database, write_transaction
+from models.token import revoke_tokens_of_user
 from models.user import KEY_PREFIX, USERS, ApiKey, User, digest_of, issue_key, revoke_keys
 
 NAME_LENGTH = (2, 200)
@@ -69,7 +70,7 @@ def create_user(caller: Caller, fields: Mapping) -> dict:
 
 
 def disable_user(caller: Caller, user_id: int) -> dict:
-    """Set `deactivated_at`: the user's keys stop working on their next request."""
+    """Set `deactivated_at`: the user's keys and tokens stop working on their next request."""
     now = utcnow()
     with connection(), write_transaction():
         user = _get(user_id)
@@ -80,6 +81,7 @@ def disable_user(caller: Caller, user_id: int) -> dict:
         )
         if not changed:
             raise Conflict(f"User {user.email} is already disabled")
+        revoke_tokens_of_user(user_id, now)  # refused already (models/token.py); recorded too
     return USERS.get(caller, user_id)
 
 

@@ -148,6 +148,10 @@ class Settings:
     metrics_token: str | None = None
     # The request log and every other log line (registry/web/observe.py): "json" or "text".
     log_format: str = "json"
+    # Bearer tokens (POST /member-api/v3/login): how long one lives, in seconds; and how many
+    # live (unrevoked, unexpired) keys a member may hold (POST /member-api/v3/keys).
+    token_lifetime_s: int = 3600
+    max_keys_per_user: int = 10
 
     def __post_init__(self):
         if self.metrics not in METRICS_MODES:
@@ -201,4 +205,6 @@ class Settings:
             log_format=(env.get("REGISTRY_LOG_FORMAT") or "json").strip().lower(),
             control_socket=(env.get("REGISTRY_CONTROL_SOCKET") or "").strip() or None,
             drain_file=(env.get("REGISTRY_DRAIN_FILE") or "").strip() or None,
+            token_lifetime_s=_positive(env, "REGISTRY_TOKEN_LIFETIME_S", 3600),
+            max_keys_per_user=_positive(env, "REGISTRY_MAX_KEYS_PER_USER", 10),
         )

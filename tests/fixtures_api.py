@@ -42,11 +42,25 @@ def error_names(body: dict) -> set[str]:
 def spec_operations() -> list[tuple[str, str, str]]:
     """(operationId, METHOD, concrete path) for every operation of the member spec.
 
-    Path parameters are filled with `1`, so each request is routable and passes validation.
+    Path parameters are filled with their example, or `1`, so each request is routable and
+    passes validation.
     """
     spec = load_spec()
+
+    def resolved(parameter: dict) -> dict:
+        ref = parameter.get("$ref")
+        return spec["components"]["parameters"][ref.rsplit("/", 1)[-1]] if ref else parameter
+
+    def filled(path: str, op: dict) -> str:
+        examples = {
+            p["name"]: str(p["example"])
+            for p in map(resolved, op.get("parameters", []))
+            if p.get("in") == "path" and "example" in p
+        }
+        return re.sub(r"\{([^}]+)\}", lambda m: examples.get(m.group(1), "1"), path)
+
     return [
-        (op["operationId"], method.upper(), re.sub(r"\{[^}]+\}", "1", path))
+        (op["operationId"], method.upper(), filled(path, op))
         for path, item in spec["paths"].items()
         for method, op in item.items()
         if method in METHODS

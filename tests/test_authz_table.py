@@ -14,7 +14,7 @@ import pytest
 
 from models.enums import ROLES
 from registry.spec import ADMIN_SPEC, MEMBER_SPEC, load_spec, operation_ids
-from registry.web.authz import PERMISSIONS, AuthorizingResolver, UndeclaredOperation
+from registry.web.authz import PERMISSIONS, READ_SCOPE, AuthorizingResolver, UndeclaredOperation
 
 
 @pytest.mark.parametrize("spec", [MEMBER_SPEC, ADMIN_SPEC], ids=["member", "admin"])
@@ -83,3 +83,49 @@ def test_app_with_an_undeclared_operation_does_not_start(monkeypatch):
     monkeypatch.delitem(PERMISSIONS, "list_objects")
     with pytest.raises(UndeclaredOperation):
         _start(_small_spec("list_objects"))
+
+
+def _methods_by_operation() -> dict[str, str]:
+    return {
+        op["operationId"]: method
+        for spec in (MEMBER_SPEC, ADMIN_SPEC)
+        for item in load_spec(spec)["paths"].values()
+        for method, op in item.items()
+        if isinstance(op, dict) and "operationId" in op
+    }
+
+
+def test_read_scope_is_every_read_and_logging_in_and_out():
+    """What a `read` key or token may call (registry.web.authz.READ_SCOPE): every GET of both
+    specs, and login and logout, which write only the caller's own tokens. Every other
+    operation refuses it: a write added later is refused until it is declared here."""
+    methods = _methods_by_operation()
+    assert READ_SCOPE <= set(PERMISSIONS)
+    assert {op for op, method in methods.items() if method == "get"} <= READ_SCOPE
+    assert {op for op in READ_SCOPE if methods[op] != "get"} == {"login", "logout"}
+
+
+def test_a_read_credential_is_refused_by_an_operation_outside_read_scope():
+    import asyncio
+
+    from models.caller import Caller
+    from models.errors import Forbidden
+    from registry.web.authz import guard
+
+    async def handler(caller):
+        return "done"
+
+    reader = Caller(
+        1, "r@example.edu", "institutional_user", 2, scope="read", credential_kind="key"
+    )
+    writer = Caller(1, "r@example.edu", "institutional_user", 2)
+    members = PERMISSIONS["mark_all_alerts_read"]
+    for operation_id, expected in (("list_objects", "done"), ("mark_all_alerts_read", None)):
+        endpoint = guard(operation_id, handler, members)
+        call = endpoint.bound(None, {"token_info": {"caller": reader}})
+        if expected is None:
+            with pytest.raises(Forbidden, match="scope read"):
+                asyncio.run(call)
+        else:
+            assert asyncio.run(call) == expected
+        assert asyncio.run(endpoint.bound(None, {"token_info": {"caller": writer}})) == "done"

@@ -132,8 +132,9 @@ def test_wrong_method_is_a_405_problem(client, world, method, path):
 @pytest.mark.parametrize(
     "method,path,allowed",
     [
-        ("OPTIONS", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
-        ("GET", "/admin-api/v3/users/1/keys", {"POST", "DELETE"}),
+        ("OPTIONS", "/admin-api/v3/users/1/keys", {"GET", "HEAD", "POST", "DELETE"}),
+        ("PATCH", "/admin-api/v3/users/1/keys", {"GET", "HEAD", "POST", "DELETE"}),
+        ("PUT", "/member-api/v3/keys", {"GET", "HEAD", "POST"}),
         ("OPTIONS", "/admin-api/v3/users/1/keys/rgk_3q2-7wEr", {"DELETE"}),
         ("DELETE", OBJECTS, {"GET", "HEAD"}),
         ("OPTIONS", "/member-api/v3/objects/1/restore", {"POST"}),

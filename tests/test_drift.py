@@ -29,6 +29,7 @@ from models.alert import ALERTS
 from models.checksum import CHECKSUM_RECORDS, CHECKSUMS
 from models.deletion_request import DELETIONS
 from models.file_views import FILE_RECORDS, FILES
+from models.identity import KEYS
 from models.institution import INSTITUTIONS
 from models.intellectual_object import OBJECTS
 from models.premis_event import EVENT_RECORDS, EVENTS
@@ -81,7 +82,14 @@ LIST_OPERATIONS = {
     "list_institutions": INSTITUTIONS,
     "list_storage_records": STORAGE_RECORDS,
     "list_users": USERS,
+    "list_keys": KEYS,
+    "list_api_keys": KEYS,
 }
+
+# Filters a handler sets itself and no request may: the owner of the keys listed (the caller at
+# GET /member-api/v3/keys, the path's user at GET /admin-api/v3/users/{id}/keys). The specs
+# leave them out, so strict validation refuses them as query parameters (400).
+SET_BY_HANDLER = {"list_keys": {"user_id"}, "list_api_keys": {"user_id"}}
 
 # Listings that back no list operation, so no query parameter reaches them. show_file reads
 # FILE_RECORDS by id or identifier and nests EVENT_RECORDS, CHECKSUM_RECORDS and
@@ -244,7 +252,7 @@ def test_every_list_operation_is_found_in_the_specs():
 def test_list_filters_equal_the_query_parameters(api, operation_id, query):
     listing = LIST_OPERATIONS[operation_id]
     in_spec = set(query) - set(PAGING)
-    in_listing = listing.filter_params()
+    in_listing = listing.filter_params() - SET_BY_HANDLER.get(operation_id, set())
     assert sorted(in_spec - in_listing) == [], "in the spec, not filtered by the Listing"
     assert sorted(in_listing - in_spec) == [], "filtered by the Listing, not in the spec"
     assert {"page", "per_page", "sort"} <= set(query), "a list operation pages and sorts"

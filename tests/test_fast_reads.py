@@ -8,12 +8,14 @@ requests it can (else the comparison would prove nothing) and leave the rest to 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from urllib.parse import quote, urlencode
 
 import pytest
 from connexion.spec import Specification
 
+from models import token as tokens
 from models import user as users
 from models.generic_file import GenericFile
 from models.intellectual_object import IntellectualObject
@@ -134,6 +136,18 @@ def _requests(world) -> list[tuple[str, str, dict]]:
     }
     callers["anonymous"] = {}
     callers["wrong key"] = {**world["inst_user"].headers, "X-Pharos-API-Key": "x" * 40}
+    # Bearer tokens: the second security requirement, tried when the key headers are absent or
+    # fail (connexion.security.SecurityHandlerFactory.verify_security, which the fast path
+    # mirrors).
+    member = world["inst_user"]
+    token = tokens.issue_token(
+        users.authenticate(member.email, member.key), dt.timedelta(hours=1), None
+    )["token"]
+    callers["token"] = {"Authorization": f"Bearer {token}"}
+    callers["wrong token"] = {"Authorization": f"Bearer {token[:-1]}x"}
+    callers["no token"] = {"Authorization": "Bearer"}
+    callers["basic"] = {"Authorization": "Basic dXNlcjpwYXNz"}
+    callers["wrong key, token"] = {**callers["wrong key"], **callers["token"]}
     everyone, main = callers.items(), [(n, callers[n]) for n in ("sysadmin", "inst_user")]
     out = []
     for template, parameters in _get_operations():

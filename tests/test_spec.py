@@ -41,11 +41,30 @@ def test_every_operation_is_documented(path, method, op):
             assert "application/problem+json" in resolved["content"], (op["operationId"], status)
 
 
-def test_security_requires_both_headers():
-    assert SPEC["security"] == [{"apiUser": [], "apiKey": []}]
+def test_security_requires_both_headers_or_a_bearer_token():
+    assert SPEC["security"] == [{"apiUser": [], "apiKey": []}, {"bearerAuth": []}]
     schemes = SPEC["components"]["securitySchemes"]
     assert schemes["apiUser"]["name"] == "X-Pharos-API-User"
     assert schemes["apiKey"]["name"] == "X-Pharos-API-Key"
+    assert schemes["bearerAuth"] == {**schemes["bearerAuth"], "type": "http", "scheme": "bearer"}
+
+
+# Operations that only a key may call: a token renews itself through neither.
+KEY_ONLY = {"login", "create_key"}
+
+
+@pytest.mark.parametrize("document", [MEMBER_SPEC, ADMIN_SPEC], ids=["member", "admin"])
+def test_every_operation_takes_a_token_but_the_key_only_ones(document):
+    spec = load_spec(document)
+    assert spec["security"] == [{"apiUser": [], "apiKey": []}, {"bearerAuth": []}]
+    overridden = {
+        op["operationId"]: op["security"]
+        for item in spec["paths"].values()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "delete", "patch") and "security" in op
+    }
+    expected = KEY_ONLY if document == MEMBER_SPEC else set()
+    assert overridden == {op: [{"apiUser": [], "apiKey": []}] for op in expected}
 
 
 WRITES = [

@@ -29,7 +29,10 @@ Why the schema is what it is, version by version:
    where no earlier index gave one (work items by created_at, checksums and events by either),
    and on PostgreSQL the member search (`__contains` on object titles and identifiers, file
    identifiers): the pg_trgm extension and a trigram GIN index on `lower(column)`, the very
-   expression the list engine's LIKE compares (SQLite has no such index: a plain scan there).
+   expression the list engine's LIKE compares (SQLite has no such index: a plain scan there);
+8. self-service keys (a label, a scope, an expiry and when each was last used, written at
+   most once a minute) and short-lived bearer tokens, stored as SHA-256 digests like keys
+   (models/token.py); a member's tokens are found by user and expiry (logout all=true).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ MIGRATIONS: list[tuple[int, str, object]] = [
     (5, "exact count tallies kept by triggers", _frozen(5)),
     (6, "internal metadata of the daily jobs; alert recipients by read state", _frozen(6)),
     (7, "change polling indexes; trigram search indexes (PostgreSQL)", _frozen(7)),
+    (8, "self-service API keys and short-lived bearer tokens", _frozen(8)),
 ]
 
 

@@ -4,6 +4,10 @@ The resolver wraps every handler with a check of the caller's role against this 
 operation of the spec that has no entry here stops the app at start-up: nothing is reachable
 by omission (fail closed). Institution scoping is the data layer's job (`Listing`), not this
 table's: a role that may read objects still sees only its own institution's objects.
+
+A credential's scope (models/caller.py) is checked in the same place: a `read` key, or a token
+made by one, may call only the operations in READ_SCOPE; every other operation, including any
+added later without an entry there, answers it 403 (fail closed too).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from connexion.context import scope as current_scope
 from connexion.resolver import Resolution, Resolver
 from starlette.datastructures import QueryParams
 
-from models.caller import Caller
+from models.caller import READ_WRITE, Caller
 from models.errors import Forbidden
 from registry.web.binding import RequestTarget, parsed_body
 
@@ -91,7 +95,53 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "create_checksum": SYSADMIN,
     "create_event": SYSADMIN,
     "create_storage_record": SYSADMIN,
+    # Identity (member API): every member reads who they are, manages their own keys, and
+    # logs in and out; the data layer touches only the caller's own keys and tokens.
+    "show_me": MEMBERS,
+    "list_keys": MEMBERS,
+    "create_key": MEMBERS,
+    "revoke_key": MEMBERS,
+    "login": MEMBERS,
+    "logout": MEMBERS,
+    # Identity (admin API): anyone's keys (issue and revoke are above).
+    "list_api_keys": SYSADMIN,
 }
+
+# What a `read` credential may call: the reads, and logging in and out (a read key's token is
+# a read token; logging out only ends a token). Not listed: needs a `read_write` credential.
+READ_SCOPE: frozenset[str] = frozenset(
+    {
+        "list_objects",
+        "export_objects",
+        "show_object",
+        "list_files",
+        "export_files",
+        "show_file",
+        "list_checksums",
+        "show_checksum",
+        "list_events",
+        "export_events",
+        "show_event",
+        "list_items",
+        "export_items",
+        "show_item",
+        "list_deletions",
+        "show_deletion",
+        "list_alerts",
+        "show_alert",
+        "list_institutions",
+        "show_institution",
+        "list_storage_records",
+        "show_storage_record",
+        "list_users",
+        "show_user",
+        "list_api_keys",
+        "show_me",
+        "list_keys",
+        "login",
+        "logout",
+    }
+)
 
 
 # Handler parameters this module supplies itself; Connexion never sees them.
@@ -103,6 +153,10 @@ class UndeclaredOperation(LookupError):
 
 
 def caller_from(token_info: dict | None) -> Caller:
+    """The caller the security function found: under the key scheme's name when the key
+    headers authenticated (two schemes together), at the top for a bearer token (one)."""
+    if "caller" in token_info:
+        return token_info["caller"]
     return token_info["apiKey"]["caller"]
 
 
@@ -123,6 +177,7 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None, s
     takes_target = "target" in inspect.signature(handler).parameters
     takes_body = "parsed_body" in inspect.signature(handler).parameters
     takes_settings = "settings" in inspect.signature(handler).parameters
+    read_scope = operation_id in READ_SCOPE
 
     async def bound(target: RequestTarget, kwargs: dict):
         nonlocal takes_user
@@ -139,6 +194,11 @@ def guard(operation_id: str, handler, allowed: frozenset[str], operation=None, s
                 kwargs["user"] = values[0]
         if caller.role not in allowed:
             raise Forbidden(f"Your role ({caller.role}) may not use {operation_id}")
+        if caller.scope != READ_WRITE and not read_scope:
+            raise Forbidden(
+                f"This {caller.credential_kind or 'credential'} has the scope {caller.scope}: "
+                f"{operation_id} needs a {READ_WRITE} key or token"
+            )
         if takes_target:
             kwargs["target"] = target
         if takes_settings:

@@ -29,7 +29,11 @@ from connexion.exceptions import NonConformingResponseBody
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.response_validation import ResponseValidationOperation
 from connexion.middleware.security import SecurityOperation
-from connexion.security import AbstractSecurityHandler, ApiKeySecurityHandler
+from connexion.security import (
+    AbstractSecurityHandler,
+    ApiKeySecurityHandler,
+    BearerSecurityHandler,
+)
 from connexion.validators.json import JSONRequestBodyValidator, JSONResponseBodyValidator
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
@@ -46,6 +50,7 @@ __all__ = [
     "decorate_handlers_once",
     "route_integer_path_parameters_as_text",
     "ApiKeyHandler",
+    "BearerHandler",
     "JSONBodyValidator",
     "error_response",
     "routed_operation_id",
@@ -304,6 +309,12 @@ class ApiKeyHandler(ApiKeySecurityHandler):
     Connexion asks, on every request and for each of the two schemes, whether the security
     function accepts `request` and `required_scopes`, through `inspect.signature`: four
     signature reads a request, which the function's identity fully determines."""
+
+    _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
+
+
+class BearerHandler(BearerSecurityHandler):
+    """Connexion's bearer handler, reading our functions' signatures once (as ApiKeyHandler)."""
 
     _accepts_kwarg = staticmethod(functools.cache(AbstractSecurityHandler._accepts_kwarg))
 

@@ -30,7 +30,8 @@ log = logging.getLogger("registry.web.errors")
 
 CREDENTIALS_HINT = (
     "API credentials are missing or invalid: send X-Pharos-API-User (your e-mail) and "
-    "X-Pharos-API-Key (your key)."
+    "X-Pharos-API-Key (your key), or Authorization: Bearer with a live token from "
+    "POST /member-api/v3/login."
 )
 
 

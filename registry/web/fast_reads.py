@@ -340,39 +340,98 @@ def _connexion_verification(operation, factory):
 
 
 def _header_keys(operation):
-    """For the security this project uses (one requirement whose schemes are all API keys in
-    headers, like X-Pharos-API-User AND X-Pharos-API-Key): the same verification as
-    Connexion's, the scheme functions called in the spec's order and the context filled in
-    the same way, without its three layers of wrappers. None for any other security."""
-    if not operation.security or len(operation.security) != 1:
+    """For the security this project uses (requirements, tried in the spec's order, each either
+    API keys in headers, like X-Pharos-API-User AND X-Pharos-API-Key, or one HTTP bearer
+    scheme): the same verification as Connexion's (connexion.security.SecurityHandlerFactory.
+    verify_security), the scheme functions called in the spec's order and the context filled
+    in the same way, without its three layers of wrappers. None for any other security."""
+    if not operation.security:
         return None
-    schemes = []
-    for name in operation.security[0]:
-        scheme = operation.security_schemes[name]
-        if scheme.get("type") != "apiKey" or scheme.get("in") != "header":
-            return None
-        function = get_function_from_name(scheme["x-apikeyInfoFunc"])
-        takes_request = "request" in inspect.signature(function).parameters
-        schemes.append((name, scheme["name"], function, takes_request))
+    requirements = []
+    for requirement in operation.security:
+        schemes = []
+        for name in requirement:
+            scheme = operation.security_schemes[name]
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                function = get_function_from_name(scheme["x-apikeyInfoFunc"])
+                header = scheme["name"]
+            elif scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer":
+                if len(requirement) != 1:
+                    return None
+                function = get_function_from_name(scheme["x-bearerInfoFunc"])
+                header = None  # Authorization: Bearer <token>
+            else:
+                return None
+            takes_request = "request" in inspect.signature(function).parameters
+            schemes.append((name, header, function, takes_request))
+        if not schemes:
+            return None  # an empty requirement (optional security): not this project's
+        requirements.append(schemes)
 
-    async def verify(request) -> None:
+    async def call(function, value, request, takes_request, message):
+        result = function(value, request=request) if takes_request else function(value)
+        while inspect.isawaitable(result):
+            result = await result
+        if result is None:
+            raise OAuthResponseProblem(detail=message)
+        return result
+
+    async def attempt(schemes, headers, request):
+        """The requirement's token info, or None when its credentials were not sent."""
+        if schemes[0][1] is None:  # bearer
+            name, _, function, takes_request = schemes[0]
+            authorization = headers.get("Authorization")
+            if not authorization:
+                return None
+            try:
+                kind, token = authorization.split(maxsplit=1)
+            except ValueError:
+                raise OAuthProblem(detail="Invalid authorization header") from None
+            if kind.lower() != "bearer":
+                return None
+            return await call(
+                function, token, request, takes_request, "Provided token is not valid"
+            )
         token_info = {}
-        headers = request.headers
         for name, header, function, takes_request in schemes:
             value = headers.get(header)
             if value is None:
-                raise OAuthProblem(detail="No authorization token provided")
-            result = function(value, request=request) if takes_request else function(value)
-            while inspect.isawaitable(result):
-                result = await result
-            if result is None:
-                raise OAuthResponseProblem(detail="Provided apikey is not valid")
-            token_info[name] = result
+                return None
+            token_info[name] = await call(
+                function, value, request, takes_request, "Provided apikey is not valid"
+            )
+        return token_info if len(schemes) > 1 else token_info[schemes[0][0]]
+
+    async def verify(request) -> None:
+        headers = request.headers
+        errors = []
+        for schemes in requirements:
+            try:
+                token_info = await attempt(schemes, headers, request)
+            except Exception as exc:
+                errors.append(exc)
+                continue
+            if token_info is not None:
+                break
+        else:
+            if errors:
+                raise _most_specific(errors)
+            raise OAuthProblem(detail="No authorization token provided")
         request.context.update(
             {"user": token_info.get("sub", token_info.get("uid")), "token_info": token_info}
         )
 
     return verify
+
+
+def _most_specific(errors: list[Exception]) -> Exception:
+    """Of the requirements' failures, the one Connexion raises: a 403 before a 401, else the
+    lowest status (the last of equals, as Connexion keeps it)."""
+    by_status = {getattr(e, "status_code", getattr(e, "status", 600)): e for e in errors}
+    for status in (403, 401):
+        if status in by_status:
+            return by_status[status]
+    return by_status[min(by_status)]
 
 
 def _response_validation(operation, validator_map):

@@ -6,7 +6,12 @@ both the fast reads and Connexion's chain): one hash and one counter, no databas
 - A request that presents an API key (X-Pharos-API-Key) is charged to that key: to a BLAKE2b
   digest of it, never the key itself, whether or not the key turns out valid. Checking the key
   first would put its database lookup before the limit, for every request of a flood.
-- A request without one is charged to its client address (the address uvicorn puts in the
+- A request that presents a bearer token (`Authorization: Bearer`, models/token.py) is charged
+  to the key that made the token: the token ends in that key's partition (below), put there
+  when it was made, so a key's tokens share its budget and buy none of their own. A made-up
+  token names a made-up partition, or one it copied from a token it holds (whose budget it could
+  spend anyway); like a made-up key, it answers 401 and is charged to its address too.
+- A request without either is charged to its client address (the address uvicorn puts in the
   scope: behind a proxy, X-Forwarded-For from FORWARDED_ALLOW_IPS).
 - A request with a key that failed (a 401) is charged to its client address as well, after the
   answer: made-up keys each start a budget of their own, but not their address's. Once the
@@ -27,8 +32,8 @@ quota-exceeded problem type, naming the policy in `violated-policies`) with Retr
 
 from __future__ import annotations
 
-import hashlib
 import math
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -36,12 +41,16 @@ from dataclasses import dataclass
 import limits
 from starlette.responses import Response
 
+from models.user import key_tag
 from registry.web import metrics
 from registry.web.rate_counters import counts_for
 from registry.web.responses import dumps
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 KEY_HEADER = b"x-pharos-api-key"  # registry.security.KEY_HEADER, as ASGI spells header names
+AUTHORIZATION = b"authorization"
+# The tail of a token (models/token.py): `.` and a key's partition digest, 32 hex digits.
+TOKEN_TAG = re.compile(rb"\.([0-9a-f]{32})\s*$")
 QUOTA_EXCEEDED = "https://iana.org/assignments/http-problem-types#quota-exceeded"
 # Addresses refused for failed keys, remembered per process: at most this many (oldest go first).
 MAX_BLOCKED_ADDRESSES = 10_000
@@ -145,7 +154,18 @@ class Policy:
 def key_partition(key: bytes) -> str:
     """Whom a key's requests are charged to: a digest of the key (only the digest is ever
     stored, in memory or in Redis, and it is not the digest the database keeps)."""
-    return "k:" + hashlib.blake2b(key, digest_size=16, person=b"registry-ratelim").hexdigest()
+    return "k:" + key_tag(key)
+
+
+def bearer_partition(authorization: bytes) -> str | None:
+    """Whom a request with this Authorization field is charged to: the key that made its
+    token, or a digest of the field itself for a bearer credential without a tag; None for
+    any other scheme (not a credential of this API: charged to the address)."""
+    kind, _, token = authorization.partition(b" ")
+    if kind.lower() != b"bearer" or not token.strip():
+        return None
+    tag = TOKEN_TAG.search(token)
+    return "k:" + tag.group(1).decode() if tag else key_partition(token.strip())
 
 
 def client_address(scope) -> str:
@@ -175,18 +195,23 @@ class Limiter:
     async def check(self, scope) -> Verdict | None:
         """Charge the request; None when the counters cannot answer (let it through)."""
         read = scope["method"] in READ_METHODS
-        key = None
+        key = partition = None
         for name, value in scope["headers"]:
             if name == KEY_HEADER:
                 key = value
                 break
+            if name == AUTHORIZATION and partition is None:
+                partition = bearer_partition(value)
         if key:
+            partition = key_partition(key)
+        by_key = partition is not None
+        if by_key:
             if self.blocked:
                 refusal = self._blocked(client_address(scope))
                 if refusal is not None:
                     return refusal
             budget = self.policy.key[0 if read else 1]
-            partition, header = key_partition(key), self.policy.key_header
+            header = self.policy.key_header
         else:
             budget = self.policy.address[0 if read else 1]
             partition, header = "a:" + client_address(scope), self.policy.address_header
@@ -196,7 +221,7 @@ class Limiter:
             charged = await self.counts.charge(f"{budget.key_prefix}/{partition}", budget.window)
             if charged is None:
                 return None
-        return Verdict(budget, charged[0], charged[1], header, bool(key))
+        return Verdict(budget, charged[0], charged[1], header, by_key)
 
     async def failed_key(self, scope) -> None:
         """A request that presented a key was answered 401: charge its client address too, and
