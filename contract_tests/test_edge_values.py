@@ -67,8 +67,11 @@ def _edge_values(param) -> list:
         values += ["1001", "5000", str(2**63 - 1)]
     if item.get("type") == "integer" and item.get("minimum", 1) < 1:
         values += BELOW_ONE
-    if item.get("type") == "string" and "enum" not in item and item.get("format") != "uuid":
-        values += DATE_TIMES if item.get("format") == "date-time" else [NUL]
+    # (Not a string with a pattern, e.g. `cursor`: NUL does not match it, so it is no valid
+    # value there.)
+    if item.get("type") == "string" and not {"enum", "pattern"} & item.keys():
+        if item.get("format") != "uuid":
+            values += DATE_TIMES if item.get("format") == "date-time" else [NUL]
     return [[v] if schema.get("type") == "array" and v != "" else v for v in values]
 
 
