@@ -32,7 +32,7 @@ MAX_EXAMPLES = 50
 # calls each: the first page of every list that has links, then restores of generated ids
 # and links followed from earlier responses of the same scenario.
 STATEFUL_PHASES = ["stateful"]
-STATEFUL_SCENARIOS = 20
+STATEFUL_SCENARIOS = 40  # 20 stopped reaching every link once exports and keys joined the API
 STATEFUL_STEPS = 20
 
 # Who the generated requests are sent as (keys of the `world` fixture). The sysadmin sees every
