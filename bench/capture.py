@@ -50,7 +50,7 @@ def _column_kinds() -> dict[str, list[str]]:
 
     kinds = {}
     for listing in (o for o in gc.get_objects() if isinstance(o, Listing)):
-        for value in listing._cache.values():
+        for _, value in listing._cache.items():
             if isinstance(value, tuple) and len(value) == 2:
                 kinds[value[0].sql] = [c.kind for c in listing.columns]
     return kinds
