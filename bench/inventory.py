@@ -221,9 +221,14 @@ def main(argv=None) -> None:
         f"export, at most {rss_peak:.0f} MB while it streamed (growth "
         f"{rss_peak - rss_before:.0f} MB); {again[2]:.0f} MB before the second, at most "
         f"{again[3]:.0f} MB while it streamed: growth **{again[3] - again[2]:.0f} MB** "
-        f"(target < 50 MB). The first export's growth is the connection's page cache filling "
-        f"(SQLite's `cache_size` of 64 MB, models/storage/db.py), which any large read fills; "
-        f"the second, on a full cache, is what the export itself holds.\n"
+        f"(target < 50 MB). "
+        + (
+            "The first export's growth is the connection's page cache filling (SQLite's "
+            "`cache_size` of 64 MB, models/storage/db.py), which any large read fills; the "
+            "second, on a full cache, is what the export itself holds.\n"
+            if backend == "SQLite"
+            else "(PostgreSQL's caches are the server's, not the worker's.)\n"
+        )
     )
 
     print("| Objects list, answered | page of | 200 req/s | 304 req/s | 304 against 200 |")
