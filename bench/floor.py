@@ -100,6 +100,15 @@ class Floor:
             out.append(record)
         return out
 
+    async def counted_rows(self, conn, statement: dict) -> tuple[int, list[dict]]:
+        """The count and the rows of a page read in one statement (models/storage/query.py):
+        each row is the count, a `__row` marker (NULL when the page is empty: the one row
+        of the outer join) and the page's columns."""
+        names, fetched = await self.fetch(conn, statement["sql"], statement["params"])
+        count = fetched[0][0] if fetched else 0
+        rows = [dict(zip(names[2:], row[2:], strict=True)) for row in fetched if row[1] is not None]
+        return count, rows
+
     async def authenticated(self, conn, headers: dict) -> bool:
         email, key = headers.get(b"x-pharos-api-user"), headers.get(b"x-pharos-api-key")
         if not email or not key:
@@ -117,9 +126,12 @@ class Floor:
             params = dict(parse_qsl(query))
             page = int(params.get("page", 1))
             per_page = min(int(params.get("per_page", 20)), MAX_PER_PAGE)
-            _, fetched = await self.fetch(conn, statements[0]["sql"], statements[0]["params"])
-            count = fetched[0][0]
-            rows = await self.rows(conn, statements[1]) if count > (page - 1) * per_page else []
+            if len(statements) == 1:  # PostgreSQL: the count and the page in one statement
+                count, rows = await self.counted_rows(conn, statements[0])
+            else:
+                _, fetched = await self.fetch(conn, statements[0]["sql"], statements[0]["params"])
+                count = fetched[0][0]
+                rows = await self.rows(conn, statements[1]) if count > (page - 1) * per_page else []
             has_next = count > (page - 1) * per_page + len(rows)
             return {
                 "count": count,
