@@ -126,7 +126,7 @@ class Floor:
             params = dict(parse_qsl(query))
             page = int(params.get("page", 1))
             per_page = min(int(params.get("per_page", 20)), MAX_PER_PAGE)
-            if len(statements) == 1:  # PostgreSQL: the count and the page in one statement
+            if '"__row"' in statements[0]["sql"]:  # PostgreSQL: count and page in one statement
                 count, rows = await self.counted_rows(conn, statements[0])
             else:
                 _, fetched = await self.fetch(conn, statements[0]["sql"], statements[0]["params"])
