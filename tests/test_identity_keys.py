@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from models.storage.base import utcnow
+from tests.concurrency import at_once, statuses
 from tests.fixtures_api import assert_problem, error_names, request_example, spec_operations
 from tests.identity_setup import (
     ADMIN,
@@ -140,6 +141,24 @@ def test_a_member_holds_at_most_the_configured_number_of_live_keys(own_client, w
     assert_problem(client.post(KEYS, headers=member.headers, json={"label": "4th"}), 409)
     set_key(second["prefix"], expires_at=utcnow() - dt.timedelta(seconds=1))
     make_key(client, member.headers)
+
+
+def test_keys_made_at_once_never_pass_the_limit(own_client, world):
+    """Eight requests for a key at the same instant, by a member holding one of three: two
+    201s and six 409s, and three live keys, in each of three rounds (the user's row is locked
+    while its keys are counted: without that lock, PostgreSQL answered more than two 201s)."""
+    client = own_client(rate_limit=False, max_keys_per_user=3)
+    member = new_member(world)
+    for _ in range(3):
+        ask = lambda: client.post(KEYS, headers=member.headers, json={"label": "race"})  # noqa: E731
+        outcomes = at_once([ask] * 8)
+        assert statuses(outcomes) == [201] * 2 + [409] * 6
+        live = client.get(f"{KEYS}?revoked_at__is_null=true", headers=member.headers).json()
+        assert live["count"] == 3
+        for outcome in outcomes:
+            if outcome.status == 201:
+                prefix = outcome.value.json()["prefix"]
+                client.delete(f"{KEYS}/{prefix}", headers=member.headers)
 
 
 def test_revoking_a_key_works_at_once_and_only_on_the_caller_s_keys(client, world):
