@@ -45,6 +45,19 @@ def _pointer(document: dict, pointer: str):
     return node
 
 
+def follow_refs(document: dict, node, most: int = 50):
+    """`node` with its local `$ref`s followed, in a bundled document (one whose references
+    all point into itself, as the published documents' do)."""
+    for _ in range(most):
+        if not (isinstance(node, dict) and "$ref" in node):
+            return node
+        ref = node["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise SpecError(f"cannot follow {ref!r}: a bundled document's references are local")
+        node = _pointer(document, ref[1:])
+    raise SpecError(f"more than {most} references in a row from {node!r:.80}")
+
+
 class _Bundler:
     def __init__(self, root_path: Path):
         self.root_path = root_path

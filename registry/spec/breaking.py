@@ -33,6 +33,8 @@ from pathlib import Path
 
 import orjson
 
+from registry.spec import follow_refs
+
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Bounds whose raise (lower bounds) or drop (upper bounds) narrows what a value may be.
 LOWER_BOUNDS = ("minimum", "minLength", "minItems", "minProperties")
@@ -263,16 +265,8 @@ def _alternatives(document: dict, operation: dict) -> set[frozenset]:
 
 
 def _resolve(document: dict, node):
-    """`node`, its local `$ref`s followed."""
-    hops = 0
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if not ref.startswith("#/") or hops > 50:
-            raise ValueError(f"cannot resolve {ref} (bundled documents only)")
-        node = document
-        for part in ref[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-        hops += 1
+    """`node`, its `$ref`s followed; a missing node reads as empty."""
+    node = follow_refs(document, node)
     return node if node is not None else {}
 
 

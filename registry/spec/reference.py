@@ -22,7 +22,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from registry.spec import HTTP_METHODS, MEMBER_SPEC, load_spec
+from registry.spec import HTTP_METHODS, MEMBER_SPEC, follow_refs, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference_spec" / "member_api_v3.yml"
@@ -49,19 +49,10 @@ class Deviation:
         return f"{where}: `{self.parameter}={self.value}` not accepted"
 
 
-def _resolve(document: dict, node):
-    while isinstance(node, dict) and "$ref" in node:
-        target = document
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _query_parameters(document: dict, operation: dict) -> dict[str, dict]:
     found = {}
     for parameter in operation.get("parameters", []):
-        parameter = _resolve(document, parameter)
+        parameter = follow_refs(document, parameter)
         if parameter.get("in") == "query":
             found[parameter["name"]] = parameter
     return found
@@ -70,9 +61,9 @@ def _query_parameters(document: dict, operation: dict) -> dict[str, dict]:
 def _values(document: dict, schema: dict) -> list[str]:
     """The values a reference parameter names: its enum (of its items, for an array), or
     `true` and `false` for a boolean."""
-    schema = _resolve(document, schema)
+    schema = follow_refs(document, schema)
     if schema.get("type") == "array":
-        schema = _resolve(document, schema.get("items", {}))
+        schema = follow_refs(document, schema.get("items", {}))
     if "enum" in schema:
         return [str(v).lower() if isinstance(v, bool) else str(v) for v in schema["enum"]]
     if schema.get("type") == "boolean":
@@ -81,9 +72,9 @@ def _values(document: dict, schema: dict) -> list[str]:
 
 
 def _accepts(document: dict, schema: dict, text: str) -> bool:
-    schema = _resolve(document, schema)
+    schema = follow_refs(document, schema)
     if schema.get("type") == "array":
-        schema = _resolve(document, schema.get("items", {}))
+        schema = follow_refs(document, schema.get("items", {}))
     kind = schema.get("type")
     value: object = text
     try:
