@@ -9,24 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from tests.asgi_scope import http_scope
+
 
 def _scope(method: str, path: str, admin: dict, content_type: bytes) -> dict:
-    headers = [(k.lower().encode(), v.encode()) for k, v in admin.items()]
-    headers += [(b"content-type", content_type), (b"content-length", b"100")]
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    return http_scope(
+        method, path, admin, (b"content-type", content_type), (b"content-length", b"100")
+    )
 
 
 def _run(app, scope) -> tuple[list, int]:

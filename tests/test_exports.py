@@ -17,6 +17,7 @@ import handlers.exports
 from models.intellectual_object import IntellectualObject
 from models.storage.db import connection, database
 from models.storage.query import Export
+from tests.asgi_scope import http_scope
 from tests.listing_rows import Scratch
 
 ROWS = 23
@@ -186,21 +187,7 @@ def test_an_export_stops_reading_when_the_client_goes_away(own_client, member, m
 
     monkeypatch.setattr(Export, "batch", counted)
     monkeypatch.setattr(handlers.exports, "BATCH_ROWS", 1)
-    headers = [(k.lower().encode(), v.encode()) for k, v in member.headers.items()]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": f"{EXPORTS['objects']}/export",
-        "raw_path": f"{EXPORTS['objects']}/export".encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope("GET", f"{EXPORTS['objects']}/export", member.headers)
     sent = []
 
     async def run():
@@ -253,23 +240,9 @@ def test_an_export_leaves_the_loop_to_other_requests(own_client, member, monkeyp
     its end: other requests waited, and gunicorn killed the worker whose heartbeat stopped.)"""
     app = own_client(validate_responses=False).app
     monkeypatch.setattr(handlers.exports, "BATCH_ROWS", 1)
-    headers = [(k.lower().encode(), v.encode()) for k, v in member.headers.items()]
 
     def scope(path: str) -> dict:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
+        return http_scope("GET", path, member.headers)
 
     events = []
 
