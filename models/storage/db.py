@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import NamedTuple
 from urllib.parse import urlparse
 
@@ -17,6 +17,7 @@ import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
 from models.storage.read_budget import BudgetedSqliteDatabase
+from models.storage.write_turns import write_turn
 
 database = peewee.DatabaseProxy()
 
@@ -67,6 +68,7 @@ def make_database(
             pragmas["journal_size_limit"] = sqlite_wal_limit_bytes
         db = BudgetedSqliteDatabase(path, pragmas=pragmas, check_same_thread=False)
         db.wal_limit_bytes = pragmas["journal_size_limit"]
+        db.write_wait_s = pragmas["busy_timeout"] / 1000  # the longest wait for a write turn
         return db
     if parsed.scheme in ("postgres", "postgresql"):
         conninfo = url.replace("postgres://", "postgresql://", 1)
@@ -230,15 +232,22 @@ def track_write(state: WriteState | None) -> None:
 
 @contextmanager
 def write_transaction():
-    """A transaction that will write. On SQLite it takes the write lock up front (IMMEDIATE):
-    a deferred transaction that reads and then writes fails at once with "database is locked"
-    when another writer committed meanwhile, instead of waiting its turn. The thread's
+    """A transaction that will write. On SQLite it waits for its turn among the writers
+    (models.storage.write_turns), then takes the write lock up front (IMMEDIATE): a deferred
+    transaction that reads and then writes fails at once with "database is locked" when
+    another writer committed meanwhile, instead of waiting its turn. The thread's
     WriteState (`track_write`), if any, learns that it began, and the outermost transaction
     asks it before committing."""
     db = database.obj
     state = getattr(_thread, "write", None)
     outermost = not db.in_transaction()
-    with db.atomic("IMMEDIATE") if isinstance(db, peewee.SqliteDatabase) else db.atomic():
+    sqlite = isinstance(db, peewee.SqliteDatabase)
+    with (
+        write_turn(db.database, getattr(db, "write_wait_s", SQLITE_PRAGMAS["busy_timeout"] / 1000))
+        if sqlite and outermost
+        else nullcontext(),
+        db.atomic("IMMEDIATE") if sqlite else db.atomic(),
+    ):
         if state is not None:
             state.began = True
         yield
