@@ -87,6 +87,10 @@ step "authenticate the generated TypeScript client both ways (key headers, beare
 # Before the Python steps, which end by revoking the member's key.
 mkdir -p "$OUT/ts/checks"
 cp clients/ts/*.ts "$OUT/ts/checks/"
+# SDK=1 generates an npm package (its sources under src/), make clients the bare sources.
+if [ -f "$OUT/ts/member/src/index.ts" ]; then
+  sed -i 's#"\.\./member"#"../member/src"#' "$OUT/ts/checks/"*.ts
+fi
 cp clients/tsconfig.run.json "$OUT/ts/tsconfig.run.json"
 cp clients/tsconfig.json "$OUT/ts/tsconfig.json"
 node_modules/.bin/tsc --project "$OUT/ts/tsconfig.run.json"
