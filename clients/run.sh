@@ -112,8 +112,10 @@ if [ "${SDK:-0}" = 1 ]; then
   SDK_DIR="$PWD/build/sdk"
   rm -rf "$SDK_DIR"
   mkdir -p "$SDK_DIR"
+  # A member key of its own: the Python clients' steps end by revoking $member_key.
+  sdk_member_key=$("$BIN/registry" keys issue --email user@example.edu)
   export REGISTRY_URL="$URL" SDK_VERSION="$VERSION" \
-    REGISTRY_MEMBER_USER=user@example.edu REGISTRY_MEMBER_KEY="$member_key" \
+    REGISTRY_MEMBER_USER=user@example.edu REGISTRY_MEMBER_KEY="$sdk_member_key" \
     REGISTRY_ADMIN_USER=admin@aptrust.org REGISTRY_ADMIN_KEY="$admin_key"
 
   step "SDK: build a wheel per API (version $VERSION)"
