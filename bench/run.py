@@ -206,26 +206,36 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
                     )
         floor.stop()
         if last and config.writes:
-            log("restore requests (Registry only)")
-            _guarded(
-                result,
-                "restore",
-                lambda: writes.restore(
-                    registry,
-                    url,
-                    ds,
-                    headers,
-                    rounds=config.rounds,
-                    seconds=config.seconds,
-                    connections=config.connections,
-                    threads=config.threads,
-                ),
-            )
+            load = {
+                "rounds": config.rounds,
+                "seconds": config.seconds,
+                "connections": config.connections,
+                "threads": config.threads,
+            }
+            result["writes"] = {}
+            for name, scenario in writes.SCENARIOS.items():
+                log(f"{name}s (Registry only)")
+                extra = (headers,) if name == "restore request" else ()
+                _guarded(
+                    result["writes"],
+                    name,
+                    lambda scenario=scenario, extra=extra: scenario(
+                        registry, url, ds, *extra, **load
+                    ),
+                )
             log("10,000-file batch create (Registry only)")
             _guarded(
                 result,
                 "batch",
                 lambda: writes.batch_create(registry, url, ds, repeats=config.batch_repeats),
+            )
+            log(f"10,000-file batch creates, {config.connections} at once (Registry only)")
+            _guarded(
+                result["writes"],
+                "batch create",
+                lambda: writes.batch_tails(
+                    registry, url, ds, connections=config.connections, batches_each=1
+                ),
             )
     finally:
         registry.stop()
