@@ -129,6 +129,23 @@ def parse_datetime(value: str) -> dt.datetime:
     with a negative one) is clamped to the range's end: as a filter bound it then selects the
     same rows, since no stored timestamp lies beyond it.
     """
+    if isinstance(value, str) and len(value) <= _REMEMBERED_LENGTH:
+        return _parse_remembered(value)
+    return _parse_datetime(value)
+
+
+# A batch's timestamps are mostly one or a few strings (10,000 files, 20,000 checksums): each
+# is parsed once. Only strings as short as an RFC 3339 date-time are kept, so the cache's
+# size is bounded whatever a request sends.
+_REMEMBERED_LENGTH = 40
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_remembered(value: str) -> dt.datetime:
+    return _parse_datetime(value)
+
+
+def _parse_datetime(value) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.upper() if isinstance(value, str) else value)
     except (TypeError, ValueError):
