@@ -8,10 +8,14 @@ for it) and, for each request, does the least work that gives the same answer: t
 the driver (sqlite3 on the event loop; psycopg's async connections on PostgreSQL), rows into
 dicts and orjson. No routing table, no validation, no thread hop: what is left is the cost of the
 database and of the bytes, which is the limit Registry is measured against.
+
+BENCH_FLOOR_HOP=1 (PostgreSQL only; bench/db_hop.py) runs each request's statements in a thread
+instead, as Registry does: a thread per connection of a sync psycopg pool of Registry's size.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -46,7 +50,9 @@ class Floor:
         self.auth_sql = plan["auth_sql"]
         self.routes = {s["path"]: s for s in plan["scenarios"]}
         self.postgres = self.url.startswith(("postgres://", "postgresql://"))
+        self.hop = self.postgres and os.environ.get("BENCH_FLOOR_HOP") == "1"
         self.conn = self.pool = None  # opened in the worker, after gunicorn forks
+        self.threads = None
 
     @contextlib.asynccontextmanager
     async def session(self):
@@ -82,7 +88,7 @@ class Floor:
         return self.conn
 
     async def fetch(self, conn, sql: str, params) -> tuple[list[str], list[tuple]]:
-        if self.postgres:
+        if self.postgres and not self.hop:
             cursor = await conn.execute(sql, params)
             return [d[0] for d in cursor.description], await cursor.fetchall()
         cursor = conn.execute(sql, params)
@@ -162,14 +168,13 @@ class Floor:
         raw_path = scope["raw_path"].decode("latin-1")
         scenario = self.routes.get(f"{raw_path}?{query}" if query else raw_path)
         status, body = 404, b'{"status":404}'
-        if scenario is not None:
+        if scenario is not None and self.hop:
+            status, body = await asyncio.get_running_loop().run_in_executor(
+                self._threads(), self._in_thread, scenario, scope, query
+            )
+        elif scenario is not None:
             async with self.session() as conn:
-                if not await self.authenticated(conn, dict(scope["headers"])):
-                    status, body = 401, b'{"status":401}'
-                else:
-                    record = await self.answer(conn, scenario, scope["path"], query)
-                    if record is not None:
-                        status, body = 200, orjson.dumps(record, option=OPTIONS)
+                status, body = await self.respond(conn, scenario, scope, query)
         await send(
             {
                 "type": "http.response.start",
@@ -178,6 +183,37 @@ class Floor:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    async def respond(self, conn, scenario: dict, scope, query: str) -> tuple[int, bytes]:
+        if not await self.authenticated(conn, dict(scope["headers"])):
+            return 401, b'{"status":401}'
+        record = await self.answer(conn, scenario, scope["path"], query)
+        if record is None:
+            return 404, b'{"status":404}'
+        return 200, orjson.dumps(record, option=OPTIONS)
+
+    def _threads(self):
+        if self.threads is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from psycopg_pool import ConnectionPool
+
+            self.pool = ConnectionPool(
+                self.url, min_size=POOL_SIZE, max_size=POOL_SIZE, kwargs={"autocommit": True}
+            )
+            self.threads = ThreadPoolExecutor(POOL_SIZE)
+        return self.threads
+
+    def _in_thread(self, scenario: dict, scope, query: str) -> tuple[int, bytes]:
+        """`respond` on a sync connection: its coroutines never wait (fetch is sync here), so
+        one step runs each to its end."""
+        with self.pool.connection() as conn:
+            coroutine = self.respond(conn, scenario, scope, query)
+            try:
+                coroutine.send(None)
+            except StopIteration as done:
+                return done.value
+            raise RuntimeError("a floor coroutine waited in the thread hop")
 
 
 def _link(path: str, query: str, number: int, per_page: int) -> str:
