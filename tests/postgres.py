@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import uuid
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
+
+import pytest
 
 SERVER_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -118,3 +122,30 @@ def postgres_problem() -> str | None:
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the answer
         return f"PostgreSQL at {PG_URL} is unreachable: {exc}"
     return None
+
+
+@contextmanager
+def scratch_database(backend: str, tmp_path):
+    """The URL of an empty database of `backend` for one test, dropped afterwards. On
+    PostgreSQL a database of its own beside the run's (named after it, so the run's clean-up
+    finds one left behind), never a schema of the run's database: what a test there creates or
+    drops (an extension, `DROP SCHEMA public`) would reach every other test's tables."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
+        return
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    import psycopg
+    from psycopg import sql
+
+    name = f"{_database_name(PG_URL)}_scratch_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _with_database(PG_URL, name)
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

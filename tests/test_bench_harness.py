@@ -17,44 +17,15 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import httpx
 import pytest
 
-from tests.postgres import IN_CI, PG_URL, postgres_problem
+from tests.postgres import IN_CI, scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 OBJECTS, FILES_PER_OBJECT, INSTITUTIONS = 40, 2, 4
-
-
-@contextmanager
-def bench_database(backend: str, tmp_path):
-    """An empty database of its own: the generator empties the database it loads (on
-    PostgreSQL it drops the schema `public`), so never the run's."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bench.db'}"
-        return
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
-    import psycopg
-    from psycopg import sql
-
-    parsed = urlparse(PG_URL)
-    name = f"{parsed.path.lstrip('/')}_bench_{uuid.uuid4().hex[:8]}"  # dropped with the run's
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunparse(parsed._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def _run(*argv: str) -> None:
@@ -72,7 +43,7 @@ def _run(*argv: str) -> None:
 def test_the_floor_answers_every_scenario_with_registrys_bytes(backend, tmp_path):
     size = ["--objects", str(OBJECTS), "--files-per-object", str(FILES_PER_OBJECT)]
     size += ["--institutions", str(INSTITUTIONS)]
-    with bench_database(backend, tmp_path) as url:
+    with scratch_database(backend, tmp_path) as url:
         _run("bench.generate", "--database-url", url, *size)
         plan_path = tmp_path / "plan.json"
         _run("bench.capture", url, str(plan_path), *size)
@@ -155,7 +126,7 @@ def test_the_write_scenarios_succeed_and_leave_the_data_set_as_found(backend, tm
             pytest.fail(message)
         pytest.skip(message)
     size = ["--objects", str(WRITE_OBJECTS), "--files-per-object", "1"]
-    with bench_database(backend, tmp_path) as url:
+    with scratch_database(backend, tmp_path) as url:
         _run("bench.generate", "--database-url", url, *size)
         before = _rows(url)
         assert before["intellectual_objects"] == before["intellectual_objects tally"]

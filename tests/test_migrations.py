@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -19,7 +18,7 @@ import models
 from models.storage.base import BaseModel
 from models.storage.db import connection, database, make_database
 from models.storage.migrations import MIGRATIONS, SQL_DIR, migrate
-from tests.postgres import PG_URL, postgres_problem
+from tests.postgres import scratch_database
 
 LATEST = MIGRATIONS[-1][0]
 
@@ -39,28 +38,6 @@ def bound(url: str):
         else:
             db.close()
         database.initialize(previous)
-
-
-@contextmanager
-def scratch(backend: str, tmp_path):
-    """A URL of an empty database of `backend`, dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
-        return
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(problem)
-    import psycopg
-
-    schema = f"mig_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def schema_of(db) -> list[tuple]:
@@ -104,12 +81,12 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_upgraded_from_every_version_equals_fresh(backend, tmp_path):
-    with scratch(backend, tmp_path) as url, bound(url) as db:
+    with scratch_database(backend, tmp_path) as url, bound(url) as db:
         assert migrate() == [version for version, _n, _s in MIGRATIONS]
         fresh = schema_of(db)
     assert len(fresh) > 100
     for start in range(1, LATEST):
-        with scratch(backend, tmp_path) as url, bound(url) as db:
+        with scratch_database(backend, tmp_path) as url, bound(url) as db:
             assert migrate(to=start)[-1] == start
             assert migrate() == list(range(start + 1, LATEST + 1))
             upgraded = schema_of(db)
@@ -131,7 +108,7 @@ def _model_classes() -> list[type[BaseModel]]:
 def test_every_model_matches_the_migrated_schema(backend, tmp_path):
     """A model change without a migration fails here: every model's table has exactly the
     model's columns, with its nullability."""
-    with scratch(backend, tmp_path) as url, bound(url) as db:
+    with scratch_database(backend, tmp_path) as url, bound(url) as db:
         migrate()
         for model in _model_classes():
             table = model._meta.table_name

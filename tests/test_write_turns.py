@@ -88,3 +88,13 @@ def test_another_process_waits_for_the_turn_and_gets_it_when_the_holder_dies(tmp
     finally:
         holder.kill()  # if an assertion failed before it was killed
         holder.join(10)
+
+
+def test_two_spellings_of_one_file_share_one_queue(tmp_path, monkeypatch):
+    """Order holds between writers that name the file differently (relative, absolute): they
+    wait in one queue, not in two served independently."""
+    from models.storage import write_turns
+
+    monkeypatch.chdir(tmp_path)
+    assert write_turns._turns("same.db") is write_turns._turns(str(tmp_path / "same.db"))
+    assert write_turns._turns("./same.db") is write_turns._turns("same.db")

@@ -2,10 +2,9 @@
 
 SQLite lets one writer in at a time; the others wait in its busy handler, which sleeps between
 tries (1 ms, then 2, 5, 10 ... up to 100 ms a try): a writer that has waited long sleeps long,
-while one that just came tries again within a millisecond. With 32 concurrent restore requests a
-write's p99 was 12 times its p50; with a single writer thread in a single process, 1.5 times
-(bench/results/2026-12-06-issue20-notes.md). So before BEGIN IMMEDIATE a write transaction
-takes a turn:
+while one that just came tries again within a millisecond, so under many concurrent writes the
+slowest wait many times the median (bench/results/2026-12-06-issue20-notes.md). So before BEGIN
+IMMEDIATE a write transaction takes a turn:
 
 - in its process, a place in a queue served first come, first served (each waiter has its own
   condition; the one whose turn it is is woken, never the others); it waits at most the
@@ -95,10 +94,12 @@ _registry_lock = threading.Lock()
 
 
 def _turns(path: str) -> _Turns:
+    """The one queue of the file `path` names, however it is spelt (relative, absolute)."""
+    path = os.path.abspath(path)
     with _registry_lock:
         found = _by_path.get(path)
         if found is None:
-            found = _by_path[path] = _Turns(os.path.abspath(path))
+            found = _by_path[path] = _Turns(path)
         return found
 
 
