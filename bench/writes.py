@@ -145,23 +145,31 @@ def _wrk_rounds(server, headers, script, args_of_turn, clean, *, rounds, **load)
     return {**_summary(runs), "connections": load["connections"]}
 
 
-def restore(server: Server, url: str, ds: DataSet, headers: dict, *, rounds: int, **load) -> dict:
-    """A member's restore requests, each for another object of institution 1."""
+def _object_requests(server, headers, ds, action, clean, *, rounds, **load) -> dict:
+    """A member's `action` (`restore`, `delete`) requests, each for another object of
+    institution 1, each round on objects no earlier round asked about (bench/lua)."""
     per_turn = ds.objects // ds.institutions // rounds
     return _wrk_rounds(
         server,
         headers,
-        "restore.lua",
+        "object_request.lua",
         lambda turn: [
             str(ds.institutions),
             str(ds.objects),
             str(load["threads"]),
             str(turn * per_turn),
+            action,
         ],
-        lambda: _execute(url, ["DELETE FROM work_items WHERE note = 'Restore requested'"]),
+        clean,
         rounds=rounds,
         **load,
     )
+
+
+def restore(server: Server, url: str, ds: DataSet, headers: dict, *, rounds: int, **load) -> dict:
+    """A member's restore requests, each for another object of institution 1."""
+    clean = lambda: _execute(url, ["DELETE FROM work_items WHERE note = 'Restore requested'"])  # noqa: E731
+    return _object_requests(server, headers, ds, "restore", clean, rounds=rounds, **load)
 
 
 ADMIN_EMAIL = "admin@inst1.bench.edu"
@@ -208,22 +216,9 @@ def deletion_request(server: Server, url: str, ds: DataSet, *, rounds: int, **lo
         "X-Pharos-API-User": ADMIN_EMAIL,
         "X-Pharos-API-Key": bench_key(ADMIN_EMAIL, ds.seed),
     }
-    per_turn = ds.objects // ds.institutions // rounds
+    clean = lambda: _execute(url, _DELETION_CLEANUP, params=(user_id,))  # noqa: E731
     try:
-        return _wrk_rounds(
-            server,
-            headers,
-            "deletion.lua",
-            lambda turn: [
-                str(ds.institutions),
-                str(ds.objects),
-                str(load["threads"]),
-                str(turn * per_turn),
-            ],
-            lambda: _execute(url, _DELETION_CLEANUP, params=(user_id,)),
-            rounds=rounds,
-            **load,
-        )
+        return _object_requests(server, headers, ds, "delete", clean, rounds=rounds, **load)
     finally:
         _execute(
             url,

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OBJECTS, FILES_PER_OBJECT, INSTITUTIONS = 40, 2, 4
 
 
-def _run(*argv: str) -> None:
+def _run(*argv: str) -> str:
+    """`python -m argv...` in the project, what it printed (it must succeed)."""
     done = subprocess.run(
         [sys.executable, "-m", *argv],
         cwd=ROOT,
@@ -38,6 +39,7 @@ def _run(*argv: str) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def test_the_floor_answers_every_scenario_with_registrys_bytes(backend, tmp_path):
@@ -130,33 +132,23 @@ def test_the_write_scenarios_succeed_and_leave_the_data_set_as_found(backend, tm
         _run("bench.generate", "--database-url", url, *size)
         before = _rows(url)
         assert before["intellectual_objects"] == before["intellectual_objects tally"]
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bench.write_tails",
-                "--database-url",
-                url,
-                "--as-is",
-                *size,
-                "--rounds",
-                "1",
-                "--seconds",
-                "1",
-                "--connections",
-                "4",
-                "--batch-connections",
-                "2",
-                "--json",
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=300,
+        printed = _run(
+            "bench.write_tails",
+            "--database-url",
+            url,
+            "--as-is",
+            *size,
+            "--rounds",
+            "1",
+            "--seconds",
+            "1",
+            "--connections",
+            "32",
+            "--batch-connections",
+            "2",
+            "--json",
         )
-        assert done.returncode == 0, done.stderr[-3000:]
-        results = json.loads(done.stdout.splitlines()[-1])
+        results = json.loads(printed.splitlines()[-1])
         after = _rows(url)
     assert sorted(results) == sorted(
         ["restore request", "deletion request", "object create", "file create", "batch create"]

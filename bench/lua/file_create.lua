@@ -1,12 +1,7 @@
 -- Each request creates one new file, with one checksum and one storage record, in one object.
 -- Identifier and UUID are made of the run's tag (a number), wrk's thread and a counter.
 -- Arguments: the institution's id, the object's id, the object's identifier, the tag.
-local next_thread = 0
-
-function setup(thread)
-  thread:set("tid", next_thread)
-  next_thread = next_thread + 1
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "threads.lua")
 
 function init(args)
   path = "/admin-api/v3/files/create/" .. args[1]

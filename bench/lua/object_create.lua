@@ -1,11 +1,6 @@
 -- Each request creates a new intellectual object of one institution, named by the run's tag,
 -- wrk's thread and a counter. Arguments: the institution's id, its identifier, the tag.
-local next_thread = 0
-
-function setup(thread)
-  thread:set("tid", next_thread)
-  next_thread = next_thread + 1
-end
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "threads.lua")
 
 function init(args)
   path = "/admin-api/v3/objects/create/" .. args[1]
