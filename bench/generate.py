@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from models.checksum import Checksum
 from models.enums import BAGIT_PROFILE_APTRUST
+from models.file_writes import FILE_FIELDS  # the file rows are built in the API's order
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.institution_writes import buckets
@@ -203,20 +204,6 @@ OBJECT_FIELDS = [
     O.size,
     O.payload_file_count,
     O.payload_size,
-]
-FILE_FIELDS = [
-    F.file_format,
-    F.size,
-    F.identifier,
-    F.intellectual_object,
-    F.created_at,
-    F.updated_at,
-    F.state,
-    F.last_fixity_check,
-    F.institution,
-    F.storage_option,
-    F.uuid,
-    F.mod_time,
 ]
 CHECKSUM_FIELDS = [
     C.algorithm,

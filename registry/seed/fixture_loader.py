@@ -58,6 +58,7 @@ from models.deletion_request import DeletionRequest, DeletionRequestFile, Deleti
 from models.generic_file import GenericFile
 from models.institution import Institution
 from models.intellectual_object import IntellectualObject
+from models.object_writes import WRITABLE
 from models.premis_event import PremisEvent
 from models.storage.db import connection, database
 from models.storage_record import StorageRecord
@@ -69,22 +70,7 @@ from registry.seed.fixtures import FixtureError, LoadReport, read_fixtures
 __all__ = ["FixtureError", "FixtureApiError", "load_fixtures", "Target"]
 
 OPERATOR = "aptrust.org"
-OBJECT_FIELDS = (
-    "title",
-    "description",
-    "identifier",
-    "alt_identifier",
-    "access",
-    "bag_name",
-    "state",
-    "etag",
-    "bag_group_identifier",
-    "storage_option",
-    "bagit_profile_identifier",
-    "source_organization",
-    "internal_sender_identifier",
-    "internal_sender_description",
-)
+OBJECT_FIELDS = WRITABLE  # every field an object create lets a body set
 FILE_FIELDS = (
     "identifier",
     "file_format",
