@@ -27,6 +27,7 @@ from models.premis_event import EVENTS
 from models.storage.query import Export, Listing
 from models.work_item import ITEMS
 from registry.web.binding import RequestTarget
+from registry.web.qvalues import weighted
 from registry.web.responses import OPTIONS
 from registry.web.threads import run_read
 
@@ -79,17 +80,7 @@ def chosen_media_type(format_: str | None, accept: str | None) -> str:
     if not accept:
         return NDJSON
     weights: dict[str, float] = {}
-    for part in accept.split(","):
-        media, _, rest = part.strip().partition(";")
-        media = media.strip().lower()
-        q = 1.0
-        for parameter in rest.split(";"):
-            name, _, value = parameter.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+    for media, q in weighted(accept):
         for offered in (NDJSON, CSV):
             kind = offered.split("/")[0]
             if media in (offered, f"{kind}/*", "*/*"):

@@ -140,6 +140,7 @@ def test_compression_off_sends_identity():
         (b"x-gzip", True),
         (b"gzipx", False),
         (b"gzip;q=nonsense", False),
+        (b"gzip;q=", False),  # no number: as an export's Accept reads it (registry/web/qvalues.py)
     ],
 )
 def test_accept_encoding_is_read_with_its_q_values(header, accepted):

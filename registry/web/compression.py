@@ -13,6 +13,7 @@ from __future__ import annotations
 from starlette.middleware.gzip import GZipMiddleware
 
 from registry.web.conditional import GZIP_SUFFIX
+from registry.web.qvalues import weighted
 
 MINIMUM_SIZE = 1024
 LEVEL = 6  # of zlib's 1-9: most of level 9's gain on JSON, at a fraction of its CPU
@@ -22,23 +23,11 @@ def accepts_gzip(accept_encoding: bytes) -> bool:
     """Whether an Accept-Encoding value lets the answer be gzip (`gzip`, `x-gzip` or `*`, with a
     q-value above 0; an explicit `gzip` wins over `*`)."""
     star = False
-    for item in accept_encoding.lower().split(b","):
-        coding, _, parameters = item.partition(b";")
-        coding = coding.strip()
-        if coding not in (b"gzip", b"x-gzip", b"*"):
-            continue
-        allowed = True
-        for parameter in parameters.split(b";"):
-            name, _, value = parameter.partition(b"=")
-            if name.strip() == b"q":
-                try:
-                    allowed = float(value.strip() or b"1") > 0
-                except ValueError:
-                    allowed = False
-        if coding == b"*":
-            star = allowed
-        else:
-            return allowed
+    for coding, q in weighted(accept_encoding.decode("latin-1")):
+        if coding in ("gzip", "x-gzip"):
+            return q > 0
+        if coding == "*":
+            star = q > 0
     return star
 
 
