@@ -54,6 +54,7 @@ from schemathesis.openapi.checks import RejectedPositiveData
 # The repository, for contract_tests.list_hooks (the CLI loads this file by path).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from contract_tests import list_hooks  # noqa: E402, F401 - registers its hooks
+from registry.spec import follow_refs, query_value  # noqa: E402
 
 ADMIN_PREFIX = "/admin-api/"
 MEMBER_PREFIX = "/member-api/"
@@ -168,41 +169,18 @@ def _query_as_sent_is_valid(case, url: str) -> bool:
         parameter = declared.get(name)
         if parameter is None:
             return False
-        schema = _resolved_schema(document, parameter.get("schema", {}))
+        schema = follow_refs(document, parameter.get("schema", {}))
         if schema.get("type") != "array" and len(values) > 1:
             values = values[:1]  # the server reads a repeated filter's first value
         if schema.get("type") == "array":
-            candidates = [
-                [_as_read(v, _resolved_schema(document, schema["items"])) for v in values]
-            ]
+            candidates = [[query_value(v, follow_refs(document, schema["items"])) for v in values]]
         else:
-            candidates = [_as_read(values[0], schema)]
+            candidates = [query_value(values[0], schema)]
         if values == [""] and parameter.get("allowEmptyValue"):
             continue
         if not all(_fits(document, schema, c) for c in candidates):
             return False
     return True
-
-
-def _resolved_schema(document: dict, schema: dict) -> dict:
-    while "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    return schema
-
-
-def _as_read(text: str, schema: dict):
-    """A query value as the server's validator reads it: typed by its schema."""
-    kind = schema.get("type")
-    try:
-        if kind == "integer":
-            return int(text)
-        if kind == "number":
-            return float(text)
-    except ValueError:
-        return text
-    if kind == "boolean" and text in ("true", "false"):
-        return text == "true"
-    return text
 
 
 def _fits(document: dict, schema: dict, value) -> bool:

@@ -119,6 +119,23 @@ PAGING_PARAMETERS = ("page", "per_page", "cursor")
 INHERIT = "x-parameters-of"
 
 
+def query_value(text: str, schema: dict):
+    """A query parameter's text as a validator of its (resolved) schema reads it: an integer,
+    a number or a boolean where the schema says so and the text is one; else the text itself,
+    which such a schema's type then refuses."""
+    kind = schema.get("type")
+    try:
+        if kind == "integer":
+            return int(text)
+        if kind == "number":
+            return float(text)
+    except ValueError:
+        return text
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
 def _inherit_list_parameters(document: dict) -> None:
     """An operation with `x-parameters-of: <list operationId>` (an export) takes that list's
     parameters, its filters and sort, less the paging ones, before its own: the list's are

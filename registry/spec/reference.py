@@ -22,7 +22,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from registry.spec import HTTP_METHODS, MEMBER_SPEC, follow_refs, load_spec
+from registry.spec import HTTP_METHODS, MEMBER_SPEC, follow_refs, load_spec, query_value
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference_spec" / "member_api_v3.yml"
@@ -75,21 +75,8 @@ def _accepts(document: dict, schema: dict, text: str) -> bool:
     schema = follow_refs(document, schema)
     if schema.get("type") == "array":
         schema = follow_refs(document, schema.get("items", {}))
-    kind = schema.get("type")
-    value: object = text
-    try:
-        if kind == "integer":
-            value = int(text)
-        elif kind == "number":
-            value = float(text)
-        elif kind == "boolean":
-            if text not in ("true", "false"):
-                return False
-            value = text == "true"
-    except ValueError:
-        return False
     validator = jsonschema.Draft4Validator({**schema, "components": document["components"]})
-    return validator.is_valid(value)
+    return validator.is_valid(query_value(text, schema))
 
 
 def deviations(reference: dict, ours: dict) -> list[Deviation]:
