@@ -139,7 +139,7 @@ def targets(report: dict) -> list[str]:
     for name, found in _write_scenarios(last).items():
         tail = _tail(found)
         lines.append(
-            f"- {name}s at {found.get('connections', report.get('connections', 32))} "
+            f"- {name}s at {found.get('connections', report['config']['connections'])} "
             f"connections: p99 ≤ {WRITE_TAIL_MAX:.0f}× p50: "
             + _verdict(tail <= WRITE_TAIL_MAX, f"{tail:.1f}×")
             + (

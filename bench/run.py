@@ -215,13 +215,10 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
             result["writes"] = {}
             for name, scenario in writes.SCENARIOS.items():
                 log(f"{name}s (Registry only)")
-                extra = (headers,) if name == "restore request" else ()
                 _guarded(
                     result["writes"],
                     name,
-                    lambda scenario=scenario, extra=extra: scenario(
-                        registry, url, ds, *extra, **load
-                    ),
+                    lambda scenario=scenario: scenario(registry, url, ds, **load),
                 )
             log("10,000-file batch create (Registry only)")
             _guarded(

@@ -18,7 +18,6 @@ from bench import servers, writes
 from bench.databases import scaled_url
 from bench.generate import DataSet, ensure
 from bench.inventory import free_port
-from bench.scenarios import caller_headers
 
 
 def main(argv=None) -> None:
@@ -56,12 +55,7 @@ def main(argv=None) -> None:
     try:
         servers.wait_ready(server, "/livez")
         for name in args.scenario or writes.SCENARIOS:
-            scenario = writes.SCENARIOS[name]
-            if name == "restore request":
-                found = scenario(server, url, ds, caller_headers(ds), **load)
-            else:
-                found = scenario(server, url, ds, **load)
-            results[name] = found
+            found = results[name] = writes.SCENARIOS[name](server, url, ds, **load)
             print(_line(f"{name}s, {args.connections} connections", found, args.rounds))
         if args.batch_connections:
             found = writes.batch_tails(

@@ -24,6 +24,7 @@ import orjson
 
 from bench import wrk
 from bench.generate import SYSADMIN_EMAIL, DataSet, bench_key, object_identifier
+from bench.scenarios import caller_headers
 from bench.servers import BENCH_METRICS_TOKEN, Server
 
 BATCH_SIZE = 10_000
@@ -166,8 +167,10 @@ def _object_requests(server, headers, ds, action, clean, *, rounds, **load) -> d
     )
 
 
-def restore(server: Server, url: str, ds: DataSet, headers: dict, *, rounds: int, **load) -> dict:
-    """A member's restore requests, each for another object of institution 1."""
+def restore(server: Server, url: str, ds: DataSet, *, rounds: int, **load) -> dict:
+    """A member's restore requests (the read scenarios' caller), each for another object of
+    institution 1."""
+    headers = caller_headers(ds)
     clean = lambda: _execute(url, ["DELETE FROM work_items WHERE note = 'Restore requested'"])  # noqa: E731
     return _object_requests(server, headers, ds, "restore", clean, rounds=rounds, **load)
 
@@ -177,7 +180,7 @@ ADMIN_EMAIL = "admin@inst1.bench.edu"
 
 def _add_institutional_admin(url: str, ds: DataSet, institution_id: int) -> int:
     """An institutional admin of institution 1, for the deletion requests (the generated data
-    has none): its user id. Removed again by `_remove_institutional_admin`."""
+    has none): its user id. `deletion_request` removes it, its key and its alerts again."""
     from models.storage.base import utcnow
     from models.user import ApiKey, User, digest_of
 

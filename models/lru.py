@@ -5,13 +5,19 @@ requests, which a caller chooses: unbounded, 44,000 valid list requests kept ~20
 (issue 15). Each such cache is an `LRU` of a fixed size instead: a full one forgets the entry
 used least recently, so memory stays flat however many distinct requests come, while the few
 shapes and URLs that clients repeat stay cached.
+
+A pure function of a short text a request sent (a timestamp parsed, a format checked: a batch
+repeats the same few thousands of times) is remembered by `remembered_for_short_texts`
+instead: stdlib's `functools.lru_cache` (in C: an `LRU` lookup would cost as much as the work
+it saves), bounded in count, and given only texts short enough that the count bounds the size.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 _MISSING = object()
@@ -60,3 +66,26 @@ class LRU:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def remembered_for_short_texts(maxsize: int, longest: int) -> Callable:
+    """A decorator for a pure function whose last argument is a text: a call whose text is a
+    string of at most `longest` characters is answered from the last `maxsize` such calls'
+    answers; any other call is computed afresh. A call that raises is not remembered. The
+    decorated function has `cache_info` and `cache_clear` (functools.lru_cache's)."""
+
+    def decorate(function: Callable) -> Callable:
+        remembered = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def call(*args):
+            text = args[-1]
+            if isinstance(text, str) and len(text) <= longest:
+                return remembered(*args)
+            return function(*args)
+
+        call.cache_info = remembered.cache_info
+        call.cache_clear = remembered.cache_clear
+        return call
+
+    return decorate

@@ -28,7 +28,7 @@ import peewee
 
 from models.caller import Caller
 from models.errors import Forbidden, InvalidInput, NotFound, quoted
-from models.lru import LRU
+from models.lru import LRU, remembered_for_short_texts
 from models.storage import cursor
 from models.storage.db import connection, database, is_postgres
 
@@ -121,6 +121,9 @@ def split_param(name: str) -> tuple[str, str]:
     return name, "eq"
 
 
+# A batch's timestamps are mostly one or a few texts (10,000 files, 20,000 checksums): each is
+# parsed once. Only texts as long as an RFC 3339 date-time at most are kept.
+@remembered_for_short_texts(maxsize=1024, longest=40)
 def parse_datetime(value: str) -> dt.datetime:
     """RFC 3339 -> naive UTC, the form every timestamp column holds.
 
@@ -129,23 +132,6 @@ def parse_datetime(value: str) -> dt.datetime:
     with a negative one) is clamped to the range's end: as a filter bound it then selects the
     same rows, since no stored timestamp lies beyond it.
     """
-    if isinstance(value, str) and len(value) <= _REMEMBERED_LENGTH:
-        return _parse_remembered(value)
-    return _parse_datetime(value)
-
-
-# A batch's timestamps are mostly one or a few strings (10,000 files, 20,000 checksums): each
-# is parsed once. Only strings as short as an RFC 3339 date-time are kept, so the cache's
-# size is bounded whatever a request sends.
-_REMEMBERED_LENGTH = 40
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse_remembered(value: str) -> dt.datetime:
-    return _parse_datetime(value)
-
-
-def _parse_datetime(value) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.upper() if isinstance(value, str) else value)
     except (TypeError, ValueError):

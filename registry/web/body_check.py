@@ -11,12 +11,13 @@ and `enum`), and our format checks.
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Callable
 from typing import Any
 
 import jsonschema_rs
 from jsonschema import FormatChecker
+
+from models.lru import remembered_for_short_texts
 
 
 def _with_nullable_as_null(schema):
@@ -36,24 +37,15 @@ def _with_nullable_as_null(schema):
 
 
 # The format checks call back into Python for every value; a batch repeats the same few
-# timestamps thousands of times, so short strings' answers are kept: one cache for every
-# schema, bounded in count and in length whatever a request sends.
-_REMEMBERED_LENGTH = 64
-
-
-@functools.lru_cache(maxsize=4096)
-def _remembered(checker: FormatChecker, name: str, value: str) -> bool:
+# timestamps thousands of times: one cache of short texts' answers for every schema.
+@remembered_for_short_texts(maxsize=4096, longest=64)
+def _conforms(checker: FormatChecker, name: str, value) -> bool:
     return checker.conforms(value, name)
 
 
 def _format_functions(checker: FormatChecker) -> dict[str, Callable[[str], bool]]:
     def as_bool(name):
-        def conforms(value) -> bool:
-            if isinstance(value, str) and len(value) <= _REMEMBERED_LENGTH:
-                return _remembered(checker, name, value)
-            return checker.conforms(value, name)
-
-        return conforms
+        return lambda value: _conforms(checker, name, value)
 
     return {name: as_bool(name) for name in checker.checkers}
 
