@@ -24,6 +24,7 @@ WRITE_NOTES = {
 }
 BATCH_MIN = {"sqlite": 15_000, "postgresql": 20_000}  # files/s of a 10,000-file batch
 SCALE_MAX, COLD_MAX = 1.5, 1.5
+LOG_COST_MAX = 0.05  # the request log's share of a show's worker CPU (issue 20, target 4)
 SCALE_BASE, SCALE_TOP = 10_000, 1_000_000
 
 LOADED_MACHINE = (
@@ -148,6 +149,16 @@ def targets(report: dict) -> list[str]:
                 else ""
             )
         )
+    for name, cost in (last.get("request_log") or {}).items():
+        extra = cost["cpu_ratio"] - 1
+        lines.append(
+            f"- the request log's cost to {name} ≤ {LOG_COST_MAX:.0%} of the workers' CPU: "
+            + _verdict(
+                extra <= LOG_COST_MAX,
+                f"{extra:+.1%} ({cost['cpu_us']['logged']:.0f} µs a request with it, "
+                f"{cost['cpu_us']['quiet']:.0f} without; req/s {cost['rps_ratio']:.3f}×)",
+            )
+        )
     if "batch" in last:
         rate, least = last["batch"]["files_per_second"], BATCH_MIN[backend]
         lines.append(
@@ -183,7 +194,7 @@ def writes_section(report: dict) -> list[str]:
     failed = {**last, **last.get("writes", {})}
     lines = [
         f"- {key} **failed**: {failed[key + '_error']}"
-        for key in ("restore", "batch", *(last.get("writes") or {}))
+        for key in ("restore", "batch", "request_log", *(last.get("writes") or {}))
         if key + "_error" in failed
     ]
     measured = _write_scenarios(last)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import coldstart, profile, servers, writes, wrk
+from bench import coldstart, log_cost, profile, servers, writes, wrk
 from bench.databases import backend_name, scaled_url, warm_page_cache
 from bench.generate import DataSet, ensure
 from bench.scenarios import caller_headers
@@ -48,6 +48,7 @@ class Config:
     floor_port: int = 8118
     profile: bool = True
     profile_seconds: float = 8.0
+    log_cost: bool = True
     writes: bool = True
     batch_repeats: int = 3
     cold_start_repeats: int = 3
@@ -149,6 +150,32 @@ def _profile(config: Config, registry, scenario: dict, headers: dict, workdir: P
     return profile.top(raw)
 
 
+def _request_log_cost(config: Config, registry, url: str, scenarios: list, headers: dict) -> dict:
+    """The shows against a second Registry without its request log, on the floor's port."""
+    quiet = servers.start_registry(url, config.floor_port, config.workers, request_log=False)
+    try:
+        servers.wait_ready(quiet, "/openapi.json")
+        costs = {}
+        for scenario in scenarios:
+            if scenario["group"] != "show":
+                continue
+            log(f"the request log's cost to {scenario['name']!r}")
+            costs[scenario["name"]] = log_cost.measure(
+                registry,
+                quiet,
+                scenario["path"],
+                headers,
+                rounds=config.rounds,
+                seconds=config.seconds,
+                warmup=config.warmup,
+                connections=config.connections,
+                threads=config.threads,
+            )
+        return costs
+    finally:
+        quiet.stop()
+
+
 def _guarded(result: dict, key: str, measure) -> None:
     """A failed write scenario is reported as failed; it does not lose the reads measured."""
     try:
@@ -205,6 +232,12 @@ def run_scale(config: Config, objects: int, workdir: Path, *, last: bool) -> dic
                         config, registry, scenario, headers, workdir
                     )
         floor.stop()
+        if last and config.log_cost:
+            _guarded(
+                result,
+                "request_log",
+                lambda: _request_log_cost(config, registry, url, plan["scenarios"], headers),
+            )
         if last and config.writes:
             load = {
                 "rounds": config.rounds,

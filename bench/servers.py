@@ -57,10 +57,10 @@ class Server:
 
 def launch(name: str, argv: list[str], env: dict, port: int) -> Server:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = open(LOG_DIR / f"{name}-{port}.log", "ab")
-    process = subprocess.Popen(
-        argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-    )
+    with open(LOG_DIR / f"{name}-{port}.log", "ab") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            argv, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
     return Server(name, port, process)
 
 
@@ -89,14 +89,18 @@ RATE_LIMIT_BUDGETS = {
 }
 
 
-def start_registry(database_url: str, port: int, workers: int) -> Server:
+def start_registry(
+    database_url: str, port: int, workers: int, *, request_log: bool = True
+) -> Server:
+    """`request_log` False: the log at WARNING, so no line per request (what the log costs)."""
     return launch(
-        "registry",
+        "registry" if request_log else "registry-quiet",
         registry_argv(port, workers),
         {
             "DATABASE_URL": database_url,
             "REGISTRY_VALIDATE_RESPONSES": "false",
-            "REGISTRY_LOG_LEVEL": "info",  # the request log on (registry/web/observe.py)
+            # INFO: the request log on (registry/web/observe.py)
+            "REGISTRY_LOG_LEVEL": "info" if request_log else "warning",
             "REGISTRY_METRICS": "token",
             "REGISTRY_METRICS_TOKEN": BENCH_METRICS_TOKEN,
             **RATE_LIMIT_BUDGETS,

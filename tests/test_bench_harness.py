@@ -158,3 +158,61 @@ def test_the_write_scenarios_succeed_and_leave_the_data_set_as_found(backend, tm
         assert found["errors"] == 0, (name, found)
         assert 0 < found["p50_ms"] <= found["p99_ms"], (name, found)
     assert after == before
+
+
+def test_the_request_log_cost_is_registry_with_its_line_against_registry_without(tmp_path):
+    """`make bench`'s request-log cost (bench/log_cost.py): the two servers differ in the line
+    per request, and each turn counts the CPU of its own server's workers."""
+    if shutil.which("wrk") is None:
+        message = "wrk is not installed: `make wrk` (CI runs it before `make test`)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from bench import log_cost, report, servers
+    from bench.generate import DataSet, ensure
+    from bench.inventory import free_port
+    from bench.scenarios import caller_headers
+
+    ds = DataSet(OBJECTS, FILES_PER_OBJECT, INSTITUTIONS, 1)
+    url = f"sqlite:///{tmp_path / 'log-cost.db'}"
+    ensure(url, ds, progress=lambda _: None)
+    logged = servers.start_registry(url, free_port(), 1)
+    quiet = servers.start_registry(url, free_port(), 1, request_log=False)
+    logs = {s.name: servers.LOG_DIR / f"{s.name}-{s.port}.log" for s in (logged, quiet)}
+    try:
+        for server in (logged, quiet):
+            servers.wait_ready(server, "/livez")
+        sizes = {name: path.stat().st_size for name, path in logs.items()}
+        found = log_cost.measure(
+            logged,
+            quiet,
+            "/member-api/v3/objects/show/1",
+            caller_headers(ds),
+            rounds=2,
+            seconds=1,
+            warmup=1,
+            connections=4,
+            threads=1,
+        )
+    finally:
+        logged.stop()
+        quiet.stop()
+    written = {
+        name: path.read_bytes()[sizes[name] :].decode().count('"logger":"registry.access"')
+        for name, path in logs.items()
+    }
+    served = sum(p["logged"]["requests"] for p in found["pairs"])
+    assert written["registry-quiet"] == 0
+    assert written["registry"] >= served  # the warm-up's lines besides
+    assert found["errors"] == 0
+    for pair in found["pairs"]:
+        for side in ("logged", "quiet"):
+            assert pair[side]["requests"] > 0 and pair[side]["cpu_us"] > 0, pair
+    lines = report.targets(
+        {
+            "backend": "sqlite",
+            "config": {"connections": 4},
+            "scales": [{"objects": OBJECTS, "scenarios": [], "request_log": {"show": found}}],
+        }
+    )
+    assert any(line.startswith("- the request log's cost to show ≤ 5%") for line in lines)
