@@ -165,7 +165,7 @@ def _request_log_cost(config: Config, registry, url: str, scenarios: list, heade
                 quiet,
                 scenario["path"],
                 headers,
-                rounds=config.rounds,
+                rounds=2 * config.rounds,  # a few per cent to tell apart: more pairs
                 seconds=config.seconds,
                 warmup=config.warmup,
                 connections=config.connections,

@@ -69,7 +69,7 @@ def database_options(settings: Settings) -> dict:
 def create_app(settings: Settings | None = None) -> connexion.AsyncApp:
     connexion_seam.check()  # before anything is set up: a Connexion it cannot use stops here
     settings = settings or Settings.from_env()
-    observe.configure_logging(settings.log_level, settings.log_format)
+    observe.configure_logging(settings.log_level, settings.log_format, settings.log_flush_ms)
     init_database(settings.database_url, **database_options(settings))
     threads.configure(settings.db_pool_size, queue_timeout_s=settings.db_queue_timeout_ms / 1000)
     connexion_seam.route_integer_path_parameters_as_text()

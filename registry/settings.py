@@ -10,6 +10,7 @@ MAX_JSON_DEPTH = 256
 METRICS_MODES = ("off", "token", "open")
 MIN_METRICS_TOKEN = 16
 LOG_FORMATS = ("json", "text")
+MAX_LOG_FLUSH_MS = 10_000  # a request line waits at most this long to be written
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -19,8 +20,14 @@ def _flag(value: str | None, default: bool) -> bool:
 
 
 def _number(env, name: str, default: int) -> int:
+    """A whole number from the environment (a bad value stops the start-up, naming it)."""
     value = env.get(name)
-    return default if value is None or value.strip() == "" else int(value)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value[:40]!r}: not a whole number") from None
 
 
 def _positive(env, name: str, default, kind=int):
@@ -148,6 +155,9 @@ class Settings:
     metrics_token: str | None = None
     # The request log and every other log line (registry/web/observe.py): "json" or "text".
     log_format: str = "json"
+    # How long a request line may wait to be written with others (registry/web/log_lines.py);
+    # 0: each at once.
+    log_flush_ms: int = 100
     # Bearer tokens (POST /member-api/v3/login): how long one lives, in seconds; and how many
     # live (unrevoked, unexpired) keys a member may hold (POST /member-api/v3/keys).
     token_lifetime_s: int = 3600
@@ -162,6 +172,10 @@ class Settings:
             raise ValueError(
                 f"REGISTRY_METRICS=token needs REGISTRY_METRICS_TOKEN of at least "
                 f"{MIN_METRICS_TOKEN} characters"
+            )
+        if not 0 <= self.log_flush_ms <= MAX_LOG_FLUSH_MS:
+            raise ValueError(
+                f"REGISTRY_LOG_FLUSH_MS={self.log_flush_ms}: must be 0 to {MAX_LOG_FLUSH_MS}"
             )
         if self.log_format not in LOG_FORMATS:
             raise ValueError(
@@ -203,6 +217,7 @@ class Settings:
             metrics=(env.get("REGISTRY_METRICS") or "off").strip().lower(),
             metrics_token=(env.get("REGISTRY_METRICS_TOKEN") or "").strip() or None,
             log_format=(env.get("REGISTRY_LOG_FORMAT") or "json").strip().lower(),
+            log_flush_ms=_number(env, "REGISTRY_LOG_FLUSH_MS", 100),
             control_socket=(env.get("REGISTRY_CONTROL_SOCKET") or "").strip() or None,
             drain_file=(env.get("REGISTRY_DRAIN_FILE") or "").strip() or None,
             token_lifetime_s=_positive(env, "REGISTRY_TOKEN_LIFETIME_S", 3600),

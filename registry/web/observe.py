@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 import orjson
 
 from registry.web import connexion_seam, metrics
+from registry.web.log_lines import LineHandler, write_all_waiting
 
 log = logging.getLogger("registry.access")
 
@@ -130,6 +131,8 @@ class Observe:
         self.metrics = metrics
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await self.app(scope, receive, _writing_waiting_lines_at_shutdown(send))
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         began = time.perf_counter()
@@ -186,34 +189,48 @@ class Observe:
             CURRENT.reset(token)
 
 
-class DirectLine:
-    """The request line written straight to the handler `configure_logging` installed, in its
-    format, without a LogRecord: logging's record, caller lookup and formatter took ~25 us a
-    line, ~10 % of a show (bench/results/2026-12-06-metrics-logs-cost.md); this, ~7 us. The
-    same line, byte for byte, as that handler would write; used only while that handler is the
-    root logger's only one and nothing but the root handles `registry.access` (else every
-    line goes through logging, to whatever handlers are configured)."""
+def _writing_waiting_lines_at_shutdown(send):
+    """The lifespan's `send`, writing the request lines still waiting to be written with others
+    when the server shuts down: its connections are closed by then, and a worker of gunicorn's
+    may leave by the signal it was sent, without `atexit`."""
 
-    def __init__(self, target: logging.StreamHandler):
+    async def sending(message):
+        if message["type"].startswith("lifespan.shutdown."):
+            write_all_waiting()
+        await send(message)
+
+    return sending
+
+
+class DirectLine:
+    """The request line given straight to the handler `configure_logging` installed, in its
+    format, without a LogRecord: logging's record, caller lookup and formatter took ~25 us a
+    line, ~10 % of a show (bench/results/2026-12-06-metrics-logs-cost.md). The same line, byte
+    for byte, as that handler would write; used only while that handler is the root logger's
+    only one and nothing but the root handles `registry.access` (else every line goes through
+    logging, to whatever handlers are configured). The handler writes it, in a batch with
+    others (registry/web/log_lines.py)."""
+
+    def __init__(self, target: LineHandler):
         self.target = target
         self.formatter = target.formatter
         self.handlers = [target]
         self.access = logging.getLogger("registry.access")
+        self.json = type(self.formatter) is JsonFormatter
 
     def usable(self) -> bool:
         """Whether logging would write the line to that one handler only."""
         return logging.root.handlers == self.handlers and not self.access.handlers
 
     def write(self, request_id: str, fields: dict) -> None:
-        record = _Line(request_id, fields)
-        text = self.formatter.format(record) + "\n"
-        target = self.target
-        target.acquire()
-        try:
-            target.stream.write(text)
-            target.stream.flush()
-        finally:
-            target.release()
+        if self.json:
+            line = orjson.dumps(
+                json_line(time.time(), "INFO", "registry.access", "request", request_id, fields),
+                option=orjson.OPT_APPEND_NEWLINE,
+            )
+        else:
+            line = (self.formatter.format(_Line(request_id, fields)) + "\n").encode()
+        self.target.write_line(line)
 
 
 class _Line:
@@ -258,22 +275,35 @@ def _timestamp(created: float) -> str:
     return f"{_second[1]}.{int((created - whole) * 1000):03d}+00:00"
 
 
+def json_line(created, level, logger, message, request_id, fields, pid=None) -> dict:
+    """A JSON line's object, its keys in order; `fields`: a request's (or None)."""
+    line = {
+        "ts": _timestamp(created),
+        "level": level,
+        "logger": logger,
+        "msg": message,
+        "request_id": request_id,
+        "pid": os.getpid() if pid is None else pid,
+    }
+    if fields is not None:
+        line.update(fields)
+    return line
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg, request_id, pid; a request's line adds
     method, path, operation, status, duration_ms and user; an error adds its traceback (exc)."""
 
     def format(self, record):
-        line = {
-            "ts": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-            "pid": record.process,
-        }
-        fields = getattr(record, "http", None)
-        if fields is not None:
-            line.update(fields)
+        line = json_line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", None),
+            getattr(record, "http", None),
+            record.process,
+        )
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
@@ -306,18 +336,20 @@ class TextFormatter(logging.Formatter):
 FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}
 
 
-def handler(stream=None, log_format: str = "json") -> logging.Handler:
-    """A handler writing `log_format` lines to `stream` (standard error), with request ids."""
-    made = logging.StreamHandler(stream if stream is not None else sys.stderr)
+def handler(stream=None, log_format: str = "json", flush_ms: int = 0) -> LineHandler:
+    """A handler writing `log_format` lines to `stream` (standard error), with request ids;
+    request lines batched for up to `flush_ms` (registry/web/log_lines.py)."""
+    made = LineHandler(stream if stream is not None else sys.stderr, flush_ms)
     made.setFormatter(FORMATTERS[log_format]())
     made.addFilter(RequestIdFilter())
     return made
 
 
-def configure_logging(level: str, log_format: str) -> None:
+def configure_logging(level: str, log_format: str, flush_ms: int = 0) -> None:
     """The root logger's level and handler (ours), unless another handler is installed already
     (a test runner's, a logging configuration of the operator's): then, as with
-    `logging.basicConfig`, nothing is changed."""
+    `logging.basicConfig`, nothing is changed. `flush_ms`: how long a request line may wait
+    to be written with others (REGISTRY_LOG_FLUSH_MS)."""
     root = logging.getLogger()
     global _direct
     ours = [h for h in root.handlers if getattr(h, "_registry", False)]
@@ -327,7 +359,8 @@ def configure_logging(level: str, log_format: str) -> None:
     root.setLevel(level.upper())
     for old in ours:
         root.removeHandler(old)
-    installed = handler(log_format=log_format)
+        old.write_waiting()
+    installed = handler(log_format=log_format, flush_ms=flush_ms)
     installed._registry = True  # ours: a later configure_logging replaces it
     root.addHandler(installed)
     access = logging.getLogger("registry.access")
